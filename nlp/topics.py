@@ -1,0 +1,93 @@
+"""Municipal policy topics matched on lemmas, compound parts and phrases (multi-label, explainable)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from nlp.data import load_yaml
+
+MIN_COMPOUND_LENGTH = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    id: str
+    label: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class TopicHit:
+    """A topic that fired, its score in (0, 1) and the words that made it fire."""
+
+    id: str
+    score: float
+    evidence: tuple[str, ...]
+
+
+class TopicMatcher:
+    """Assigns taxonomy topics to a post from its lemmas and normalised text."""
+
+    def __init__(self, taxonomy_file: str = "topics.yaml") -> None:
+        data = load_yaml(taxonomy_file)
+        self.topics: list[Topic] = []
+        self._by_lemma: dict[str, set[str]] = {}
+        stems: dict[str, set[str]] = {}
+        phrases: dict[str, set[str]] = {}
+        for entry in data["topics"]:
+            topic_id = entry["id"]
+            self.topics.append(Topic(topic_id, entry["label"], entry["description"]))
+            for lemma in entry.get("lemmas", []):
+                self._by_lemma.setdefault(str(lemma).lower(), set()).add(topic_id)
+            for stem in entry.get("stems", []):
+                target = phrases if " " in str(stem) else stems
+                target.setdefault(str(stem).lower(), set()).add(topic_id)
+        self._stems = stems
+        self._phrases = phrases
+        # One alternation per kind: longest first, so "parkeertarie" wins over a shorter overlap.
+        self._stem_re = _alternation(stems)
+        self._phrase_re = _alternation(phrases, word_bounded=True)
+        self._word_cache: dict[str, tuple[tuple[str, str], ...]] = {}
+
+    @property
+    def ids(self) -> list[str]:
+        return [t.id for t in self.topics]
+
+    def _word_hits(self, word: str) -> tuple[tuple[str, str], ...]:
+        """(topic, evidence) pairs for one lemma or word form; cached, words repeat a lot."""
+        cached = self._word_cache.get(word)
+        if cached is not None:
+            return cached
+        hits: list[tuple[str, str]] = [(t, word) for t in self._by_lemma.get(word, ())]
+        if len(word) >= MIN_COMPOUND_LENGTH and self._stem_re is not None:
+            for match in self._stem_re.finditer(word):
+                hits.extend((t, word) for t in self._stems[match.group(0)])
+        result = tuple(hits)
+        if len(self._word_cache) < 200_000:
+            self._word_cache[word] = result
+        return result
+
+    def match(self, words: Iterable[str], lower_text: str) -> list[TopicHit]:
+        """Topics for one post; ``words`` are its lowercased lemmas and forms."""
+        evidence: dict[str, set[str]] = {}
+        for word in words:
+            for topic_id, ev in self._word_hits(word):
+                evidence.setdefault(topic_id, set()).add(ev)
+        if self._phrase_re is not None:
+            for match in self._phrase_re.finditer(lower_text):
+                for topic_id in self._phrases[match.group(0)]:
+                    evidence.setdefault(topic_id, set()).add(match.group(0))
+        hits = [
+            TopicHit(topic_id, round(1.0 - 0.5 ** len(ev), 4), tuple(sorted(ev)))
+            for topic_id, ev in evidence.items()
+        ]
+        return sorted(hits, key=lambda h: (-h.score, h.id))
+
+
+def _alternation(words: dict[str, set[str]], word_bounded: bool = False) -> re.Pattern[str] | None:
+    if not words:
+        return None
+    body = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return re.compile(rf"\b(?:{body})\b" if word_bounded else f"(?:{body})")

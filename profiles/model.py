@@ -1,0 +1,145 @@
+"""Profile models: YAML files validated on load. The code knows no profile by name."""
+
+from __future__ import annotations
+
+import hashlib
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Literal
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+SHIPPED_DIR = Path(str(resources.files("profiles")))
+
+
+class ProfileModelError(Exception):
+    """A profile model file is missing or invalid; the message names the file and the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Share(_Strict):
+    value: Annotated[float, Field(ge=0, le=1)]
+    source: str | None = None
+    assumption: bool = False
+
+    @model_validator(mode="after")
+    def _sourced(self) -> Share:
+        if not self.assumption and not self.source:
+            raise ValueError("a share needs a source, or assumption: true")
+        return self
+
+
+class Advice(_Strict):
+    aspect: Literal["channel", "tone", "form", "timing"]
+    text: str
+    source: str | None = None
+    assumption: bool = False
+
+    @model_validator(mode="after")
+    def _sourced(self) -> Advice:
+        if not self.assumption and not self.source:
+            raise ValueError("advice needs a source, or assumption: true")
+        return self
+
+
+class Profile(_Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
+    name: str
+    description: str
+    population_share: Share
+    axes: dict[str, str] = Field(default_factory=dict)
+    advice: list[Advice] = Field(default_factory=list)
+
+
+class SignalMatch(_Strict):
+    """Conditions on one post; all given conditions must hold. Words: any lemma or phrase."""
+
+    lemmas: list[str] = Field(default_factory=list)
+    phrases: list[str] = Field(default_factory=list)
+    topics: list[str] = Field(default_factory=list)
+    trust: Literal["distrust", "neutral", "trust"] | None = None
+    sentiment: Literal["negative", "neutral", "positive"] | None = None
+    source: str | None = None
+    channel: str | None = None
+
+
+class Signal(_Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
+    description: str
+    match: SignalMatch
+    lr: dict[str, Annotated[float, Field(gt=0)]]
+    source: str | None = None
+    assumption: bool = False
+
+
+class ProfileModel(_Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
+    name: str
+    version: int
+    description: str
+    source: str
+    caveats: list[str] = Field(default_factory=list)
+    profiles: Annotated[list[Profile], Field(min_length=2)]
+    signals: list[Signal] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ProfileModel:
+        ids = [p.id for p in self.profiles]
+        if len(set(ids)) != len(ids):
+            raise ValueError("profile ids must be unique")
+        total = sum(p.population_share.value for p in self.profiles)
+        if abs(total - 1.0) > 0.01:
+            raise ValueError(f"population shares must sum to 1 (they sum to {total:.3f})")
+        for signal in self.signals:
+            unknown = set(signal.lr) - set(ids)
+            if unknown:
+                raise ValueError(f"signal {signal.id}: lr names unknown profiles {sorted(unknown)}")
+        return self
+
+    @property
+    def profile_ids(self) -> list[str]:
+        return [p.id for p in self.profiles]
+
+    def prior(self) -> np.ndarray:
+        """Population shares as a probability vector aligned with ``profiles``."""
+        shares = np.array([p.population_share.value for p in self.profiles], dtype=float)
+        return shares / shares.sum()
+
+    def version_tag(self) -> str:
+        """Changes whenever the file changes, so stored signals are recomputed for a new model."""
+        digest = hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:8]
+        return f"{self.version}+{digest}"
+
+
+def resolve_model_path(ref: str) -> Path:
+    """A shipped model id ("citisens") or a path to a YAML file."""
+    shipped = SHIPPED_DIR / f"{ref}.yaml"
+    if "/" not in ref and not ref.endswith((".yaml", ".yml")) and shipped.exists():
+        return shipped
+    path = Path(ref)
+    if path.exists():
+        return path
+    available = ", ".join(sorted(p.stem for p in SHIPPED_DIR.glob("*.yaml")))
+    raise ProfileModelError(
+        f"profile_model = {ref!r}: no shipped model of that id and no such file (shipped: {available})"
+    )
+
+
+def load_model(ref: str) -> ProfileModel:
+    path = resolve_model_path(ref)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ProfileModelError(f"{path}: not valid YAML: {exc}") from None
+    try:
+        return ProfileModel.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in exc.errors()
+        )
+        raise ProfileModelError(f"{path}: invalid profile model: {problems}") from None

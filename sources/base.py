@@ -1,0 +1,88 @@
+"""The one shape every source produces, and what a collection returns."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+Kind = Literal["post", "comment", "article"]
+
+
+class SourceError(Exception):
+    """A source could not be reached or returned unusable data; the run goes on without it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """One public item from any source.
+
+    ``author_key`` is already pseudonymised (a keyed hash); no source ever puts a username here.
+    ``municipality_hint`` is the municipality whose configuration the item was collected for; the
+    relevance filter decides which municipality it really concerns.
+    """
+
+    post_id: str
+    source: str
+    kind: Kind
+    channel: str
+    created_utc: datetime
+    text: str
+    title: str | None = None
+    url: str | None = None
+    parent_id: str | None = None
+    thread_id: str | None = None
+    author_key: str | None = None
+    municipality_hint: str | None = None
+    is_deleted: bool = False
+
+    @property
+    def full_text(self) -> str:
+        """Title and body as one text, the unit that NLP and deduplication see."""
+        if self.title and self.text:
+            return f"{self.title}\n{self.text}"
+        return self.title or self.text or ""
+
+
+@dataclass(slots=True)
+class SourceResult:
+    """What one source delivered in one run: posts, its new incremental state, and warnings."""
+
+    source_key: str
+    posts: list[Post] = field(default_factory=list)
+    state: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+    duration_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class Source(Protocol):
+    """A configured source: ``collect`` takes the state stored after the previous run."""
+
+    key: str
+
+    def collect(self, state: dict[str, Any]) -> SourceResult: ...
+
+
+_WS = re.compile(r"\s+")
+_URL = re.compile(r"https?://\S+")
+
+
+def normalise_for_hash(text: str) -> str:
+    """Text reduced to what makes two items the same story: case, spacing and links do not count."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = _URL.sub(" ", text)
+    text = re.sub(r"[^\w\s]", " ", text)
+    return _WS.sub(" ", text).strip()
+
+
+def content_hash(text: str) -> str:
+    """Stable hash of the normalised text; equal hashes mean exact duplicates."""
+    return hashlib.sha256(normalise_for_hash(text).encode("utf-8")).hexdigest()[:32]

@@ -1,0 +1,83 @@
+"""The bundled demo corpus, written by this project: Reddit threads in the JSON shape of the Reddit
+API (the shape praw parses) and three local news feeds. Read through the same mapping functions as
+live data, so the demo exercises the real code path without network or accounts."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sources.base import SourceResult
+from sources.pseudonym import Pseudonymiser
+from sources.reddit import iter_thread, map_comment, map_submission
+from sources.rss import parse_feed
+
+SAMPLE_DIR = Path(str(resources.files("sources.sample")))
+FEED_NAMES = {
+    "domstad-nieuws.rss": "Domstad Nieuws",
+    "betuwe-bode.rss": "Betuwe Bode",
+    "regio-gelderland-utrecht.atom": "Regio Midden Nieuws",
+}
+
+
+class SampleReddit:
+    """The bundled Reddit threads as one source."""
+
+    key = "sample:reddit"
+
+    def __init__(self, pseudonymiser: Pseudonymiser, path: Path | None = None) -> None:
+        self.pseudonymiser = pseudonymiser
+        self.path = path or SAMPLE_DIR / "reddit.json"
+
+    def collect(self, state: dict[str, Any]) -> SourceResult:
+        started = time.monotonic()
+        result = SourceResult(self.key)
+        threads = json.loads(self.path.read_text(encoding="utf-8"))
+        for thread in threads:
+            for kind, data in iter_thread(thread):
+                mapper = map_submission if kind == "t3" else map_comment
+                result.posts.append(mapper(data, self.pseudonymiser))
+        result.duration_s = time.monotonic() - started
+        return result
+
+
+class SampleFeed:
+    """One bundled news feed file as one source."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.name = FEED_NAMES.get(path.name, path.stem)
+        self.key = f"sample:rss:{path.name}"
+
+    def collect(self, state: dict[str, Any]) -> SourceResult:
+        started = time.monotonic()
+        # The files carry their own dates; "fetched at" is fixed so the demo is reproducible.
+        result = parse_feed(self.path.read_bytes(), self.name, sample_end())
+        result.source_key = self.key
+        result.duration_s = time.monotonic() - started
+        return result
+
+
+def sample_sources(pseudonymiser: Pseudonymiser) -> list[SampleReddit | SampleFeed]:
+    feeds = sorted(p for p in (SAMPLE_DIR / "feeds").iterdir() if p.suffix in (".rss", ".atom"))
+    return [SampleReddit(pseudonymiser), *(SampleFeed(p) for p in feeds)]
+
+
+def intended_mix() -> dict[str, Any]:
+    """The profile mix the corpus was written with (voices per profile), from the sidecar file."""
+    return yaml.safe_load((SAMPLE_DIR / "intended_mix.yaml").read_text(encoding="utf-8"))
+
+
+def sample_end() -> datetime:
+    """The last day the sample covers; the demo estimates over the period up to this date."""
+    return datetime(2026, 11, 25, tzinfo=UTC)
+
+
+def demo_config_path() -> Path:
+    return SAMPLE_DIR / "demo.toml"

@@ -1,0 +1,1 @@
+"""The DuckDB warehouse: schema (numbered migrations), writes from the flow, researchers' views."""

@@ -1,0 +1,152 @@
+"""The estimate stage: voices per municipality (and per topic and channel) in a period, their
+posteriors in memory, bias-corrected shares with intervals, and the reach gap into the warehouse.
+
+Only aggregates are written: shares per profile per group and how many voices showed each signal.
+No per-voice posterior or profile is stored anywhere.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import duckdb
+import numpy as np
+
+from profiles.estimate import estimate_shares
+from profiles.evidence import EvidenceModel
+from profiles.gap import Thresholds, reach_gap
+from warehouse.db import transaction
+
+METHODS = ("pcc", "emq")
+
+VOICES_SQL = """
+WITH resident_posts AS (
+    SELECT p.post_id, p.author_key, p.channel
+    FROM posts p
+    JOIN enrichment e ON e.post_id = p.post_id AND e.nlp_version = $nlp AND e.language = 'nl'
+    WHERE p.municipality_id = $m AND p.source = 'reddit' AND p.author_key IS NOT NULL
+      AND p.duplicate_of IS NULL AND NOT p.is_deleted
+      AND CAST(p.created_utc AS DATE) BETWEEN $start AND $end
+),
+topical AS (
+    SELECT r.*, list(t.topic_id) AS topics
+    FROM resident_posts r JOIN post_topics t ON t.post_id = r.post_id AND t.nlp_version = $nlp
+    GROUP BY ALL
+)
+SELECT list_distinct(flatten(list(coalesce(s.signal_ids, [])))) AS signals,
+       list_distinct(flatten(list(topical.topics))) AS topics,
+       list_distinct(list(topical.channel)) AS channels
+FROM topical
+LEFT JOIN post_signals s
+  ON s.post_id = topical.post_id AND s.profile_model = $model AND s.model_version = $mver
+GROUP BY topical.author_key
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class EstimateSettings:
+    period_days: int
+    method: str
+    n_boot: int
+    level: float
+    seed: int
+    thresholds: Thresholds
+
+
+def period_for(as_of: date, days: int) -> tuple[date, date]:
+    return as_of - timedelta(days=days - 1), as_of
+
+
+def estimate_municipality(
+    con: duckdb.DuckDBPyConnection,
+    municipality_id: str,
+    evidence: EvidenceModel,
+    nlp_version: str,
+    as_of: date,
+    settings: EstimateSettings,
+    run_id: int,
+) -> int:
+    """Estimate all groups of one municipality; returns the number of rows written."""
+    model = evidence.model
+    start, end = period_for(as_of, settings.period_days)
+    params = {
+        "nlp": nlp_version,
+        "m": municipality_id,
+        "start": start,
+        "end": end,
+        "model": model.id,
+        "mver": model.version_tag(),
+    }
+    voices = con.execute(VOICES_SQL, params).fetchall()
+    groups: dict[tuple[str | None, str | None], list[int]] = {(None, None): list(range(len(voices)))}
+    for i, (_, topics, channels) in enumerate(voices):
+        for topic in topics:
+            groups.setdefault((topic, None), []).append(i)
+        for channel in channels:
+            groups.setdefault((None, channel), []).append(i)
+    posteriors = np.array([evidence.posterior(signals) for signals, _, _ in voices]).reshape(
+        -1, len(model.profiles)
+    )
+    prior = model.prior()
+    rows, signal_rows = [], []
+    for (topic, channel), members in sorted(groups.items(), key=lambda g: (g[0][0] or "", g[0][1] or "")):
+        key = f"{municipality_id}|{start}|{end}|{topic or '*'}|{channel or '*'}|{model.id}"
+        n = len(members)
+        with_evidence = sum(1 for i in members if voices[i][0])
+        suppressed = n < settings.thresholds.min_cell_size
+        counts = Counter(s for i in members for s in voices[i][0])
+        if not suppressed:
+            signal_rows.extend((key, s, c) for s, c in sorted(counts.items()))
+        for method in METHODS:
+            estimate = None
+            if not suppressed:
+                estimate = estimate_shares(
+                    posteriors[members],
+                    prior,
+                    method=method,
+                    n_boot=settings.n_boot,
+                    level=settings.level,
+                    seed=settings.seed,
+                )
+            for row in reach_gap(model, estimate, n, settings.thresholds):
+                rows.append(
+                    (
+                        key,
+                        run_id,
+                        municipality_id,
+                        start,
+                        end,
+                        topic,
+                        channel,
+                        model.id,
+                        row.profile_id,
+                        row.profile_name,
+                        method,
+                        method == settings.method,
+                        n,
+                        with_evidence,
+                        row.population_share,
+                        row.population_share_is_assumption,
+                        row.online_share,
+                        row.online_lower,
+                        row.online_upper,
+                        row.representation_index,
+                        row.ri_lower,
+                        row.ri_upper,
+                        row.status,
+                    )
+                )
+    with transaction(con):
+        prefix = f"{municipality_id}|{start}|{end}|"
+        con.execute(
+            "DELETE FROM share_estimates WHERE starts_with(group_key, ?) AND profile_model = ?",
+            [prefix, model.id],
+        )
+        con.execute("DELETE FROM estimate_signals WHERE starts_with(group_key, ?)", [prefix])
+        if rows:
+            con.executemany(f"INSERT INTO share_estimates VALUES ({', '.join(['?'] * 23)})", rows)
+        if signal_rows:
+            con.executemany("INSERT INTO estimate_signals VALUES (?, ?, ?)", signal_rows)
+    return len(rows)
