@@ -114,9 +114,10 @@ def store_result(
     with transaction(con):
         if rows:
             con.executemany(
-                "INSERT INTO posts (post_id, source, source_key, kind, channel, created_utc, title, text, url, "
-                "parent_id, thread_id, author_key, municipality_id, relevance, content_hash, duplicate_of, is_deleted, "
-                "first_run_id, stored_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO posts (post_id, source, source_key, kind, channel, created_utc, title, "
+                "text, url, parent_id, thread_id, author_key, municipality_id, relevance, content_hash, "
+                "duplicate_of, is_deleted, first_run_id, stored_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
         con.execute(
