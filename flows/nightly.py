@@ -28,7 +28,7 @@ from sources.relevance import Gazetteer, GazetteerEntry
 from sources.rss import RssSource
 from sources.sample import sample_sources
 from warehouse.db import begin_run, connect, finish_run, load_states
-from warehouse.enrich import enrich_pending
+from warehouse.enrich import count_pending, enrich_pending
 from warehouse.estimates import EstimateSettings, estimate_municipality
 from warehouse.report import write_report
 from warehouse.store import StoreCounts, store_result
@@ -104,6 +104,8 @@ def store_task(warehouse: Path, result: SourceResult, gazetteer: Gazetteer, run_
 def enrich_task(warehouse: Path, profile_model: str) -> int:
     evidence = EvidenceModel(load_model(profile_model))
     with connect(warehouse) as con:
+        if count_pending(con, nlp_version(), evidence) == 0:
+            return 0  # nothing new: do not even load the NLP pipeline
         return enrich_pending(con, get_enricher(), evidence)
 
 

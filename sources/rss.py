@@ -64,11 +64,10 @@ def canonical_link(url: str) -> str:
 
 
 def _entry_time(entry: Any) -> datetime | None:
-    for key in ("published_parsed", "updated_parsed"):
-        parsed = entry.get(key)
-        if parsed:
-            return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
-    return None
+    parsed = entry.get("published_parsed")
+    if not parsed and "updated" in entry:  # asking for a missing updated_parsed warns in feedparser 6
+        parsed = entry.get("updated_parsed")
+    return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC) if parsed else None
 
 
 def map_entry(
@@ -118,6 +117,8 @@ def parse_feed(
     headers = {"content-type": content_type} if content_type else None
     parsed = feedparser.parse(content, response_headers=headers)
     result = SourceResult(f"rss:{feed_name}")
+    if not parsed.entries and not parsed.version:
+        raise SourceError(f"{feed_name}: not a readable feed (no RSS or Atom found)")
     if parsed.bozo:
         if not parsed.entries:
             raise SourceError(f"{feed_name}: not a readable feed ({parsed.bozo_exception})")

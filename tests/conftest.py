@@ -1,0 +1,67 @@
+"""Shared fixtures. One Prefect test harness per session: starting it is the slow part."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture
+def pseudonymiser():
+    from sources.pseudonym import Pseudonymiser
+
+    return Pseudonymiser(b"test-key-of-32-bytes-for-hmac-ok")
+
+
+@pytest.fixture(scope="session")
+def enricher():
+    from nlp.pipeline import get_enricher
+
+    return get_enricher()
+
+
+MINIMAL_CONFIG = """
+profile_model = "citisens"            # a shipped model id, or a path to a model file
+retention_days = 90
+
+[warehouse]
+path = "data/warehouse.duckdb"
+
+[[municipalities]]
+id = "utrecht"
+name = "Utrecht"
+cbs_code = "GM0344"
+places = ["Lombok", "Kanaleneiland", "Overvecht", "Leidsche Rijn"]
+
+  [[municipalities.feeds]]
+  name = "Lokaal nieuws"
+  url = "https://example.org/nieuws.rss"
+
+  [municipalities.reddit]            # optional; skipped with one clear line when no credentials are set
+  subreddits = ["Utrecht"]
+  search = ["gemeente Utrecht"]
+"""
+
+
+@pytest.fixture
+def minimal_config(tmp_path: Path) -> Path:
+    path = tmp_path / "betrokken.toml"
+    path.write_text(MINIMAL_CONFIG, encoding="utf-8")
+    return path

@@ -1,0 +1,83 @@
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import app
+from flows.config import ConfigError, load_settings
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_config_minimal_shape_from_the_issue_is_accepted(minimal_config: Path) -> None:
+    settings = load_settings(minimal_config)
+    utrecht = settings.municipalities[0]
+    assert utrecht.cbs_code == "GM0344"
+    assert utrecht.reddit is not None and utrecht.reddit.subreddits == ["Utrecht"]
+    assert str(utrecht.feeds[0].url) == "https://example.org/nieuws.rss"
+    # relative paths are resolved against the config file's folder
+    assert settings.warehouse.path == minimal_config.parent / "data" / "warehouse.duckdb"
+    assert settings.estimation.min_cell_size == 10
+
+
+def test_config_example_file_is_valid() -> None:
+    settings = load_settings(REPO / "betrokken.example.toml")
+    assert [m.cbs_code for m in settings.municipalities] == ["GM0344", "GM1734"]
+
+
+def test_config_unknown_key_names_file_and_key(minimal_config: Path) -> None:
+    minimal_config.write_text(minimal_config.read_text().replace("retention_days", "retention_dayz"))
+    with pytest.raises(ConfigError) as exc:
+        load_settings(minimal_config)
+    message = str(exc.value)
+    assert str(minimal_config) in message
+    assert "retention_dayz: unknown key" in message
+
+
+def test_config_invalid_value_says_what_is_expected(minimal_config: Path) -> None:
+    minimal_config.write_text(minimal_config.read_text().replace('"GM0344"', '"0344"'))
+    with pytest.raises(ConfigError) as exc:
+        load_settings(minimal_config)
+    assert "municipalities[0].cbs_code" in str(exc.value)
+    assert "GM" in str(exc.value) and "'0344'" in str(exc.value)
+
+
+def test_config_missing_file_says_how_to_fix(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="copy betrokken.example.toml"):
+        load_settings(tmp_path / "nope.toml")
+
+
+def test_config_broken_toml_reports_position(tmp_path: Path) -> None:
+    path = tmp_path / "broken.toml"
+    path.write_text("profile_model = \n")
+    with pytest.raises(ConfigError, match=r"broken.toml: not valid TOML.*line 1"):
+        load_settings(path)
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (lambda t: t.replace("retention_days", "retention_dayz"), "retention_dayz: unknown key"),
+        (lambda t: t.replace("retention_days = 90", "retention_days = -1"), "retention_days"),
+        (lambda t: t.replace('"citisens"', '"nonexistent"'), "profile_model"),
+    ],
+)
+def test_cli_config_errors_exit_2_with_message(minimal_config: Path, edit, expected: str) -> None:
+    minimal_config.write_text(edit(minimal_config.read_text()))
+    result = CliRunner().invoke(app, ["run", "--config", str(minimal_config)])
+    assert result.exit_code == 2
+    assert expected in result.output
+    assert str(minimal_config) in result.output.replace("\n", "")
+
+
+def test_cli_missing_config_exits_2(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["check", "--config", str(tmp_path / "missing.toml")])
+    assert result.exit_code == 2
+    assert "not found" in result.output
+
+
+@pytest.mark.parametrize("command", [[], ["demo"], ["run"], ["check"]])
+def test_cli_help_on_every_command(command: list[str]) -> None:
+    result = CliRunner().invoke(app, [*command, "--help"])
+    assert result.exit_code == 0
+    assert "Usage" in result.output

@@ -1,0 +1,121 @@
+"""End to end: real Prefect flow runs against a real DuckDB file (one harness per session)."""
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from sources.sample import SAMPLE_DIR, demo_config_path, sample_end
+from warehouse.db import table_counts
+
+pytestmark = pytest.mark.slow
+
+DATA_TABLES = ("posts", "enrichment", "post_topics", "post_signals", "share_estimates", "estimate_signals",
+               "source_state")
+
+
+@pytest.fixture(scope="module")
+def demo_run(prefect_harness, tmp_path_factory) -> tuple[Path, dict, dict]:
+    from flows.nightly import nightly
+
+    out = tmp_path_factory.mktemp("demo")
+    params = dict(config_path=str(demo_config_path()), mode="sample", warehouse_path=str(out / "warehouse.duckdb"),
+                  report_path=str(out / "report.html"), as_of=sample_end().date())
+    first = nightly(**params)
+    with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
+        counts_first = table_counts(con)
+    second = nightly(**params)
+    return out, first, {"first": counts_first, "second_summary": second}
+
+
+def test_flow_demo_stores_enriches_and_estimates(demo_run) -> None:
+    out, first, _ = demo_run
+    assert first["status"] == "ok"
+    assert first["posts_new"] >= 300 and first["posts_enriched"] > 200
+    with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM posts WHERE municipality_id IS NULL").fetchone()[0] > 0
+        assert con.execute("SELECT count(DISTINCT language) FROM enrichment").fetchone()[0] >= 2
+        topics = {r[0] for r in con.execute("SELECT DISTINCT topic_id FROM post_topics").fetchall()}
+        assert {"spelen", "energie_klimaat", "asiel_opvang", "wonen"} <= topics
+        gap = con.execute("SELECT municipality, status, n_voices FROM v_reach_gap WHERE topic IS NULL "
+                          "AND channel IS NULL").fetchall()
+        assert {m for m, _, _ in gap} == {"utrecht", "overbetuwe"}
+        assert all(n >= 10 and s != "suppressed" for _, s, n in gap)
+
+
+def test_flow_rerun_adds_no_data_rows_and_does_no_nlp(demo_run) -> None:
+    out, _, info = demo_run
+    with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
+        after = table_counts(con)
+        runs = con.execute("SELECT run_id, status FROM runs ORDER BY run_id").fetchall()
+    for table in DATA_TABLES:
+        assert after[table] == info["first"][table], table
+    assert info["second_summary"]["posts_new"] == 0 and info["second_summary"]["posts_enriched"] == 0
+    assert runs == [(1, "ok"), (2, "ok")]
+
+
+def test_flow_estimates_are_consistent(demo_run) -> None:
+    out, _, _ = demo_run
+    with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
+        sums = con.execute("SELECT group_key, method, sum(online_share) FROM share_estimates "
+                           "WHERE status != 'suppressed' GROUP BY ALL").fetchall()
+        assert sums and all(abs(s - 1.0) < 1e-6 for _, _, s in sums)
+        bad = con.execute("""SELECT count(*) FROM share_estimates WHERE status != 'suppressed' AND NOT (
+            online_lower <= online_share AND online_share <= online_upper
+            AND abs(representation_index - online_share / population_share) < 1e-9)""").fetchone()[0]
+        assert bad == 0
+        suppressed = con.execute("SELECT count(*) FROM share_estimates WHERE n_voices < 10 "
+                                 "AND (status != 'suppressed' OR online_share IS NOT NULL)").fetchone()[0]
+        assert suppressed == 0
+
+
+def test_flow_report_is_self_contained_and_computed(demo_run) -> None:
+    out, _, _ = demo_run
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert html.count("<svg") >= 6  # gap, topic and sentiment charts for both municipalities
+    assert "<script" not in html
+    # no external resource: the only URLs are the SVG namespace identifiers
+    assert "http://" not in html.replace("http://www.w3.org/", "")
+    assert "https://" not in html
+    for heading in ("Samenvatting", "bereikkloof", "Wie nog bereiken", "Onderwerpen", "Bronnen", "Methode"):
+        assert heading in html
+    assert "Utrecht" in html and "Overbetuwe" in html
+    assert "aanname" in html
+
+
+def test_flow_live_run_survives_a_failing_feed(prefect_harness, httpserver, tmp_path: Path) -> None:
+    from flows.nightly import nightly
+
+    feed = (SAMPLE_DIR / "feeds" / "domstad-nieuws.rss").read_bytes()
+    httpserver.expect_request("/ok.rss").respond_with_data(feed, content_type="application/rss+xml")
+    httpserver.expect_request("/broken.rss").respond_with_data("boom", status=500)
+    config = tmp_path / "live.toml"
+    config.write_text(f"""
+[warehouse]
+path = "w.duckdb"
+
+[[municipalities]]
+id = "utrecht"
+name = "Utrecht"
+cbs_code = "GM0344"
+places = ["Lombok", "Overvecht"]
+  [[municipalities.feeds]]
+  name = "Lokaal"
+  url = "{httpserver.url_for('/ok.rss')}"
+  [[municipalities.feeds]]
+  name = "Kapot"
+  url = "{httpserver.url_for('/broken.rss')}"
+  [municipalities.reddit]
+  subreddits = ["Utrecht"]
+""")
+    summary = nightly(config_path=str(config), mode="live", as_of=date(2026, 11, 25))
+    assert summary["status"] == "partial"
+    by_source = {s["source_key"]: s for s in summary["sources"]}
+    assert by_source["rss:utrecht:Lokaal"]["status"] == "ok" and by_source["rss:utrecht:Lokaal"]["new"] > 20
+    assert by_source["rss:utrecht:Kapot"]["status"] == "failed"
+    assert "HTTP 500" in by_source["rss:utrecht:Kapot"]["reason"]
+    assert any("Reddit skipped" in note for note in summary["notes"])
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM posts WHERE source = 'rss'").fetchone()[0] > 20
+        assert con.execute("SELECT status FROM runs").fetchone()[0] == "partial"

@@ -1,0 +1,114 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from profiles.estimate import estimate_shares
+from profiles.evidence import EvidenceModel, PostFeatures
+from profiles.gap import Thresholds, classify, reach_gap
+from profiles.model import ProfileModelError, load_model
+
+
+def test_citisens_model_loads_with_eight_profiles_and_labelled_assumptions() -> None:
+    model = load_model("citisens")
+    assert len(model.profiles) == 8
+    assert model.prior().sum() == pytest.approx(1.0)
+    assumed = {p.id for p in model.profiles if p.population_share.assumption}
+    assert assumed == {"stadse_nomaden", "geinformeerde_gezinsdrukte", "eigengereide_digitalen"}
+    published = {p.id: p.population_share.value for p in model.profiles if not p.population_share.assumption}
+    assert published["kritische_vernieuwers"] == 0.06 and published["gevestigde_beinvloeders"] == 0.18
+    for profile in model.profiles:
+        for advice in profile.advice:
+            assert advice.assumption or advice.source
+
+
+def test_profile_model_errors_name_file_and_key(tmp_path: Path) -> None:
+    data = yaml.safe_load((Path(__file__).parents[1] / "profiles" / "citisens.yaml").read_text())
+    data["profiles"][0]["population_share"] = {"value": 0.06}  # no source and not an assumption
+    path = tmp_path / "broken.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    with pytest.raises(ProfileModelError) as exc:
+        load_model(str(path))
+    assert "broken.yaml" in str(exc.value) and "profiles.0.population_share" in str(exc.value)
+    with pytest.raises(ProfileModelError, match="shipped: .*citisens"):
+        load_model("no_such_model")
+
+
+def _features(words: set[str], text: str = "", trust: str = "neutral") -> PostFeatures:
+    return PostFeatures(frozenset(words), text, frozenset(), "neutral", trust, "reddit", "r/utrecht")
+
+
+def test_evidence_signals_fire_and_move_the_posterior() -> None:
+    model = load_model("citisens")
+    evidence = EvidenceModel(model)
+    fired = evidence.fired(_features({"zienswijze", "raadsvergadering"}))
+    assert "formal_participation" in fired and "reddit_channel" in fired
+    posterior = evidence.posterior(fired)
+    ids = model.profile_ids
+    assert posterior.sum() == pytest.approx(1.0)
+    gb = ids.index("gevestigde_beinvloeders")
+    assert posterior[gb] > model.prior()[gb]
+    # each signal counts once per voice, however many posts showed it
+    assert np.allclose(evidence.posterior(fired * 5), posterior)
+    assert "distrust_municipality" in evidence.fired(_features(set(), trust="distrust"))
+
+
+def _simulate(truth: np.ndarray, prior: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Calibrated posteriors under ``prior`` for voices drawn from ``truth``."""
+    k = len(truth)
+    labels = rng.choice(k, size=n, p=truth)
+    likelihood = rng.gamma(1.0, 1.0, size=(n, k))
+    likelihood[np.arange(n), labels] *= 5.0
+    posterior = likelihood * prior
+    return posterior / posterior.sum(axis=1, keepdims=True)
+
+
+def test_emq_recovers_shifted_shares_better_than_pcc() -> None:
+    rng = np.random.default_rng(7)
+    prior = np.array([0.4, 0.3, 0.2, 0.1])
+    truth = np.array([0.1, 0.2, 0.3, 0.4])
+    posteriors = _simulate(truth, prior, 2000, rng)
+    emq = estimate_shares(posteriors, prior, method="emq", n_boot=200)
+    pcc = estimate_shares(posteriors, prior, method="pcc", n_boot=200)
+    assert np.abs(emq.share - truth).mean() < 0.5 * np.abs(pcc.share - truth).mean()
+    assert np.all(emq.lower <= truth + 0.02) and np.all(truth - 0.02 <= emq.upper)
+
+
+@pytest.mark.parametrize("method", ["pcc", "emq"])
+def test_estimate_shares_are_a_distribution_inside_their_interval(method: str) -> None:
+    rng = np.random.default_rng(1)
+    prior = np.full(5, 0.2)
+    posteriors = _simulate(np.array([0.5, 0.2, 0.1, 0.1, 0.1]), prior, 60, rng)
+    est = estimate_shares(posteriors, prior, method=method, n_boot=300, seed=3)
+    assert est.share.sum() == pytest.approx(1.0)
+    assert np.all(est.lower <= est.share) and np.all(est.share <= est.upper)
+    again = estimate_shares(posteriors, prior, method=method, n_boot=300, seed=3)
+    assert np.array_equal(est.lower, again.lower)  # seeded: a rerun gives the same figures
+
+
+def test_estimate_shares_rejects_bad_input() -> None:
+    with pytest.raises(ValueError, match="unknown method"):
+        estimate_shares(np.ones((3, 2)) / 2, np.array([0.5, 0.5]), method="magic")
+    with pytest.raises(ValueError, match="prior has 3"):
+        estimate_shares(np.ones((3, 2)) / 2, np.array([0.3, 0.3, 0.4]))
+    with pytest.raises(ValueError, match="non-empty"):
+        estimate_shares(np.empty((0, 2)), np.array([0.5, 0.5]))
+
+
+def test_reach_gap_status_and_suppression() -> None:
+    t = Thresholds(min_cell_size=10, absent_below=0.5, under_below=1.0, over_above=1.0)
+    assert classify(0.0, 0.4, t) == "absent"
+    assert classify(0.3, 0.9, t) == "under"
+    assert classify(0.8, 1.3, t) == "proportional"
+    assert classify(1.1, 2.0, t) == "over"
+    model = load_model("citisens")
+    k = len(model.profiles)
+    posteriors = np.tile(model.prior(), (30, 1))
+    est = estimate_shares(posteriors, model.prior(), method="pcc", n_boot=50)
+    rows = reach_gap(model, est, 30, t)
+    for row, pop in zip(rows, model.prior(), strict=True):
+        assert row.representation_index == pytest.approx(row.online_share / pop)
+    suppressed = reach_gap(model, est, 9, t)
+    assert len(suppressed) == k
+    assert all(r.status == "suppressed" and r.online_share is None for r in suppressed)

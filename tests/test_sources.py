@@ -1,0 +1,157 @@
+import json
+import os
+import stat
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from sources.base import content_hash
+from sources.pseudonym import Pseudonymiser, load_key
+from sources.reddit import iter_thread, map_comment, map_submission
+from sources.relevance import Gazetteer, GazetteerEntry
+from sources.rss import canonical_link, html_to_text, parse_feed
+from sources.sample import SAMPLE_DIR, SampleFeed, SampleReddit, intended_mix
+
+FETCHED = datetime(2026, 11, 25, tzinfo=UTC)
+
+
+def _sample_threads() -> list:
+    return json.loads((SAMPLE_DIR / "reddit.json").read_text(encoding="utf-8"))
+
+
+def test_reddit_map_submission_unescapes_and_pseudonymises(pseudonymiser: Pseudonymiser) -> None:
+    data = {"name": "t3_abc", "subreddit": "utrecht", "author": "fietsfan_030", "title": "Parkeren &amp; fietsen",
+            "selftext": "Tekst met &lt;b&gt;", "created_utc": 1767225600.0, "permalink": "/r/utrecht/comments/abc/x/"}
+    post = map_submission(data, pseudonymiser)
+    assert post.post_id == "reddit:t3_abc" and post.kind == "post" and post.channel == "r/utrecht"
+    assert post.title == "Parkeren & fietsen" and post.text == "Tekst met <b>"
+    assert post.created_utc == datetime(2026, 1, 1, tzinfo=UTC)
+    assert post.author_key == pseudonymiser.author_key("fietsfan_030")
+    assert "fietsfan" not in repr(post)
+
+
+def test_reddit_deleted_comment_keeps_no_text_and_no_author(pseudonymiser: Pseudonymiser) -> None:
+    data = {"name": "t1_x", "subreddit": "utrecht", "author": "[deleted]", "body": "[deleted]",
+            "created_utc": 1767225600, "parent_id": "t3_abc", "link_id": "t3_abc", "permalink": "/r/x/"}
+    post = map_comment(data, pseudonymiser)
+    assert post.is_deleted and post.text == "" and post.author_key is None
+    assert post.thread_id == "reddit:t3_abc" and post.parent_id == "reddit:t3_abc"
+
+
+def test_sample_reddit_has_enough_items_over_eight_weeks(pseudonymiser: Pseudonymiser) -> None:
+    result = SampleReddit(pseudonymiser).collect({})
+    posts = result.posts
+    assert len(posts) >= 250
+    assert {p.kind for p in posts} == {"post", "comment"}
+    span = max(p.created_utc for p in posts) - min(p.created_utc for p in posts)
+    assert span.days >= 56
+    assert any(p.is_deleted for p in posts)
+    # every comment points into a thread that the sample contains
+    threads = {p.post_id for p in posts if p.kind == "post"}
+    assert all(p.thread_id in threads for p in posts if p.kind == "comment")
+
+
+def test_sample_reddit_thread_walk_reaches_nested_replies() -> None:
+    counts = [sum(1 for _ in iter_thread(thread)) for thread in _sample_threads()]
+    nested = [
+        item for thread in _sample_threads() for kind, item in iter_thread(thread)
+        if kind == "t1" and item["parent_id"].startswith("t1_")
+    ]
+    assert sum(counts) >= 250 and nested
+
+
+def test_sample_feeds_parse_with_warnings_for_the_malformed_one() -> None:
+    results = {p.name: SampleFeed(p).collect({}) for p in sorted((SAMPLE_DIR / "feeds").iterdir())}
+    assert sum(len(r.posts) for r in results.values()) >= 60
+    assert len(results) >= 3
+    bode = results["betuwe-bode.rss"]
+    assert any("not well-formed" in w for w in bode.warnings)
+    assert any("no valid date" in w for w in bode.warnings)
+    # ISO-8859-1 feed decoded into proper characters
+    assert any("é" in (p.text + (p.title or "")) for p in bode.posts)
+    for result in results.values():
+        for post in result.posts:
+            assert post.kind == "article" and post.author_key is None
+            assert "<p>" not in post.text and "&lt;" not in post.text
+
+
+def test_rss_bytes_without_entries_is_an_error() -> None:
+    from sources.base import SourceError
+
+    with pytest.raises(SourceError, match="not a readable feed"):
+        parse_feed(b"<html><body>Not found</body></html>", "Kapot", FETCHED)
+
+
+def test_rss_entry_id_falls_back_to_the_canonical_link() -> None:
+    feed = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>
+    <item><title>A</title><link>https://x.example.org/a?utm_source=rss&amp;id=3</link>
+    <description>&lt;p&gt;Hallo &lt;script&gt;alert(1)&lt;/script&gt;wereld&lt;/p&gt;</description>
+    <pubDate>Tue, 01 Sep 2026 10:00:00 +0200</pubDate></item></channel></rss>"""
+    twice = [parse_feed(feed, "T", FETCHED).posts[0] for _ in range(2)]
+    assert twice[0].post_id == twice[1].post_id
+    assert twice[0].url == "https://x.example.org/a?id=3"
+    assert twice[0].created_utc == datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
+    assert twice[0].text == "Hallo wereld"
+
+
+def test_html_to_text_and_canonical_link() -> None:
+    assert html_to_text("<p>Een &amp; twee</p><p>drie</p>") == "Een & twee\ndrie"
+    assert canonical_link("HTTPS://Example.org/x?utm_medium=feed&a=1#top") == "https://example.org/x?a=1"
+
+
+def test_content_hash_ignores_case_links_and_spacing() -> None:
+    assert content_hash("Het  AZC in Elst https://x.nl/a") == content_hash("het azc in elst")
+    assert content_hash("het azc in elst") != content_hash("het azc in zetten")
+
+
+def test_intended_mix_covers_all_eight_profiles_unequally() -> None:
+    voices = intended_mix()["voices"]
+    totals: dict[str, int] = {}
+    for mix in voices.values():
+        for profile, n in mix.items():
+            totals[profile] = totals.get(profile, 0) + n
+    assert len(totals) == 8
+    assert max(totals.values()) >= 3 * min(totals.values())
+
+
+def test_pseudonymiser_is_stable_keyed_and_hides_its_key(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("BETROKKEN_AUTHOR_KEY", raising=False)
+    key_file = tmp_path / "keys" / "betrokken.key"
+    key = load_key(key_file)
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+    assert load_key(key_file) == key
+    a, b = Pseudonymiser(key), Pseudonymiser(b"another-key-of-at-least-16-bytes")
+    assert a.author_key("Fietsfan_030") == a.author_key("fietsfan_030 ")
+    assert a.author_key("fietsfan_030") != b.author_key("fietsfan_030")
+    assert a.author_key("[deleted]") is None
+    assert key.decode() not in repr(a)
+
+
+def test_pseudonymiser_prefers_the_environment(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("BETROKKEN_AUTHOR_KEY", "from-the-environment-0123456789")
+    assert load_key(tmp_path / "unused.key") == b"from-the-environment-0123456789"
+    assert not (tmp_path / "unused.key").exists()
+
+
+@pytest.fixture
+def gazetteer() -> Gazetteer:
+    return Gazetteer([
+        GazetteerEntry("utrecht", ("Utrecht", "030"), ("Lombok", "Overvecht"), ("r/utrecht",)),
+        GazetteerEntry("overbetuwe", ("Overbetuwe",), ("Elst", "Zetten"), ("r/betuwe",)),
+    ])
+
+
+def test_relevance_by_name_place_channel_and_thread(gazetteer: Gazetteer) -> None:
+    assert gazetteer.resolve("Nieuwe speeltuin in Elst-Zuid", "r/thenetherlands") == ("overbetuwe", "named")
+    assert gazetteer.resolve("parkeren in utrecht wordt duur", "r/x")[0] == "utrecht"
+    assert gazetteer.resolve("Wie weet een kapper?", "r/utrecht") == ("utrecht", "channel")
+    assert gazetteer.resolve("Helemaal mee eens", "r/thenetherlands", inherited="overbetuwe") == (
+        "overbetuwe", "thread")
+    assert gazetteer.resolve("Huren in Amsterdam is niet te doen", "r/thenetherlands") == (None, "none")
+
+
+def test_relevance_places_are_case_sensitive(gazetteer: Gazetteer) -> None:
+    # "zetten" is also a Dutch verb; only the capitalised place name counts
+    assert gazetteer.resolve("we moeten de tafels klaar zetten", "r/x") == (None, "none")
+    assert gazetteer.resolve("Het dorpshuis in Zetten", "r/x")[0] == "overbetuwe"
