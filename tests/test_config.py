@@ -43,7 +43,7 @@ def test_config_invalid_value_says_what_is_expected(minimal_config: Path) -> Non
 
 
 def test_config_missing_file_says_how_to_fix(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="copy betrokken.example.toml"):
+    with pytest.raises(ConfigError, match=r"copy betrokken\.example\.toml"):
         load_settings(tmp_path / "nope.toml")
 
 

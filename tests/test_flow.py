@@ -11,8 +11,15 @@ from warehouse.db import table_counts
 
 pytestmark = pytest.mark.slow
 
-DATA_TABLES = ("posts", "enrichment", "post_topics", "post_signals", "share_estimates", "estimate_signals",
-               "source_state")
+DATA_TABLES = (
+    "posts",
+    "enrichment",
+    "post_topics",
+    "post_signals",
+    "share_estimates",
+    "estimate_signals",
+    "source_state",
+)
 
 
 @pytest.fixture(scope="module")
@@ -20,8 +27,13 @@ def demo_run(prefect_harness, tmp_path_factory) -> tuple[Path, dict, dict]:
     from flows.nightly import nightly
 
     out = tmp_path_factory.mktemp("demo")
-    params = dict(config_path=str(demo_config_path()), mode="sample", warehouse_path=str(out / "warehouse.duckdb"),
-                  report_path=str(out / "report.html"), as_of=sample_end().date())
+    params = dict(
+        config_path=str(demo_config_path()),
+        mode="sample",
+        warehouse_path=str(out / "warehouse.duckdb"),
+        report_path=str(out / "report.html"),
+        as_of=sample_end().date(),
+    )
     first = nightly(**params)
     with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
         counts_first = table_counts(con)
@@ -38,8 +50,9 @@ def test_flow_demo_stores_enriches_and_estimates(demo_run) -> None:
         assert con.execute("SELECT count(DISTINCT language) FROM enrichment").fetchone()[0] >= 2
         topics = {r[0] for r in con.execute("SELECT DISTINCT topic_id FROM post_topics").fetchall()}
         assert {"spelen", "energie_klimaat", "asiel_opvang", "wonen"} <= topics
-        gap = con.execute("SELECT municipality, status, n_voices FROM v_reach_gap WHERE topic IS NULL "
-                          "AND channel IS NULL").fetchall()
+        gap = con.execute(
+            "SELECT municipality, status, n_voices FROM v_reach_gap WHERE topic IS NULL AND channel IS NULL"
+        ).fetchall()
         assert {m for m, _, _ in gap} == {"utrecht", "overbetuwe"}
         assert all(n >= 10 and s != "suppressed" for _, s, n in gap)
 
@@ -58,15 +71,19 @@ def test_flow_rerun_adds_no_data_rows_and_does_no_nlp(demo_run) -> None:
 def test_flow_estimates_are_consistent(demo_run) -> None:
     out, _, _ = demo_run
     with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
-        sums = con.execute("SELECT group_key, method, sum(online_share) FROM share_estimates "
-                           "WHERE status != 'suppressed' GROUP BY ALL").fetchall()
+        sums = con.execute(
+            "SELECT group_key, method, sum(online_share) FROM share_estimates "
+            "WHERE status != 'suppressed' GROUP BY ALL"
+        ).fetchall()
         assert sums and all(abs(s - 1.0) < 1e-6 for _, _, s in sums)
         bad = con.execute("""SELECT count(*) FROM share_estimates WHERE status != 'suppressed' AND NOT (
             online_lower <= online_share AND online_share <= online_upper
             AND abs(representation_index - online_share / population_share) < 1e-9)""").fetchone()[0]
         assert bad == 0
-        suppressed = con.execute("SELECT count(*) FROM share_estimates WHERE n_voices < 10 "
-                                 "AND (status != 'suppressed' OR online_share IS NOT NULL)").fetchone()[0]
+        suppressed = con.execute(
+            "SELECT count(*) FROM share_estimates WHERE n_voices < 10 "
+            "AND (status != 'suppressed' OR online_share IS NOT NULL)"
+        ).fetchone()[0]
         assert suppressed == 0
 
 
@@ -102,10 +119,10 @@ cbs_code = "GM0344"
 places = ["Lombok", "Overvecht"]
   [[municipalities.feeds]]
   name = "Lokaal"
-  url = "{httpserver.url_for('/ok.rss')}"
+  url = "{httpserver.url_for("/ok.rss")}"
   [[municipalities.feeds]]
   name = "Kapot"
-  url = "{httpserver.url_for('/broken.rss')}"
+  url = "{httpserver.url_for("/broken.rss")}"
   [municipalities.reddit]
   subreddits = ["Utrecht"]
 """)

@@ -56,7 +56,9 @@ def test_sentiment_negation_flips_the_sign(enricher) -> None:
 
 
 def test_sentiment_intensifier_strengthens(enricher) -> None:
-    assert _one(enricher, "Het is heel mooi.").sentiment_score > _one(enricher, "Het is mooi.").sentiment_score
+    assert (
+        _one(enricher, "Het is heel mooi.").sentiment_score > _one(enricher, "Het is mooi.").sentiment_score
+    )
 
 
 @pytest.mark.parametrize(

@@ -31,7 +31,7 @@ def test_profile_model_errors_name_file_and_key(tmp_path: Path) -> None:
     with pytest.raises(ProfileModelError) as exc:
         load_model(str(path))
     assert "broken.yaml" in str(exc.value) and "profiles.0.population_share" in str(exc.value)
-    with pytest.raises(ProfileModelError, match="shipped: .*citisens"):
+    with pytest.raises(ProfileModelError, match=r"shipped: .*citisens"):
         load_model("no_such_model")
 
 

@@ -21,8 +21,15 @@ def _sample_threads() -> list:
 
 
 def test_reddit_map_submission_unescapes_and_pseudonymises(pseudonymiser: Pseudonymiser) -> None:
-    data = {"name": "t3_abc", "subreddit": "utrecht", "author": "fietsfan_030", "title": "Parkeren &amp; fietsen",
-            "selftext": "Tekst met &lt;b&gt;", "created_utc": 1767225600.0, "permalink": "/r/utrecht/comments/abc/x/"}
+    data = {
+        "name": "t3_abc",
+        "subreddit": "utrecht",
+        "author": "fietsfan_030",
+        "title": "Parkeren &amp; fietsen",
+        "selftext": "Tekst met &lt;b&gt;",
+        "created_utc": 1767225600.0,
+        "permalink": "/r/utrecht/comments/abc/x/",
+    }
     post = map_submission(data, pseudonymiser)
     assert post.post_id == "reddit:t3_abc" and post.kind == "post" and post.channel == "r/utrecht"
     assert post.title == "Parkeren & fietsen" and post.text == "Tekst met <b>"
@@ -32,8 +39,16 @@ def test_reddit_map_submission_unescapes_and_pseudonymises(pseudonymiser: Pseudo
 
 
 def test_reddit_deleted_comment_keeps_no_text_and_no_author(pseudonymiser: Pseudonymiser) -> None:
-    data = {"name": "t1_x", "subreddit": "utrecht", "author": "[deleted]", "body": "[deleted]",
-            "created_utc": 1767225600, "parent_id": "t3_abc", "link_id": "t3_abc", "permalink": "/r/x/"}
+    data = {
+        "name": "t1_x",
+        "subreddit": "utrecht",
+        "author": "[deleted]",
+        "body": "[deleted]",
+        "created_utc": 1767225600,
+        "parent_id": "t3_abc",
+        "link_id": "t3_abc",
+        "permalink": "/r/x/",
+    }
     post = map_comment(data, pseudonymiser)
     assert post.is_deleted and post.text == "" and post.author_key is None
     assert post.thread_id == "reddit:t3_abc" and post.parent_id == "reddit:t3_abc"
@@ -55,7 +70,9 @@ def test_sample_reddit_has_enough_items_over_eight_weeks(pseudonymiser: Pseudony
 def test_sample_reddit_thread_walk_reaches_nested_replies() -> None:
     counts = [sum(1 for _ in iter_thread(thread)) for thread in _sample_threads()]
     nested = [
-        item for thread in _sample_threads() for kind, item in iter_thread(thread)
+        item
+        for thread in _sample_threads()
+        for kind, item in iter_thread(thread)
         if kind == "t1" and item["parent_id"].startswith("t1_")
     ]
     assert sum(counts) >= 250 and nested
@@ -136,10 +153,12 @@ def test_pseudonymiser_prefers_the_environment(tmp_path: Path, monkeypatch) -> N
 
 @pytest.fixture
 def gazetteer() -> Gazetteer:
-    return Gazetteer([
-        GazetteerEntry("utrecht", ("Utrecht", "030"), ("Lombok", "Overvecht"), ("r/utrecht",)),
-        GazetteerEntry("overbetuwe", ("Overbetuwe",), ("Elst", "Zetten"), ("r/betuwe",)),
-    ])
+    return Gazetteer(
+        [
+            GazetteerEntry("utrecht", ("Utrecht", "030"), ("Lombok", "Overvecht"), ("r/utrecht",)),
+            GazetteerEntry("overbetuwe", ("Overbetuwe",), ("Elst", "Zetten"), ("r/betuwe",)),
+        ]
+    )
 
 
 def test_relevance_by_name_place_channel_and_thread(gazetteer: Gazetteer) -> None:
@@ -147,7 +166,9 @@ def test_relevance_by_name_place_channel_and_thread(gazetteer: Gazetteer) -> Non
     assert gazetteer.resolve("parkeren in utrecht wordt duur", "r/x")[0] == "utrecht"
     assert gazetteer.resolve("Wie weet een kapper?", "r/utrecht") == ("utrecht", "channel")
     assert gazetteer.resolve("Helemaal mee eens", "r/thenetherlands", inherited="overbetuwe") == (
-        "overbetuwe", "thread")
+        "overbetuwe",
+        "thread",
+    )
     assert gazetteer.resolve("Huren in Amsterdam is niet te doen", "r/thenetherlands") == (None, "none")
 
 

@@ -12,27 +12,41 @@ LONG = "De gemeente Utrecht wil het groen in Lombok opknappen samen met de buurt
 
 
 def _post(pid: str, text: str, kind: str = "post", thread: str | None = None) -> Post:
-    return Post(post_id=pid, source="reddit", kind=kind, channel="r/thenetherlands", created_utc=WHEN,
-                text=text, thread_id=thread or pid, author_key="abc123")
+    return Post(
+        post_id=pid,
+        source="reddit",
+        kind=kind,
+        channel="r/thenetherlands",
+        created_utc=WHEN,
+        text=text,
+        thread_id=thread or pid,
+        author_key="abc123",
+    )
 
 
 def test_migrations_apply_once(tmp_path: Path) -> None:
     with connect(tmp_path / "w.duckdb") as con:
         assert migrate(con) == []
         assert con.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] >= 2
-        views = {r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()}
+        views = {
+            r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal").fetchall()
+        }
         assert {"v_posts", "v_enrichment", "v_topic_daily", "v_sentiment_daily", "v_reach_gap"} <= views
         v_posts = [r[0] for r in con.execute("DESCRIBE v_posts").fetchall()]
         assert "author_key" not in v_posts
 
 
 def test_store_is_idempotent_and_links_exact_duplicates(tmp_path: Path) -> None:
-    result = SourceResult("test:reddit", posts=[
-        _post("reddit:t3_a", LONG),
-        _post("reddit:t3_b", LONG.upper() + "  "),  # the same text reposted
-        _post("reddit:t1_c", "Eens!", kind="comment", thread="reddit:t3_a"),
-        _post("reddit:t3_d", "Huren in Amsterdam is niet te doen"),
-    ], state={"watermark": 1.0})
+    result = SourceResult(
+        "test:reddit",
+        posts=[
+            _post("reddit:t3_a", LONG),
+            _post("reddit:t3_b", LONG.upper() + "  "),  # the same text reposted
+            _post("reddit:t1_c", "Eens!", kind="comment", thread="reddit:t3_a"),
+            _post("reddit:t3_d", "Huren in Amsterdam is niet te doen"),
+        ],
+        state={"watermark": 1.0},
+    )
     with connect(tmp_path / "w.duckdb") as con:
         run = begin_run(con, "live")
         first = store_result(con, result, GAZ, run)
