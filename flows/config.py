@@ -60,6 +60,24 @@ class Municipality(_Strict):
         return [*self.places, *self.kernen, *self.wijken]
 
 
+class RedditOptions(_Strict):
+    """How Reddit is read; applies to every municipality's subreddits and searches."""
+
+    secret_block: str | None = Field(
+        default=None, description="Prefect Secret block with client_id, client_secret, user_agent (JSON)"
+    )
+    limit: Annotated[int, Field(ge=1, le=1000)] = 100
+    comment_depth: Annotated[int, Field(ge=0, le=20)] = 4
+    more_comments: Annotated[int, Field(ge=0, le=100)] = 4
+    overlap_hours: Annotated[float, Field(ge=0, le=24 * 30)] = 48
+    retries: Annotated[int, Field(ge=1, le=10)] = 4
+    backoff_s: Annotated[float, Field(ge=0, le=600)] = 2.0
+
+
+class RssOptions(_Strict):
+    timeout_s: Annotated[float, Field(gt=0, le=300)] = 20.0
+
+
 class Warehouse(_Strict):
     path: Path = Field(default=Path("data/warehouse.duckdb"), description="DuckDB file of the warehouse")
 
@@ -94,6 +112,8 @@ class Settings(_Strict):
     warehouse: Warehouse = Field(default_factory=Warehouse)
     estimation: Estimation = Field(default_factory=Estimation)
     privacy: Privacy = Field(default_factory=Privacy)
+    reddit: RedditOptions = Field(default_factory=RedditOptions)
+    rss: RssOptions = Field(default_factory=RssOptions)
     municipalities: Annotated[list[Municipality], Field(min_length=1)]
 
     @model_validator(mode="after")

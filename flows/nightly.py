@@ -22,8 +22,9 @@ from profiles.evidence import EvidenceModel
 from profiles.gap import Thresholds
 from profiles.model import load_model
 from sources.base import Source, SourceError, SourceResult
+from sources.gazetteer import shipped as shipped_names
 from sources.pseudonym import Pseudonymiser, load_key
-from sources.reddit import RedditSource, credentials_from_env
+from sources.reddit import RedditOptions, RedditSource, credentials_from_block, credentials_from_env
 from sources.relevance import Gazetteer, GazetteerEntry
 from sources.rss import RssSource
 from sources.sample import sample_sources
@@ -53,29 +54,50 @@ class RunSummary:
 
 
 def gazetteer_for(settings: Settings) -> Gazetteer:
+    """Names from the config, merged with the gazetteer the project ships for the CBS code."""
     entries = []
     for m in settings.municipalities:
+        names = shipped_names(m.cbs_code)
         channels = tuple(f"r/{s}" for s in (m.reddit.subreddits if m.reddit else []))
         channels += tuple(f.name for f in m.feeds)
-        entries.append(GazetteerEntry(m.id, (m.name, *m.aliases), tuple(m.place_names), channels))
+        aliases = tuple(dict.fromkeys((m.name, *m.aliases, *names.aliases)))
+        places = tuple(dict.fromkeys((*m.place_names, *names.places)))
+        entries.append(GazetteerEntry(m.id, aliases, places, channels))
     return Gazetteer(entries)
+
+
+def reddit_credentials(settings: Settings) -> dict[str, str] | None:
+    """Environment variables first, then the configured Prefect Secret block."""
+    credentials = credentials_from_env()
+    if credentials is None and settings.reddit.secret_block:
+        credentials = credentials_from_block(settings.reddit.secret_block)
+    return credentials
 
 
 def live_sources(settings: Settings, pseudonymiser: Pseudonymiser, notes: list[str]) -> list[Source]:
     """The configured live sources. Reddit is skipped, with one line, when credentials are absent."""
     sources: list[Source] = []
-    credentials = credentials_from_env()
     wants_reddit = any(m.reddit and (m.reddit.subreddits or m.reddit.search) for m in settings.municipalities)
+    credentials = reddit_credentials(settings) if wants_reddit else None
     if wants_reddit and credentials is None:
         notes.append(
             "Reddit skipped: set BETROKKEN_REDDIT_CLIENT_ID, BETROKKEN_REDDIT_CLIENT_SECRET and "
-            "BETROKKEN_REDDIT_USER_AGENT to collect it (see README)."
+            "BETROKKEN_REDDIT_USER_AGENT (or [reddit] secret_block) to collect it; see README."
         )
+    r = settings.reddit
+    options = RedditOptions(
+        limit=r.limit,
+        comment_depth=r.comment_depth,
+        more_comments=r.more_comments,
+        overlap_s=r.overlap_hours * 3600,
+        retries=r.retries,
+        backoff_s=r.backoff_s,
+    )
     for m in settings.municipalities:
-        sources.extend(RssSource(m.id, f.name, str(f.url)) for f in m.feeds)
+        sources.extend(RssSource(m.id, f.name, str(f.url), timeout_s=settings.rss.timeout_s) for f in m.feeds)
         if credentials is not None and m.reddit and (m.reddit.subreddits or m.reddit.search):
             sources.append(
-                RedditSource(m.id, m.reddit.subreddits, m.reddit.search, pseudonymiser, credentials)
+                RedditSource(m.id, m.reddit.subreddits, m.reddit.search, pseudonymiser, credentials, options)
             )
     return sources
 

@@ -12,8 +12,11 @@ import logging
 import os
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from sources.base import Post, SourceError, SourceResult
 from sources.pseudonym import Pseudonymiser
@@ -107,6 +110,30 @@ def credentials_from_env() -> dict[str, str] | None:
     return values if all(values.values()) else None
 
 
+def credentials_from_block(block_name: str) -> dict[str, str] | None:
+    """Credentials from a Prefect Secret block holding a JSON object; None when it cannot be read."""
+    try:
+        from prefect.blocks.system import Secret
+
+        value = Secret.load(block_name).get()
+    except Exception:  # no server, no block, wrong type: treated as "no credentials", never echoed
+        return None
+    if not isinstance(value, dict):
+        return None
+    values = {k: str(value.get(k, "")) for k in ("client_id", "client_secret", "user_agent")}
+    return values if all(values.values()) else None
+
+
+@dataclass(frozen=True, slots=True)
+class RedditOptions:
+    limit: int = 100
+    comment_depth: int = 4
+    more_comments: int = 4
+    overlap_s: float = OVERLAP.total_seconds()
+    retries: int = 4
+    backoff_s: float = 2.0
+
+
 def _praw_item(obj: Any, kind: str) -> dict[str, Any]:
     """The fields of a praw object in Reddit API JSON shape (author as a plain string, never logged)."""
     author = getattr(obj, "author", None)
@@ -125,7 +152,12 @@ def _praw_item(obj: Any, kind: str) -> dict[str, Any]:
 
 
 class RedditSource:
-    """Configured subreddits and searches for one municipality, incremental by a watermark."""
+    """Configured subreddits and searches for one municipality, incremental per listing.
+
+    State: a watermark (newest ``created_utc`` seen) per listing ("sub:Utrecht",
+    "search:gemeente Utrecht"). Each run re-reads an overlap window before the watermark, so
+    comments that arrive late on recent posts are not missed; stored items are not stored twice.
+    """
 
     def __init__(
         self,
@@ -134,7 +166,7 @@ class RedditSource:
         search: list[str],
         pseudonymiser: Pseudonymiser,
         credentials: dict[str, str],
-        limit: int = 200,
+        options: RedditOptions | None = None,
     ) -> None:
         self.key = f"reddit:{municipality_id}"
         self.municipality_id = municipality_id
@@ -142,10 +174,57 @@ class RedditSource:
         self.search = search
         self.pseudonymiser = pseudonymiser
         self._credentials = credentials
-        self.limit = limit
+        self.options = options or RedditOptions()
 
     def __repr__(self) -> str:
-        return f"RedditSource({self.key!r}, subreddits={self.subreddits!r})"
+        return f"RedditSource({self.key!r}, subreddits={self.subreddits!r}, search={self.search!r})"
+
+    def _retrying(self) -> Retrying:
+        import praw
+        import prawcore
+
+        transient = (
+            prawcore.exceptions.TooManyRequests,
+            prawcore.exceptions.ServerError,
+            prawcore.exceptions.RequestException,
+            praw.exceptions.RedditAPIException,
+        )
+        return Retrying(
+            stop=stop_after_attempt(self.options.retries),
+            wait=wait_exponential(multiplier=self.options.backoff_s, max=120),
+            retry=retry_if_exception_type(transient),
+            reraise=True,
+        )
+
+    def _listing(self, reddit: Any, key: str) -> Iterator[Any]:
+        kind, _, name = key.partition(":")
+        if kind == "sub":
+            return reddit.subreddit(name).new(limit=self.options.limit)
+        return reddit.subreddit("all").search(name, sort="new", time_filter="month", limit=self.options.limit)
+
+    def _submissions_since(self, reddit: Any, key: str, since: float) -> list[Any]:
+        """Newest first, stopping at the first submission older than ``since``."""
+        out = []
+        for submission in self._listing(reddit, key):
+            if submission.created_utc < since:
+                if key.startswith("sub:"):
+                    break  # a subreddit's /new is ordered by time
+                continue
+            out.append(submission)
+        return out
+
+    def _thread(self, reddit: Any, submission_id: str) -> list[dict[str, Any]]:
+        """The submission and its comments to ``comment_depth``, as Reddit API JSON items."""
+        submission = reddit.submission(id=submission_id)
+        submission.comments.replace_more(limit=self.options.more_comments)
+        items = [("t3", _praw_item(submission, "t3"))]
+        stack = [(c, 1) for c in reversed(list(submission.comments))]
+        while stack:
+            comment, depth = stack.pop()
+            items.append(("t1", _praw_item(comment, "t1")))
+            if depth < self.options.comment_depth:
+                stack.extend((reply, depth + 1) for reply in reversed(list(comment.replies)))
+        return items
 
     def collect(self, state: dict[str, Any]) -> SourceResult:
         import praw
@@ -153,31 +232,29 @@ class RedditSource:
 
         started = time.monotonic()
         result = SourceResult(self.key)
-        watermark = float(state.get("watermark", 0.0))
-        since = watermark - OVERLAP.total_seconds()
-        newest = watermark
+        watermarks: dict[str, float] = dict(state.get("watermarks", {}))
+        keys = [f"sub:{s}" for s in self.subreddits] + [f"search:{q}" for q in self.search]
+        seen: set[str] = set()
         try:
             reddit = praw.Reddit(**self._credentials, check_for_updates=False)
             reddit.read_only = True
-            submissions = []
-            for name in self.subreddits:
-                submissions.extend(reddit.subreddit(name).new(limit=self.limit))
-            for query in self.search:
-                submissions.extend(reddit.subreddit("all").search(query, sort="new", limit=self.limit))
-            seen: set[str] = set()
-            for submission in submissions:
-                if submission.created_utc < since or submission.name in seen:
-                    continue
-                seen.add(submission.name)
-                newest = max(newest, submission.created_utc)
-                hint = self.municipality_id
-                result.posts.append(map_submission(_praw_item(submission, "t3"), self.pseudonymiser, hint))
-                submission.comments.replace_more(limit=0)
-                for comment in submission.comments.list():
-                    data = _praw_item(comment, "t1")
-                    result.posts.append(map_comment(data, self.pseudonymiser, hint))
+            for key in keys:
+                mark = float(watermarks.get(key, 0.0))
+                since = mark - self.options.overlap_s if mark else 0.0
+                submissions = self._retrying()(self._submissions_since, reddit, key, since)
+                for submission in submissions:
+                    mark = max(mark, float(submission.created_utc))
+                    if submission.id in seen:
+                        continue
+                    seen.add(submission.id)
+                    for kind, data in self._retrying()(self._thread, reddit, submission.id):
+                        mapper = map_submission if kind == "t3" else map_comment
+                        result.posts.append(mapper(data, self.pseudonymiser, self.municipality_id))
+                watermarks[key] = mark
         except (prawcore.exceptions.PrawcoreException, praw.exceptions.PRAWException) as exc:
-            raise SourceError(f"Reddit request failed: {type(exc).__name__}: {exc}") from None
-        result.state = {"watermark": newest}
+            raise SourceError(
+                f"Reddit: {type(exc).__name__} ({exc}) after {self.options.retries} attempts"
+            ) from None
+        result.state = {"watermarks": watermarks}
         result.duration_s = time.monotonic() - started
         return result

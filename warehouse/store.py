@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 
 from sources.base import Post, SourceResult, content_hash, normalise_for_hash
+from sources.dedup import SIMILARITY, Fingerprint, fingerprint, similarity
 from sources.relevance import Gazetteer
 from warehouse.db import record_source, transaction
 
 # Shorter texts ("Dit.", "+1") are the same by chance, not copies of each other.
 MIN_DUPLICATE_CHARS = 40
+# A syndicated copy or a repost appears within days; similar texts months apart are new stories.
+NEAR_WINDOW = timedelta(days=31)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +62,56 @@ def _known_hashes(con: duckdb.DuckDBPyConnection, hashes: list[str]) -> dict[str
     return dict(rows)
 
 
+def _near_candidates(
+    con: duckdb.DuckDBPyConnection, prints: dict[str, Fingerprint]
+) -> dict[tuple[int, int], list[_Indexed]]:
+    """Stored items that share an LSH bucket with any of the new fingerprints."""
+    bands, buckets = [], []
+    for fp in prints.values():
+        for band, bucket in enumerate(fp.buckets):
+            bands.append(band)
+            buckets.append(bucket)
+    index: dict[tuple[int, int], list[_Indexed]] = {}
+    if not bands:
+        return index
+    rows = con.execute(
+        "WITH wanted AS (SELECT unnest($bands::SMALLINT[]) AS band, unnest($buckets::UBIGINT[]) AS bucket) "
+        "SELECT l.band, l.bucket, m.post_id, m.dedup_group, m.created_utc, m.signature "
+        "FROM wanted w JOIN post_lsh l ON l.band = w.band AND l.bucket = w.bucket "
+        "JOIN post_minhash m ON m.post_id = l.post_id",
+        {"bands": bands, "buckets": buckets},
+    ).fetchall()
+    for band, bucket, post_id, group, created, signature in rows:
+        index.setdefault((band, bucket), []).append(_Indexed(post_id, group, created, tuple(signature)))
+    return index
+
+
+@dataclass(frozen=True, slots=True)
+class _Indexed:
+    post_id: str
+    group: str
+    created_utc: datetime
+    signature: tuple[int, ...]
+
+
+def _dedup_group(post: Post) -> str:
+    return "article" if post.kind == "article" else "resident"
+
+
+def _nearest(
+    index: dict[tuple[int, int], list[_Indexed]], fp: Fingerprint, group: str, created: datetime
+) -> str | None:
+    best_id, best = None, SIMILARITY
+    for band, bucket in enumerate(fp.buckets):
+        for item in index.get((band, bucket), ()):
+            if item.group != group or abs(item.created_utc - created) > NEAR_WINDOW:
+                continue
+            score = similarity(fp.signature, item.signature)
+            if score >= best:
+                best_id, best = item.post_id, score
+    return best_id
+
+
 def store_result(
     con: duckdb.DuckDBPyConnection, result: SourceResult, gazetteer: Gazetteer, run_id: int
 ) -> StoreCounts:
@@ -88,12 +141,22 @@ def store_result(
     hashes = {p.post_id: content_hash(p.full_text) for p in posts}
     known = _known_hashes(con, list(set(hashes.values())))
     thread_municipality = _thread_municipalities(con, {p.thread_id for p in posts if p.thread_id})
+    prints = {
+        p.post_id: fp
+        for p in posts
+        if p.post_id not in existing and not p.is_deleted and (fp := fingerprint(p.full_text)) is not None
+    }
+    index = _near_candidates(con, prints)
 
-    rows = []
+    rows, minhash_rows, lsh_rows, deleted_now = [], [], [], []
     seen_ids: set[str] = set()
     duplicates = 0
     for post in posts:
-        if post.post_id in existing or post.post_id in seen_ids:
+        if post.post_id in existing:
+            if post.is_deleted:
+                deleted_now.append(post.post_id)
+            continue
+        if post.post_id in seen_ids:
             continue
         seen_ids.add(post.post_id)
         inherited = thread_municipality.get(post.thread_id) if post.kind == "comment" else None
@@ -101,25 +164,57 @@ def store_result(
         if post.kind != "comment":
             thread_municipality[post.post_id] = municipality
         digest = hashes[post.post_id]
-        duplicate_of = None
+        duplicate_of, duplicate_kind = None, None
         long_enough = len(normalise_for_hash(post.full_text)) >= MIN_DUPLICATE_CHARS
         if not post.is_deleted and long_enough:
             duplicate_of = known.get(digest)
             if duplicate_of is None:
                 known[digest] = post.post_id
             else:
-                duplicates += 1
-        rows.append(_row(post, result.source_key, municipality, reason, digest, duplicate_of, run_id, now))
+                duplicate_kind = "exact"
+        fp = prints.get(post.post_id)
+        if fp is not None and duplicate_of is None:
+            group = _dedup_group(post)
+            duplicate_of = _nearest(index, fp, group, post.created_utc)
+            if duplicate_of is not None:
+                duplicate_kind = "near"
+            else:
+                minhash_rows.append((post.post_id, group, post.created_utc, list(fp.signature)))
+                for band, bucket in enumerate(fp.buckets):
+                    lsh_rows.append((band, bucket, post.post_id))
+                    index.setdefault((band, bucket), []).append(
+                        _Indexed(post.post_id, group, post.created_utc, fp.signature)
+                    )
+        if duplicate_of is not None:
+            duplicates += 1
+        rows.append(
+            _row(
+                post,
+                result.source_key,
+                municipality,
+                reason,
+                digest,
+                duplicate_of,
+                duplicate_kind,
+                run_id,
+                now,
+            )
+        )
 
     with transaction(con):
         if rows:
             con.executemany(
                 "INSERT INTO posts (post_id, source, source_key, kind, channel, created_utc, title, "
                 "text, url, parent_id, thread_id, author_key, municipality_id, relevance, content_hash, "
-                "duplicate_of, is_deleted, first_run_id, stored_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "duplicate_of, duplicate_kind, is_deleted, first_run_id, stored_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
+        if minhash_rows:
+            con.executemany("INSERT INTO post_minhash VALUES (?, ?, ?, ?)", minhash_rows)
+            con.executemany("INSERT INTO post_lsh VALUES (?, ?, ?)", lsh_rows)
+        if deleted_now:
+            mark_deleted(con, deleted_now)
         con.execute(
             "INSERT OR REPLACE INTO source_state VALUES (?, ?, ?)",
             [result.source_key, json.dumps(result.state), now],
@@ -148,6 +243,17 @@ def store_result(
     )
 
 
+def mark_deleted(con: duckdb.DuckDBPyConnection, post_ids: list[str]) -> None:
+    """An item deleted or removed at the source: keep that it existed, drop its text and author."""
+    con.execute(
+        "UPDATE posts SET is_deleted = true, text = NULL, title = NULL, author_key = NULL "
+        "WHERE post_id IN (SELECT unnest(?))",
+        [post_ids],
+    )
+    con.execute("DELETE FROM post_lsh WHERE post_id IN (SELECT unnest(?))", [post_ids])
+    con.execute("DELETE FROM post_minhash WHERE post_id IN (SELECT unnest(?))", [post_ids])
+
+
 def _row(
     post: Post,
     source_key: str,
@@ -155,6 +261,7 @@ def _row(
     reason: str,
     digest: str,
     duplicate_of: str | None,
+    duplicate_kind: str | None,
     run_id: int,
     now: datetime,
 ) -> tuple[object, ...]:
@@ -175,6 +282,7 @@ def _row(
         reason,
         digest,
         duplicate_of,
+        duplicate_kind,
         post.is_deleted,
         run_id,
         now,

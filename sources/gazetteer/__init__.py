@@ -1,0 +1,32 @@
+"""Shipped gazetteer data per municipality (by CBS code), merged with what the config lists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+GAZETTEER_DIR = Path(str(resources.files("sources.gazetteer")))
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceNames:
+    aliases: tuple[str, ...]
+    places: tuple[str, ...]
+
+
+def shipped(cbs_code: str) -> PlaceNames:
+    """Names shipped for a CBS code; empty when the project ships none for it."""
+    path = GAZETTEER_DIR / f"{cbs_code}.yaml"
+    if not path.exists():
+        return PlaceNames((), ())
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    places = [
+        *data.get("kernen", []),
+        *data.get("wijken", []),
+        *data.get("buurten", []),
+        *data.get("places", []),
+    ]
+    return PlaceNames(tuple(data.get("aliases", [])), tuple(places))
