@@ -16,6 +16,7 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from flows.config import ConfigError, load_settings
@@ -79,7 +80,7 @@ def _print_summary(summary: dict[str, Any]) -> None:
     if stages:
         console.print(f"stages: {stages}")
     for note in summary["notes"]:
-        console.print(f"[yellow]{note}[/yellow]")
+        console.print(f"[yellow]{escape(note)}[/yellow]")
 
 
 def _print_gap(warehouse: Path, intended: dict[str, Any] | None) -> None:
@@ -190,6 +191,52 @@ def check(
         f"{config}: valid; {len(settings.municipalities)} municipalities, "
         f"profile model {settings.profile_model!r}, warehouse {settings.warehouse.path}"
     )
+
+
+sources_app = typer.Typer(help="Check the configured live sources.", no_args_is_help=True)
+app.add_typer(sources_app, name="sources")
+
+
+@sources_app.command("check")
+def sources_check(
+    config: Annotated[Path, typer.Option("--config", "-c", help="The TOML configuration file.")],
+) -> None:
+    """Validate the config, reach each source once and print what came back.
+
+    Exits 1 when any source failed; Reddit without credentials is reported as skipped.
+
+    Example: betrokken sources check --config betrokken.toml
+    """
+    _check_config(config)
+    from dataclasses import replace
+
+    from flows.nightly import live_sources
+    from sources.base import SourceError
+    from sources.pseudonym import Pseudonymiser
+    from sources.reddit import RedditSource
+
+    settings = load_settings(config)
+    notes: list[str] = []
+    # A throwaway key: probing stores nothing, so no author key is ever made with it.
+    sources = live_sources(settings, Pseudonymiser(os.urandom(32)), notes)
+    table = Table(title=f"Sources in {config}", title_justify="left")
+    for column in ("source", "status", "items", "reason"):
+        table.add_column(column, justify="right" if column == "items" else "left")
+    failed = 0
+    for source in sources:
+        if isinstance(source, RedditSource):
+            source.options = replace(source.options, limit=5)
+        try:
+            items = source.probe()
+            table.add_row(source.key, "ok", str(items), "")
+        except SourceError as exc:
+            failed += 1
+            table.add_row(source.key, "[red]failed[/red]", "0", escape(str(exc)))
+    for note in notes:
+        table.add_row("reddit", "skipped", "0", escape(note))
+    console.print(table)
+    if failed:
+        raise typer.Exit(EXIT_FAILED)
 
 
 def main() -> None:

@@ -226,6 +226,19 @@ class RedditSource:
                 stack.extend((reply, depth + 1) for reply in reversed(list(comment.replies)))
         return items
 
+    def probe(self) -> int:
+        """Reach every listing once (a few submissions, no comments); returns how many came back."""
+        import praw
+        import prawcore
+
+        try:
+            reddit = praw.Reddit(**self._credentials, check_for_updates=False)
+            reddit.read_only = True
+            keys = [f"sub:{s}" for s in self.subreddits] + [f"search:{q}" for q in self.search]
+            return sum(len(self._retrying()(lambda k=k: list(self._listing(reddit, k)))) for k in keys)
+        except (prawcore.exceptions.PrawcoreException, praw.exceptions.PRAWException) as exc:
+            raise SourceError(f"Reddit: {type(exc).__name__} ({exc})") from None
+
     def collect(self, state: dict[str, Any]) -> SourceResult:
         import praw
         import prawcore

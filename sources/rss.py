@@ -143,6 +143,10 @@ class RssSource:
         self.url = url
         self.timeout_s = timeout_s
 
+    def probe(self) -> int:
+        """Fetch and parse the feed once, unconditionally; returns the number of entries."""
+        return len(self.collect({}).posts)
+
     def collect(self, state: dict[str, Any]) -> SourceResult:
         started = time.monotonic()
         headers = {"User-Agent": USER_AGENT}
@@ -153,7 +157,7 @@ class RssSource:
         try:
             response = httpx.get(self.url, headers=headers, timeout=self.timeout_s, follow_redirects=True)
         except httpx.HTTPError as exc:
-            raise SourceError(f"{self.name}: request failed: {type(exc).__name__}") from None
+            raise SourceError(f"{self.name}: request failed: {type(exc).__name__}: {exc}") from None
         fetched_at = datetime.now(tz=UTC)
         if response.status_code == 304:
             result = SourceResult(self.key, state=dict(state))
