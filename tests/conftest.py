@@ -23,6 +23,17 @@ def prefect_harness() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session")
+def vcr_cassette_dir() -> str:
+    return str(DATA / "cassettes")
+
+
+@pytest.fixture(scope="session")
+def vcr_config() -> dict:
+    """Recorded HTTP only: the token header never reaches a cassette; local servers are not recorded."""
+    return {"filter_headers": ["authorization"], "ignore_localhost": True, "record_mode": "none"}
+
+
 @pytest.fixture
 def pseudonymiser():
     from sources.pseudonym import Pseudonymiser

@@ -136,3 +136,54 @@ places = ["Lombok", "Overvecht"]
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM posts WHERE source = 'rss'").fetchone()[0] > 20
         assert con.execute("SELECT status FROM runs").fetchone()[0] == "partial"
+
+
+@pytest.mark.vcr("reddit_500.yaml", allow_playback_repeats=True)
+def test_flow_failing_reddit_does_not_stop_the_feeds(
+    prefect_harness, httpserver, tmp_path: Path, monkeypatch
+) -> None:
+    from flows.nightly import nightly
+
+    secret = "reddit-secret-that-must-not-leak"
+    monkeypatch.setenv("BETROKKEN_REDDIT_CLIENT_ID", "test-client")
+    monkeypatch.setenv("BETROKKEN_REDDIT_CLIENT_SECRET", secret)
+    monkeypatch.setenv("BETROKKEN_REDDIT_USER_AGENT", "betrokken-tests/0.1")
+    httpserver.expect_request("/bode.rss").respond_with_data(
+        (SAMPLE_DIR / "feeds" / "betuwe-bode.rss").read_bytes(), content_type="application/rss+xml"
+    )
+    config = tmp_path / "live.toml"
+    config.write_text(f"""
+[warehouse]
+path = "w.duckdb"
+[reddit]
+retries = 1
+backoff_s = 0
+[[municipalities]]
+id = "utrecht"
+name = "Utrecht"
+cbs_code = "GM0344"
+  [municipalities.reddit]
+  subreddits = ["Utrecht"]
+[[municipalities]]
+id = "overbetuwe"
+name = "Overbetuwe"
+cbs_code = "GM1734"
+  [[municipalities.feeds]]
+  name = "Betuwe Bode"
+  url = "{httpserver.url_for("/bode.rss")}"
+""")
+    summary = nightly(config_path=str(config), mode="live", as_of=date(2026, 11, 25))
+    assert summary["status"] == "partial"
+    by_source = {s["source_key"]: s for s in summary["sources"]}
+    assert by_source["reddit:utrecht"]["status"] == "failed"
+    assert "ServerError" in by_source["reddit:utrecht"]["reason"]
+    assert by_source["rss:overbetuwe:Betuwe Bode"]["new"] == 25
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        reasons = con.execute("SELECT source_key, status, reason FROM run_sources ORDER BY 1").fetchall()
+        assert [(k, s) for k, s, _ in reasons] == [
+            ("reddit:utrecht", "failed"),
+            ("rss:overbetuwe:Betuwe Bode", "ok"),
+        ]
+        stored = con.execute("SELECT count(*) FROM posts WHERE municipality_id = 'overbetuwe'").fetchone()[0]
+        assert stored > 15  # the gazetteer shipped for GM1734 finds the Overbetuwe kernen
+        assert secret not in str(con.execute("SELECT * FROM run_sources").fetchall())

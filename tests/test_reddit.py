@@ -17,16 +17,6 @@ CREDENTIALS = {
 T0 = datetime.fromtimestamp(1_795_600_000, tz=UTC)  # T0 of build_reddit_cassettes.py
 
 
-@pytest.fixture(scope="module")
-def vcr_cassette_dir() -> str:
-    return str(Path(__file__).parent / "data" / "cassettes")
-
-
-@pytest.fixture(scope="module")
-def vcr_config() -> dict:
-    return {"filter_headers": ["authorization"], "ignore_localhost": True, "record_mode": "none"}
-
-
 def _source(pseudonymiser: Pseudonymiser, **options) -> RedditSource:
     opts = RedditOptions(**{"retries": 3, "backoff_s": 0.0, **options})
     return RedditSource("utrecht", ["Utrecht"], ["gemeente Utrecht"], pseudonymiser, CREDENTIALS, opts)

@@ -70,3 +70,36 @@ def test_failed_source_is_recorded_and_stores_nothing(tmp_path: Path) -> None:
         assert counts.status == "failed"
         assert con.execute("SELECT status, reason FROM run_sources").fetchone() == ("failed", "HTTP 500")
         assert table_counts(con)["posts"] == 0
+
+
+def test_item_deleted_at_the_source_loses_text_title_and_author(tmp_path: Path) -> None:
+    original = Post(
+        post_id="reddit:t3_z",
+        source="reddit",
+        kind="post",
+        channel="r/utrecht",
+        created_utc=WHEN,
+        title="Bomenkap in Lombok",
+        text=LONG,
+        thread_id="reddit:t3_z",
+        author_key="abc123",
+    )
+    deleted = Post(
+        post_id="reddit:t3_z",
+        source="reddit",
+        kind="post",
+        channel="r/utrecht",
+        created_utc=WHEN,
+        title="",
+        text="",
+        thread_id="reddit:t3_z",
+        author_key=None,
+        is_deleted=True,
+    )
+    with connect(tmp_path / "w.duckdb") as con:
+        store_result(con, SourceResult("test:reddit", posts=[original]), GAZ, begin_run(con, "live"))
+        assert con.execute("SELECT count(*) FROM post_lsh").fetchone()[0] > 0
+        store_result(con, SourceResult("test:reddit", posts=[deleted]), GAZ, begin_run(con, "live"))
+        row = con.execute("SELECT is_deleted, title, text, author_key FROM posts").fetchone()
+        assert row == (True, None, None, None)
+        assert con.execute("SELECT count(*) FROM post_lsh").fetchone()[0] == 0

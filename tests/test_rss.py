@@ -1,0 +1,117 @@
+"""RSS and Atom against a real HTTP server on 127.0.0.1 (pytest-httpserver)."""
+
+import time
+from pathlib import Path
+
+import pytest
+from werkzeug import Request, Response
+
+from sources.base import SourceError
+from sources.relevance import Gazetteer, GazetteerEntry
+from sources.rss import RssSource
+from sources.sample import SAMPLE_DIR
+from warehouse.db import begin_run, connect
+from warehouse.store import store_result
+
+FEEDS = SAMPLE_DIR / "feeds"
+ETAG = '"v1-domstad"'
+MODIFIED = "Tue, 24 Nov 2026 08:45:00 GMT"
+
+
+def test_rss_200_then_304_with_etag_and_last_modified(httpserver) -> None:
+    body = (FEEDS / "domstad-nieuws.rss").read_bytes()
+    seen_headers: list[dict[str, str]] = []
+
+    def handler(request: Request) -> Response:
+        seen_headers.append(dict(request.headers))
+        if request.headers.get("If-None-Match") == ETAG:
+            return Response(status=304, headers={"ETag": ETAG})
+        return Response(
+            body,
+            content_type="application/rss+xml; charset=utf-8",
+            headers={"ETag": ETAG, "Last-Modified": MODIFIED},
+        )
+
+    httpserver.expect_request("/feed.rss").respond_with_handler(handler)
+    source = RssSource("utrecht", "Domstad Nieuws", httpserver.url_for("/feed.rss"))
+    first = source.collect({})
+    assert len(first.posts) == 26 and first.state == {"etag": ETAG, "last_modified": MODIFIED}
+    second = source.collect(first.state)
+    assert second.posts == [] and second.state == first.state
+    assert seen_headers[1]["If-None-Match"] == ETAG and seen_headers[1]["If-Modified-Since"] == MODIFIED
+    assert "betrokken" in seen_headers[0]["User-Agent"]
+
+
+def test_rss_malformed_feed_keeps_entries_with_a_warning(httpserver) -> None:
+    httpserver.expect_request("/bode.rss").respond_with_data(
+        (FEEDS / "betuwe-bode.rss").read_bytes(), content_type="application/rss+xml; charset=iso-8859-1"
+    )
+    result = RssSource("overbetuwe", "Betuwe Bode", httpserver.url_for("/bode.rss")).collect({})
+    assert len(result.posts) == 25
+    assert any("not well-formed" in w for w in result.warnings)
+    # the ISO-8859-1 bytes come out as proper text
+    assert any("café" in (p.title or "") + p.text for p in result.posts)
+
+
+def test_rss_unreadable_feed_and_http_errors_fail_the_source(httpserver) -> None:
+    httpserver.expect_request("/html").respond_with_data(
+        "<html><body>Onderhoud</body></html>", content_type="text/html"
+    )
+    httpserver.expect_request("/gone").respond_with_data("weg", status=410)
+    with pytest.raises(SourceError, match="not a readable feed"):
+        RssSource("utrecht", "Kapot", httpserver.url_for("/html")).collect({})
+    with pytest.raises(SourceError, match="HTTP 410"):
+        RssSource("utrecht", "Weg", httpserver.url_for("/gone")).collect({})
+
+
+def test_rss_slow_feed_hits_the_timeout(httpserver) -> None:
+    def slow(request: Request) -> Response:
+        time.sleep(1.5)
+        return Response("<rss/>", content_type="application/rss+xml")
+
+    httpserver.expect_request("/slow.rss").respond_with_handler(slow)
+    started = time.monotonic()
+    with pytest.raises(SourceError, match="ReadTimeout"):
+        RssSource("utrecht", "Traag", httpserver.url_for("/slow.rss"), timeout_s=0.3).collect({})
+    assert time.monotonic() - started < 1.4
+
+
+def test_rss_item_syndicated_by_another_feed_is_linked_not_counted_twice(httpserver, tmp_path: Path) -> None:
+    httpserver.expect_request("/bode.rss").respond_with_data(
+        (FEEDS / "betuwe-bode.rss").read_bytes(), content_type="application/rss+xml"
+    )
+    httpserver.expect_request("/regio.atom").respond_with_data(
+        (FEEDS / "regio-gelderland-utrecht.atom").read_bytes(), content_type="application/atom+xml"
+    )
+    gazetteer = Gazetteer([GazetteerEntry("overbetuwe", ("Overbetuwe",), ("Elst", "Zetten", "Heteren"), ())])
+    with connect(tmp_path / "w.duckdb") as con:
+        run = begin_run(con, "live")
+        bode = store_result(
+            con,
+            RssSource("overbetuwe", "Betuwe Bode", httpserver.url_for("/bode.rss")).collect({}),
+            gazetteer,
+            run,
+        )
+        regio = store_result(
+            con,
+            RssSource("overbetuwe", "Regio Midden", httpserver.url_for("/regio.atom")).collect({}),
+            gazetteer,
+            run,
+        )
+        assert bode.duplicate == 0 and regio.duplicate == 2
+        linked = con.execute(
+            "SELECT d.title, o.title FROM posts d JOIN posts o ON o.post_id = d.duplicate_of "
+            "WHERE d.duplicate_kind = 'near' ORDER BY d.title"
+        ).fetchall()
+        assert [t for t, _ in linked] == [
+            "Station Elst krijgt 400 extra fietsplekken",
+            "Tumult op informatieavond over azc Elst",
+        ]
+        # a second run of both feeds adds nothing
+        again = store_result(
+            con,
+            RssSource("overbetuwe", "Regio Midden", httpserver.url_for("/regio.atom")).collect({}),
+            gazetteer,
+            begin_run(con, "live"),
+        )
+        assert again.new == 0
