@@ -81,3 +81,39 @@ def test_cli_help_on_every_command(command: list[str]) -> None:
     result = CliRunner().invoke(app, [*command, "--help"])
     assert result.exit_code == 0
     assert "Usage" in result.output
+
+
+def test_cli_sources_check_reports_each_source_and_fails_when_one_does(
+    httpserver, tmp_path: Path, monkeypatch
+) -> None:
+    for var in (
+        "BETROKKEN_REDDIT_CLIENT_ID",
+        "BETROKKEN_REDDIT_CLIENT_SECRET",
+        "BETROKKEN_REDDIT_USER_AGENT",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    feed = (REPO / "sources" / "sample" / "feeds" / "domstad-nieuws.rss").read_bytes()
+    httpserver.expect_request("/ok.rss").respond_with_data(feed, content_type="application/rss+xml")
+    httpserver.expect_request("/down.rss").respond_with_data("", status=503)
+    config = tmp_path / "c.toml"
+    config.write_text(f"""
+[[municipalities]]
+id = "utrecht"
+name = "Utrecht"
+cbs_code = "GM0344"
+  [[municipalities.feeds]]
+  name = "Goed"
+  url = "{httpserver.url_for("/ok.rss")}"
+  [[municipalities.feeds]]
+  name = "Plat"
+  url = "{httpserver.url_for("/down.rss")}"
+  [municipalities.reddit]
+  subreddits = ["Utrecht"]
+""")
+    result = CliRunner().invoke(app, ["sources", "check", "--config", str(config)], terminal_width=200)
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert any("rss:utrecht:Goed" in line and " ok " in line and " 26 " in line for line in lines)
+    assert any("rss:utrecht:Plat" in line and "failed" in line and "HTTP 503" in line for line in lines)
+    assert any("reddit" in line and "skipped" in line for line in lines)
+    assert not (tmp_path / "data").exists()  # checking stores nothing
