@@ -239,6 +239,119 @@ def sources_check(
         raise typer.Exit(EXIT_FAILED)
 
 
+eval_app = typer.Typer(help="Measure the NLP on your own labelled CSV.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+
+def _print_eval(report: Any) -> None:
+    import json
+
+    table = Table(
+        title=f"{report.task}: n={report.n}, accuracy {report.accuracy:.3f}, "
+        f"macro F1 {report.macro_f1:.3f}, {report.docs_per_s:.0f} docs/s",
+        title_justify="left",
+    )
+    for column in ("class", "precision", "recall", "F1", "support"):
+        table.add_column(column, justify="left" if column == "class" else "right")
+    for c in report.per_class:
+        table.add_row(c.label, f"{c.precision:.3f}", f"{c.recall:.3f}", f"{c.f1:.3f}", str(c.support))
+    console.print(table)
+    # The last line of stdout is one JSON object, for scripts.
+    sys.stdout.write(json.dumps(report.as_json(), ensure_ascii=False) + "\n")
+
+
+def _run_eval(fn: Any, csv_path: Path, text_col: str, label_col: str) -> None:
+    from nlp.evaluate import EvalInputError
+    from nlp.pipeline import get_enricher
+
+    try:
+        report = fn(get_enricher(), csv_path, text_col, label_col)
+    except EvalInputError as exc:
+        err.print(f"[red]Input error[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+    _print_eval(report)
+
+
+BACKEND_HELP = "Sentiment backend; 'lexicon' needs no download."
+
+
+@eval_app.command("sentiment")
+def eval_sentiment(
+    csv_path: Annotated[Path, typer.Option("--csv", help="CSV with a text and a label column.")],
+    text_col: Annotated[str, typer.Option(help="Column with the text.")] = "text",
+    label_col: Annotated[str, typer.Option(help="Column with -1/0/1, neg/neu/pos or negative/...")] = "label",
+    backend: Annotated[str, typer.Option(help=BACKEND_HELP)] = "lexicon",
+) -> None:
+    """Accuracy and macro F1 of the sentiment on labelled texts (binary when the labels have two classes).
+
+    Example: betrokken eval sentiment --csv reviews.csv --label-col polarity
+    """
+    from nlp.evaluate import evaluate_sentiment
+
+    if backend != "lexicon":
+        err.print(f"--backend: {backend!r} is not available; this version has 'lexicon'")
+        raise typer.Exit(EXIT_CONFIG)
+    _run_eval(evaluate_sentiment, csv_path, text_col, label_col)
+
+
+@eval_app.command("topics")
+def eval_topics(
+    csv_path: Annotated[Path, typer.Option("--csv", help="CSV with a text and a topic column.")],
+    text_col: Annotated[str, typer.Option(help="Column with the text.")] = "text",
+    label_col: Annotated[
+        str, typer.Option(help="Column with topic ids, several separated by ';'.")
+    ] = "topic",
+) -> None:
+    """Per-topic precision, recall and F1 on labelled texts.
+
+    Example: betrokken eval topics --csv posts.csv
+    """
+    from nlp.evaluate import evaluate_topics
+
+    _run_eval(evaluate_topics, csv_path, text_col, label_col)
+
+
+@app.command("nlp")
+def nlp_command(
+    csv_path: Annotated[Path, typer.Option("--csv", help="CSV with a text column.")],
+    text_col: Annotated[str, typer.Option(help="Column with the text.")] = "text",
+    out: Annotated[Path | None, typer.Option(help="Write JSON lines here instead of to stdout.")] = None,
+) -> None:
+    """Run the NLP on any texts: one JSON object per input row, in input order.
+
+    Fields: row, language, topics ({id, score}), sentiment, sentiment_score, trust.
+
+    Example: betrokken nlp --csv mijn_teksten.csv --out verrijkt.jsonl
+    """
+    import json
+
+    from nlp.evaluate import EvalInputError, read_csv_columns
+    from nlp.pipeline import get_enricher
+
+    try:
+        rows = read_csv_columns(csv_path, [text_col])
+    except EvalInputError as exc:
+        err.print(f"[red]Input error[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+    handle = out.open("w", encoding="utf-8") if out else sys.stdout
+    try:
+        for i, result in enumerate(get_enricher().enrich([r[text_col] for r in rows])):
+            record = {
+                "row": i,
+                "language": result.language,
+                "topics": [{"id": h.id, "score": h.score} for h in result.topics],
+                "sentiment": result.sentiment,
+                "sentiment_score": result.sentiment_score,
+                "trust": result.trust,
+            }
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    finally:
+        if out:
+            handle.close()
+    if out:
+        err.print(f"{len(rows)} rows written to {out}")
+
+
 def main() -> None:
     try:
         app()

@@ -1,0 +1,211 @@
+"""Evaluation of the NLP on a researcher's own labelled CSV: sentiment and topics.
+
+Metrics are computed here (accuracy, per-class precision/recall/F1, macro F1) rather than pulled
+from a machine-learning library: they are a few lines, and the tool stays light to install.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nlp.pipeline import Enricher
+
+SENTIMENT_LABELS = {
+    "-1": "negative",
+    "-1.0": "negative",
+    "neg": "negative",
+    "negative": "negative",
+    "negatief": "negative",
+    "0": "neutral",
+    "0.0": "neutral",
+    "neu": "neutral",
+    "neutral": "neutral",
+    "neutraal": "neutral",
+    "1": "positive",
+    "1.0": "positive",
+    "+1": "positive",
+    "pos": "positive",
+    "positive": "positive",
+    "positief": "positive",
+}
+
+
+class EvalInputError(Exception):
+    """The CSV cannot be evaluated; the message names the file, row or column and the fix."""
+
+
+def read_csv_columns(path: Path, columns: Sequence[str]) -> list[dict[str, str]]:
+    """Rows of a CSV (quoted multi-line fields allowed) with the named columns present."""
+    if not path.exists():
+        raise EvalInputError(f"{path}: file not found")
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            header = reader.fieldnames or []
+            missing = [c for c in columns if c not in header]
+            if missing:
+                raise EvalInputError(
+                    f"{path}: no column {', '.join(repr(m) for m in missing)}; the header has {header}. "
+                    "Name the columns with --text-col / --label-col."
+                )
+            return [{c: (row.get(c) or "") for c in columns} for row in reader]
+    except UnicodeDecodeError:
+        raise EvalInputError(f"{path}: not UTF-8 text; save the CSV as UTF-8") from None
+    except csv.Error as exc:
+        raise EvalInputError(f"{path}: not a readable CSV: {exc}") from None
+
+
+@dataclass
+class ClassReport:
+    label: str
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+@dataclass
+class EvalReport:
+    task: str
+    backend: str
+    n: int
+    accuracy: float
+    macro_f1: float
+    docs_per_s: float
+    per_class: list[ClassReport] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "task": self.task,
+            "backend": self.backend,
+            "n": self.n,
+            "accuracy": round(self.accuracy, 4),
+            "macro_f1": round(self.macro_f1, 4),
+            "docs_per_s": round(self.docs_per_s, 1),
+            "per_class": {
+                c.label: {
+                    "precision": round(c.precision, 4),
+                    "recall": round(c.recall, 4),
+                    "f1": round(c.f1, 4),
+                    "support": c.support,
+                }
+                for c in self.per_class
+            },
+        }
+        out.update(self.extra)
+        return out
+
+
+def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def _timed_enrich(enricher: Enricher, texts: list[str]) -> tuple[list[Any], float]:
+    started = time.perf_counter()
+    results = list(enricher.enrich(texts))
+    elapsed = time.perf_counter() - started
+    return results, (len(texts) / elapsed if elapsed > 0 else float("inf"))
+
+
+def parse_sentiment(value: str, row: int, path: Path) -> str:
+    label = SENTIMENT_LABELS.get(value.strip().lower())
+    if label is None:
+        raise EvalInputError(
+            f"{path}: row {row + 1}: sentiment label {value!r} is not one of -1/0/1, neg/neu/pos or "
+            "negative/neutral/positive"
+        )
+    return label
+
+
+def evaluate_sentiment(
+    enricher: Enricher, path: Path, text_col: str = "text", label_col: str = "label"
+) -> EvalReport:
+    """Three-way accuracy; binary (positive when the score is above 0) when gold has two classes."""
+    rows = read_csv_columns(path, [text_col, label_col])
+    if not rows:
+        raise EvalInputError(f"{path}: no rows to evaluate")
+    gold = [parse_sentiment(r[label_col], i, path) for i, r in enumerate(rows)]
+    results, rate = _timed_enrich(enricher, [r[text_col] for r in rows])
+    classes = sorted(set(gold))
+    binary = classes == ["negative", "positive"]
+    if binary:
+        predicted = ["positive" if r.sentiment_score > 0 else "negative" for r in results]
+    else:
+        predicted = [r.sentiment for r in results]
+        classes = ["negative", "neutral", "positive"]
+    per_class = []
+    for label in classes:
+        tp = sum(1 for g, p in zip(gold, predicted, strict=True) if g == label and p == label)
+        fp = sum(1 for g, p in zip(gold, predicted, strict=True) if g != label and p == label)
+        fn = sum(1 for g, p in zip(gold, predicted, strict=True) if g == label and p != label)
+        per_class.append(ClassReport(label, *_prf(tp, fp, fn), support=gold.count(label)))
+    accuracy = sum(1 for g, p in zip(gold, predicted, strict=True) if g == p) / len(gold)
+    macro = sum(c.f1 for c in per_class) / len(per_class)
+    return EvalReport(
+        "sentiment",
+        "lexicon",
+        len(gold),
+        accuracy,
+        macro,
+        rate,
+        per_class,
+        {"mode": "binary" if binary else "three-way"},
+    )
+
+
+def evaluate_topics(
+    enricher: Enricher, path: Path, text_col: str = "text", label_col: str = "topic"
+) -> EvalReport:
+    """Multi-label per-topic precision, recall and F1; accuracy = share of posts with exactly the gold set."""
+    rows = read_csv_columns(path, [text_col, label_col])
+    if not rows:
+        raise EvalInputError(f"{path}: no rows to evaluate")
+    known = set(enricher.topics.ids)
+    gold: list[set[str]] = []
+    for i, row in enumerate(rows):
+        labels = {t.strip() for t in row[label_col].split(";") if t.strip()}
+        unknown = labels - known
+        if unknown:
+            raise EvalInputError(
+                f"{path}: row {i + 1}: unknown topic id(s) {sorted(unknown)}; known ids: {sorted(known)}"
+            )
+        gold.append(labels)
+    results, rate = _timed_enrich(enricher, [r[text_col] for r in rows])
+    predicted = [{h.id for h in r.topics} for r in results]
+    per_class = []
+    for topic in sorted(known):
+        tp = sum(1 for g, p in zip(gold, predicted, strict=True) if topic in g and topic in p)
+        fp = sum(1 for g, p in zip(gold, predicted, strict=True) if topic not in g and topic in p)
+        fn = sum(1 for g, p in zip(gold, predicted, strict=True) if topic in g and topic not in p)
+        support = sum(1 for g in gold if topic in g)
+        per_class.append(ClassReport(topic, *_prf(tp, fp, fn), support=support))
+    tp = sum(len(g & p) for g, p in zip(gold, predicted, strict=True))
+    fp = sum(len(p - g) for g, p in zip(gold, predicted, strict=True))
+    fn = sum(len(g - p) for g, p in zip(gold, predicted, strict=True))
+    micro_p, micro_r, micro_f1 = _prf(tp, fp, fn)
+    exact = sum(1 for g, p in zip(gold, predicted, strict=True) if g == p) / len(gold)
+    with_support = [c for c in per_class if c.support]
+    macro = sum(c.f1 for c in with_support) / len(with_support) if with_support else 0.0
+    return EvalReport(
+        "topics",
+        "lexicon",
+        len(gold),
+        exact,
+        macro,
+        rate,
+        per_class,
+        {
+            "micro_precision": round(micro_p, 4),
+            "micro_recall": round(micro_r, 4),
+            "micro_f1": round(micro_f1, 4),
+        },
+    )

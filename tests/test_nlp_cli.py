@@ -1,0 +1,89 @@
+"""The researcher-facing NLP commands: betrokken nlp and betrokken eval."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import app
+
+SENTIMENT_CSV = """tekst,oordeel
+"Wat een prachtig park is het geworden.
+Echt genieten hier!",1
+"Belachelijk, de bus rijdt niet meer en niemand legt uit waarom.",-1
+"De raad vergadert dinsdag om acht uur.",0
+"Geen verbetering, alleen maar meer gedoe 🙄",-1
+"""
+
+
+def _last_json(output: str) -> dict:
+    return json.loads(output.strip().splitlines()[-1])
+
+
+def test_cli_eval_sentiment_three_way_with_own_columns(tmp_path: Path) -> None:
+    path = tmp_path / "s.csv"
+    path.write_text(SENTIMENT_CSV, encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["eval", "sentiment", "--csv", str(path), "--text-col", "tekst", "--label-col", "oordeel"]
+    )
+    assert result.exit_code == 0, result.output
+    report = _last_json(result.output)
+    assert report["task"] == "sentiment" and report["backend"] == "lexicon" and report["n"] == 4
+    assert report["mode"] == "three-way"
+    assert 0 <= report["accuracy"] <= 1 and 0 <= report["macro_f1"] <= 1 and report["docs_per_s"] > 0
+    assert set(report["per_class"]) == {"negative", "neutral", "positive"}
+    assert report["per_class"]["negative"]["support"] == 2
+
+
+def test_cli_eval_sentiment_binary_when_two_classes(tmp_path: Path) -> None:
+    path = tmp_path / "b.csv"
+    path.write_text(
+        'text,label\n"Heerlijk boek, aanrader",pos\n"Saai en te lang",neg\n'
+        '"Niet slecht, best leuk zelfs",positive\n"Nooit meer, wat een teleurstelling",NEG\n'
+    )
+    report = _last_json(CliRunner().invoke(app, ["eval", "sentiment", "--csv", str(path)]).output)
+    assert report["mode"] == "binary" and set(report["per_class"]) == {"negative", "positive"}
+    assert report["accuracy"] == pytest.approx(1.0)
+
+
+def test_cli_eval_rejects_bad_labels_and_columns(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("text,label\nGoed zo,misschien\n")
+    result = CliRunner().invoke(app, ["eval", "sentiment", "--csv", str(path)])
+    assert result.exit_code == 2 and "row 1" in result.output and "'misschien'" in result.output
+    result = CliRunner().invoke(app, ["eval", "sentiment", "--csv", str(path), "--text-col", "body"])
+    assert result.exit_code == 2 and "no column 'body'" in result.output
+    result = CliRunner().invoke(app, ["eval", "topics", "--csv", str(path), "--label-col", "label"])
+    assert result.exit_code == 2 and "unknown topic id" in result.output
+
+
+def test_cli_eval_topics_multi_label(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(
+        'text,topic\n"Mijn parkeervergunning is weer duurder",verkeer_parkeren\n'
+        '"Windturbines bij het dorp en de raad besluit dinsdag",energie_klimaat;bestuur_participatie\n'
+        '"Lekker weer vandaag",\n'
+    )
+    result = CliRunner().invoke(app, ["eval", "topics", "--csv", str(path)])
+    assert result.exit_code == 0, result.output
+    report = _last_json(result.output)
+    assert report["task"] == "topics" and report["n"] == 3
+    assert report["per_class"]["verkeer_parkeren"]["recall"] == 1.0
+    assert report["per_class"]["energie_klimaat"]["support"] == 1
+    assert {"micro_precision", "micro_recall", "micro_f1"} <= set(report)
+
+
+def test_cli_nlp_writes_one_object_per_row_in_order(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text(SENTIMENT_CSV.replace("tekst,oordeel", "text,label"), encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    result = CliRunner().invoke(app, ["nlp", "--csv", str(path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["row"] for r in records] == [0, 1, 2, 3]
+    for r in records:
+        assert set(r) >= {"row", "language", "topics", "sentiment", "sentiment_score", "trust"}
+        assert r["sentiment"] in {"negative", "neutral", "positive"} and -1 <= r["sentiment_score"] <= 1
+    assert records[0]["sentiment"] == "positive" and records[1]["sentiment"] == "negative"
+    assert {"id": "openbaar_vervoer"}.items() <= records[1]["topics"][0].items()
