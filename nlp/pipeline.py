@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import spacy
+from spacy.attrs import LOWER
 from spacy.language import Language
-from spacy.lookups import load_lookups
 
 from nlp.data import data_fingerprint
-from nlp.language import identify
+from nlp.language import decide, word_vote
 from nlp.normalise import normalise
 from nlp.sentiment import LexiconSentiment
 from nlp.topics import TopicHit, TopicMatcher
@@ -49,40 +49,99 @@ def build_nlp() -> Language:
     return nlp
 
 
+class _Word:
+    """Everything the enrichment needs about one lowercased word form, computed once per process.
+
+    A plain slotted class: compared and hashed by identity, which is what a per-document set needs.
+    """
+
+    __slots__ = ("alpha", "dutch", "form", "lemma", "polarity", "space", "topic_hits", "vote")
+
+    def __init__(
+        self,
+        form: str,
+        lemma: str,
+        vote: int,
+        dutch: bool,
+        polarity: float | None,
+        topic_hits: tuple[tuple[str, str], ...],
+    ) -> None:
+        self.form = form
+        self.lemma = lemma
+        self.space = form.isspace() or not form
+        self.alpha = form.isalpha()
+        self.vote = vote
+        self.dutch = dutch
+        self.polarity = polarity
+        self.topic_hits = topic_hits
+
+
 class Enricher:
-    """Runs the whole default enrichment; one instance per process (see ``get_enricher``)."""
+    """Runs the whole default enrichment; one instance per process (see ``get_enricher``).
+
+    Words repeat a lot across posts, so everything per word form (lemma, language vote, lexicon
+    polarity, topic evidence) is computed once and cached by the form's hash in spaCy's string
+    store; per token only a dict lookup remains.
+    """
+
+    CACHE_LIMIT = 500_000
 
     def __init__(self) -> None:
         self.nlp = build_nlp()
         self.topics = TopicMatcher()
         self.sentiment = LexiconSentiment()
         self.trust = TrustDetector()
-        table = load_lookups("nl", ["lemma_lookup"]).get_table("lemma_lookup")
+        table = self.nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
+        self._lemma_table = table
         self._dutch_lemmas = frozenset(table.values())
-        self._dutch_forms = table
+        self._not_opinion = self.sentiment.negators | self.sentiment.contrast | {".", "!", "?", ";"}
+        self._words: dict[int, _Word] = {}
         self.version = nlp_version()
 
-    def _is_dutch_word(self, word: str) -> bool:
-        return word in self._dutch_lemmas or word in self._dutch_forms or word in self.sentiment.lexicon
+    def _word(self, key: int) -> _Word:
+        form = self.nlp.vocab.strings[key]
+        lemma = self._lemma_table.get(form, form)
+        polarity = None if form in self._not_opinion else self.sentiment.polarity(form, lemma)
+        dutch = form in self._dutch_lemmas or form in self._lemma_table or form in self.sentiment.lexicon
+        hits = self.topics.word_hits(form) + (self.topics.word_hits(lemma) if lemma != form else ())
+        info = _Word(form, lemma, word_vote(form), dutch, polarity, hits)
+        if len(self._words) < self.CACHE_LIMIT:
+            self._words[key] = info
+        return info
 
     def enrich(self, texts: Iterable[str], batch_size: int = 256) -> Iterator[Enrichment]:
         """One Enrichment per text, in input order."""
-        cleaned = (normalise(text[:MAX_CHARS]) for text in texts)
-        for doc in self.nlp.pipe(cleaned, batch_size=batch_size):
-            forms = [t.lower_ for t in doc if not t.is_space]
-            lemmas = [t.lemma_.lower() or t.lower_ for t in doc if not t.is_space]
-            alpha = [f for f in forms if f.isalpha()]
-            language = identify(alpha, self._is_dutch_word)
-            lower_text = doc.text.lower()
-            words = frozenset(forms) | frozenset(lemmas)
+        cleaned = ((t, t) for t in (normalise(text[:MAX_CHARS]) for text in texts))
+        cache_get = self._words.get
+        # The lemmatizer's own table is applied per distinct word (cached) instead of per token, and
+        # the text travels beside the Doc: rebuilding doc.text would create a Python object per token.
+        pipe = self.nlp.pipe(cleaned, batch_size=batch_size, disable=["lemmatizer"], as_tuples=True)
+        for doc, text in pipe:
+            infos = [cache_get(k) or self._word(k) for k in doc.to_array(LOWER).tolist()]
+            infos = [i for i in infos if not i.space]
+            nl = en = known = n_alpha = 0
+            for info in infos:
+                if info.alpha:
+                    n_alpha += 1
+                    known += info.dutch
+                    if info.vote > 0:
+                        nl += 1
+                    elif info.vote < 0:
+                        en += 1
+            language = decide(nl, en, known, n_alpha)
+            lower_text = text.lower()
+            unique = set(infos)
+            words = frozenset(i.form for i in unique).union(i.lemma for i in unique)
             if language == "nl":
-                topics = tuple(self.topics.match(words, lower_text))
-                sentiment = self.sentiment.score(forms, lemmas, lower_text)
+                hits = [hit for i in unique for hit in i.topic_hits]
+                topics = tuple(self.topics.collect(hits, lower_text))
+                forms = [i.form for i in infos]
+                sentiment = self.sentiment.score(forms, [i.polarity for i in infos], lower_text)
                 trust = self.trust.detect(lower_text)
                 label, score = sentiment.label, sentiment.score
             else:
                 topics, label, score, trust = (), "neutral", 0.0, "neutral"
-            yield Enrichment(language, topics, label, score, trust, len(forms), words, lower_text)
+            yield Enrichment(language, topics, label, score, trust, len(infos), words, lower_text)
 
 
 @lru_cache(maxsize=1)

@@ -78,28 +78,26 @@ class LexiconSentiment:
                 return self.lexicon[candidate]
         return None
 
-    def score(self, forms: Sequence[str], lemmas: Sequence[str], lower_text: str) -> Sentiment:
-        """Sentiment of one post from its lowercased token forms and lemmas."""
+    def score(self, forms: Sequence[str], polarities: Sequence[float | None], lower_text: str) -> Sentiment:
+        """Sentiment of one post from its lowercased token forms and their lexicon polarities."""
         total = 0.0
         negate_left = 0
         weight = 1.0
         for i, form in enumerate(forms):
-            if form in self.negators:
-                # Scope: the next few words ("niet echt leuk"); a negator after the opinion word
-                # ("leuk vind ik het niet") is not handled by this backend.
-                negate_left = self.window
-                continue
-            if form in self.contrast:
-                total *= 0.5
-                weight = 1.5
-                negate_left = 0
-                continue
-            if form in {".", "!", "?", ";"}:
-                negate_left = 0
-                continue
-            polarity = self.polarity(form, lemmas[i])
+            polarity = polarities[i]
             if polarity is None:
-                negate_left = max(0, negate_left - 1)
+                if form in self.negators:
+                    # Scope: the next few words ("niet echt leuk"); a negator after the opinion word
+                    # ("leuk vind ik het niet") is not handled by this backend.
+                    negate_left = self.window
+                elif form in self.contrast:
+                    total *= 0.5
+                    weight = 1.5
+                    negate_left = 0
+                elif form in _CLAUSE_END:
+                    negate_left = 0
+                elif negate_left:
+                    negate_left -= 1
                 continue
             modifier = 1.0
             if i > 0:
@@ -123,6 +121,9 @@ class LexiconSentiment:
         else:
             label = "neutral"
         return Sentiment(label, round(score, 4))
+
+
+_CLAUSE_END = frozenset({".", "!", "?", ";"})
 
 
 def _strip_inflection(form: str) -> str | None:

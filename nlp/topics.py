@@ -49,41 +49,38 @@ class TopicMatcher:
         # One alternation per kind: longest first, so "parkeertarie" wins over a shorter overlap.
         self._stem_re = _alternation(stems)
         self._phrase_re = _alternation(phrases, word_bounded=True)
-        self._word_cache: dict[str, tuple[tuple[str, str], ...]] = {}
 
     @property
     def ids(self) -> list[str]:
         return [t.id for t in self.topics]
 
-    def _word_hits(self, word: str) -> tuple[tuple[str, str], ...]:
-        """(topic, evidence) pairs for one lemma or word form; cached, words repeat a lot."""
-        cached = self._word_cache.get(word)
-        if cached is not None:
-            return cached
+    def word_hits(self, word: str) -> tuple[tuple[str, str], ...]:
+        """(topic, evidence) pairs for one lemma or word form: exact lemmas and compound parts."""
         hits: list[tuple[str, str]] = [(t, word) for t in self._by_lemma.get(word, ())]
         if len(word) >= MIN_COMPOUND_LENGTH and self._stem_re is not None:
             for match in self._stem_re.finditer(word):
                 hits.extend((t, word) for t in self._stems[match.group(0)])
-        result = tuple(hits)
-        if len(self._word_cache) < 200_000:
-            self._word_cache[word] = result
-        return result
+        return tuple(hits)
 
-    def match(self, words: Iterable[str], lower_text: str) -> list[TopicHit]:
-        """Topics for one post; ``words`` are its lowercased lemmas and forms."""
+    def collect(self, hits: Iterable[tuple[str, str]], lower_text: str) -> list[TopicHit]:
+        """Topics from word hits plus the multi-word phrases found in the text."""
         evidence: dict[str, set[str]] = {}
-        for word in words:
-            for topic_id, ev in self._word_hits(word):
-                evidence.setdefault(topic_id, set()).add(ev)
-        if self._phrase_re is not None:
+        for topic_id, ev in hits:
+            evidence.setdefault(topic_id, set()).add(ev)
+        # Phrases are few; test them as substrings before paying for the regex scan.
+        if self._phrase_re is not None and any(p in lower_text for p in self._phrases):
             for match in self._phrase_re.finditer(lower_text):
                 for topic_id in self._phrases[match.group(0)]:
                     evidence.setdefault(topic_id, set()).add(match.group(0))
-        hits = [
+        hits_out = [
             TopicHit(topic_id, round(1.0 - 0.5 ** len(ev), 4), tuple(sorted(ev)))
             for topic_id, ev in evidence.items()
         ]
-        return sorted(hits, key=lambda h: (-h.score, h.id))
+        return sorted(hits_out, key=lambda h: (-h.score, h.id))
+
+    def match(self, words: Iterable[str], lower_text: str) -> list[TopicHit]:
+        """Topics for one post from its lowercased lemmas and forms (uncached; for direct use)."""
+        return self.collect((hit for word in set(words) for hit in self.word_hits(word)), lower_text)
 
 
 def _alternation(words: dict[str, set[str]], word_bounded: bool = False) -> re.Pattern[str] | None:

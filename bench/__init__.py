@@ -1,0 +1,1 @@
+"""Reproducible benchmarks that print figures (not tests)."""
