@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from spacy.lang.en.stop_words import STOP_WORDS as _EN
 from spacy.lang.nl.stop_words import STOP_WORDS as _NL
 
+NL_STOP_WORDS = frozenset(_NL)
 NL_ONLY = frozenset(_NL - _EN)
 EN_ONLY = frozenset(_EN - _NL)
 

@@ -12,7 +12,7 @@ from spacy.attrs import LOWER
 from spacy.language import Language
 
 from nlp.data import data_fingerprint
-from nlp.language import decide, word_vote
+from nlp.language import NL_STOP_WORDS, decide, word_vote
 from nlp.normalise import normalise
 from nlp.sentiment import LexiconSentiment
 from nlp.topics import TopicHit, TopicMatcher
@@ -100,9 +100,19 @@ class Enricher:
 
     def _word(self, key: int) -> _Word:
         form = self.nlp.vocab.strings[key]
+        if len(form) > 2 and form.endswith(".") and form[:-1].isalpha():
+            # spaCy's Dutch abbreviation exceptions keep "top." or "al." whole at a sentence end;
+            # for the word lists they are the plain word.
+            form = form[:-1]
         lemma = self._lemma_table.get(form, form)
         polarity = None if form in self._not_opinion else self.sentiment.polarity(form, lemma)
-        dutch = form in self._dutch_lemmas or form in self._lemma_table or form in self.sentiment.lexicon
+        dutch = (
+            form in NL_STOP_WORDS
+            or form in self._dutch_lemmas
+            or form in self._lemma_table
+            or form in self.sentiment.lexicon
+            or form in self.sentiment.intensifiers
+        )
         hits = self.topics.word_hits(form) + (self.topics.word_hits(lemma) if lemma != form else ())
         info = _Word(form, lemma, word_vote(form), dutch, polarity, hits)
         if len(self._words) < self.CACHE_LIMIT:

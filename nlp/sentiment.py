@@ -18,6 +18,11 @@ from pathlib import Path
 from nlp.data import DATA_DIR, load_yaml
 
 NEUTRAL_BAND = 0.1
+# Base-lexicon words whose mean polarity over their senses is this weak mostly describe, not judge
+# ("nieuw", "hoog"); they are left out. The project's own terms are always kept.
+MIN_BASE_POLARITY = 0.15
+# "te" + one of these is not "too much": "te koop", "auto te gast".
+NOT_EXCESS = frozenset({"koop", "huur", "voet", "gast", "pas", "midden", "boven", "gelijk", "allen"})
 # Normalisation constant of score = raw / sqrt(raw^2 + ALPHA): one clear word gives about +-0.5.
 ALPHA = 2.0
 
@@ -45,7 +50,7 @@ def load_base_lexicon(path: Path | None = None) -> dict[str, float]:
 
 
 def load_project_terms(path: Path | None = None) -> dict[str, float]:
-    """The project's own terms (tab-separated term and polarity, # comments)."""
+    """The project's own terms or phrases (tab-separated text and polarity, # comments)."""
     terms: dict[str, float] = {}
     for line in (path or DATA_DIR / "sentiment_terms.tsv").read_text(encoding="utf-8").splitlines():
         if not line.strip() or line.startswith("#"):
@@ -61,8 +66,14 @@ class LexiconSentiment:
     name = "lexicon"
 
     def __init__(self) -> None:
-        self.lexicon = load_base_lexicon()
+        self.lexicon = {w: p for w, p in load_base_lexicon().items() if abs(p) >= MIN_BASE_POLARITY}
         self.lexicon.update(load_project_terms())
+        self.phrases = load_project_terms(DATA_DIR / "sentiment_phrases.tsv")
+        # Phrases grouped by their first word: only those whose first word occurs are tested.
+        self._phrases_by_first: dict[str, list[tuple[str, float]]] = {}
+        for phrase, polarity in self.phrases.items():
+            self._phrases_by_first.setdefault(phrase.split()[0], []).append((phrase, polarity))
+        self._first_words = frozenset(self._phrases_by_first)
         mods = load_yaml("sentiment_modifiers.yaml")
         self.window: int = int(mods["negation_window"])
         self.negators = frozenset(mods["negators"])
@@ -70,6 +81,8 @@ class LexiconSentiment:
         self.downtoners: dict[str, float] = {k: float(v) for k, v in mods["downtoners"].items()}
         self.contrast = frozenset(mods["contrast"])
         self.irony_markers: tuple[str, ...] = tuple(mods["irony_markers"])
+        self.excess_word: str = mods["excess_word"]
+        self.excess_polarity: float = float(mods["excess_polarity"])
 
     def polarity(self, form: str, lemma: str) -> float | None:
         """Lexicon polarity of a word, trying the form, the lemma and simple adjective inflections."""
@@ -83,8 +96,24 @@ class LexiconSentiment:
         total = 0.0
         negate_left = 0
         weight = 1.0
+        last = len(forms) - 1
         for i, form in enumerate(forms):
             polarity = polarities[i]
+            prev = forms[i - 1] if i > 0 else ""
+            if (
+                prev == self.excess_word
+                and form.isalpha()
+                and not form.endswith("en")
+                and form not in NOT_EXCESS
+            ):
+                polarity = self.excess_polarity  # "te duur", "te laat": too much is a complaint
+            elif (
+                polarity is not None
+                and form in self.intensifiers
+                and i < last
+                and polarities[i + 1] is not None
+            ):
+                continue  # "echt mooi": "echt" only strengthens the next word
             if polarity is None:
                 if form in self.negators:
                     # Scope: the next few words ("niet echt leuk"); a negator after the opinion word
@@ -99,15 +128,14 @@ class LexiconSentiment:
                 elif negate_left:
                     negate_left -= 1
                 continue
-            modifier = 1.0
-            if i > 0:
-                prev = forms[i - 1]
-                modifier = self.intensifiers.get(prev, self.downtoners.get(prev, 1.0))
+            modifier = self.intensifiers.get(prev, self.downtoners.get(prev, 1.0)) if prev else 1.0
             value = polarity * modifier * weight
             if negate_left > 0:
                 value = -0.6 * value
                 negate_left = 0
             total += value
+        for first in self._first_words.intersection(forms):
+            total += sum(p for phrase, p in self._phrases_by_first[first] if phrase in lower_text)
         if total > 0 and any(marker in lower_text for marker in self.irony_markers):
             total = -total
         if "!" in lower_text:
