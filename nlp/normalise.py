@@ -17,12 +17,16 @@ _CONTROL = re.compile(
     r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
 )
 _MARKDOWN = re.compile(r"\[([^\]]*)\]\([^)]*\)")
-_SPACES = re.compile(r"[ \t]+")
 
 
 def normalise(text: str) -> str:
-    """Text ready for the tokenizer: NFC, no links, mentions or control characters, folded stretches."""
-    text = unicodedata.normalize("NFC", text)
+    """Text ready for the tokenizer: NFC, no links, mentions or control characters.
+
+    Stretched letters are folded per word by ``fold_repeats`` (the enricher caches words, so that
+    costs nothing per post); runs of spaces are left to the tokenizer.
+    """
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
     text = _CONTROL.sub("", text)
     # Cheap substring checks first: most posts have no links or mentions, and each regex costs a scan.
     if "](" in text:
@@ -33,8 +37,12 @@ def normalise(text: str) -> str:
         text = _MENTION.sub(" ", text)
     if "r/" in text:
         text = _SUBREDDIT.sub(r"\1", text)
-    text = _REPEATS.sub(r"\1\1", text)
-    return _SPACES.sub(" ", text).strip()
+    return text.strip()
+
+
+def fold_repeats(word: str, keep: int = 2) -> str:
+    """'leuuuuk' -> 'leuuk' (or 'leuk' with keep=1): runs of three or more letters are cut short."""
+    return _REPEATS.sub(r"\1" * keep, word)
 
 
 def is_shouting(text: str) -> bool:

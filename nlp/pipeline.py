@@ -13,7 +13,7 @@ from spacy.language import Language
 
 from nlp.data import data_fingerprint
 from nlp.language import NL_STOP_WORDS, decide, word_vote
-from nlp.normalise import normalise
+from nlp.normalise import fold_repeats, normalise
 from nlp.sentiment import LexiconSentiment
 from nlp.topics import TopicHit, TopicMatcher
 from nlp.trust import TrustDetector
@@ -104,6 +104,11 @@ class Enricher:
             # spaCy's Dutch abbreviation exceptions keep "top." or "al." whole at a sentence end;
             # for the word lists they are the plain word.
             form = form[:-1]
+        folded = fold_repeats(form)
+        if folded != form:  # "leuuuuk": try two letters ("heeel" -> "heel"), then one ("leuk")
+            single = fold_repeats(form, keep=1)
+            known = folded in self.sentiment.lexicon or folded in self._dutch_lemmas
+            form = folded if known or single not in self.sentiment.lexicon else single
         lemma = self._lemma_table.get(form, form)
         polarity = None if form in self._not_opinion else self.sentiment.polarity(form, lemma)
         dutch = (

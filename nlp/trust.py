@@ -60,24 +60,30 @@ class TrustDetector:
 
     def __init__(self, patterns_file: str = "trust.yaml") -> None:
         data = load_yaml(patterns_file)
-        self._distrust = [(required_literals(p), re.compile(p)) for p in data["distrust"]]
-        self._trust = [(required_literals(p), re.compile(p)) for p in data["trust"]]
-        self._literals = sorted({s for needed, _ in self._distrust + self._trust if needed for s in needed})
-
-    @staticmethod
-    def _count(
-        patterns: list[tuple[frozenset[str] | None, re.Pattern[str]]], found: set[str], text: str
-    ) -> int:
-        return sum(
-            1 for needed, p in patterns if (needed is None or not needed.isdisjoint(found)) and p.search(text)
-        )
+        # Each pattern is filed under the strings it needs; patterns that need none are always tried.
+        self._by_literal: dict[str, list[tuple[int, re.Pattern[str]]]] = {}
+        self._always: list[tuple[int, re.Pattern[str]]] = []
+        for side, key in ((-1, "distrust"), (1, "trust")):
+            for source in data[key]:
+                entry = (side, re.compile(source))
+                needed = required_literals(source)
+                if needed is None:
+                    self._always.append(entry)
+                for literal in needed or ():
+                    self._by_literal.setdefault(literal, []).append(entry)
+        self._literals = tuple(sorted(self._by_literal))
 
     def detect(self, lower_text: str) -> str:
-        found = {s for s in self._literals if s in lower_text}
-        distrust = self._count(self._distrust, found, lower_text)
-        trust = self._count(self._trust, found, lower_text)
-        if distrust > trust:
+        candidates = list(self._always)
+        for literal in self._literals:
+            if literal in lower_text:
+                candidates.extend(self._by_literal[literal])
+        balance = 0
+        for side, pattern in dict.fromkeys(candidates):  # a pattern filed twice is searched once
+            if pattern.search(lower_text):
+                balance += side
+        if balance < 0:
             return "distrust"
-        if trust > distrust:
+        if balance > 0:
             return "trust"
         return "neutral"

@@ -1,7 +1,7 @@
 import pytest
 
 from nlp.language import identify
-from nlp.normalise import is_shouting, normalise
+from nlp.normalise import fold_repeats, is_shouting, normalise
 
 
 def _one(enricher, text: str):
@@ -88,8 +88,13 @@ def test_non_dutch_posts_get_no_topics(enricher) -> None:
 def test_normalise_social_media_text() -> None:
     text = normalise("Zóóóó leuk!!! @gemeente zie https://x.nl/a en u/iemand\u200b r/utrecht")
     assert "https" not in text and "@gemeente" not in text and "u/iemand" not in text
-    assert "Zóó" in text and "\u200b" not in text and "utrecht" in text
+    assert "\u200b" not in text and "utrecht" in text and "r/" not in text
+    assert fold_repeats("zóóóó") == "zóó" and fold_repeats("leuuuuk", keep=1) == "leuk"
     assert is_shouting("DIT IS ECHT BELACHELIJK") and not is_shouting("Dit is normaal")
+
+
+def test_stretched_words_still_carry_sentiment(enricher) -> None:
+    assert _one(enricher, "Superrr leuuuuk dit!!").sentiment == "positive"
 
 
 def test_enrich_keeps_input_order_and_handles_awkward_input(enricher) -> None:
