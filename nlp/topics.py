@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from nlp.data import load_yaml
 
 MIN_COMPOUND_LENGTH = 5
+ANYWHERE_STEM_LENGTH = 7  # shorter stems only count at a word's start or end ("zorg" not in "bezorgd")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +47,11 @@ class TopicMatcher:
                 target.setdefault(str(stem).lower(), set()).add(topic_id)
         self._stems = stems
         self._phrases = phrases
+        self._weak = frozenset(str(w).lower() for w in data.get("weak", []))
         # One alternation per kind: longest first, so "parkeertarie" wins over a shorter overlap.
-        self._stem_re = _alternation(stems)
+        self._stem_start = _alternation(stems, anchor="start")
+        self._stem_end = _alternation(stems, anchor="end")
+        self._stem_inside = _alternation({k: v for k, v in stems.items() if len(k) >= ANYWHERE_STEM_LENGTH})
         self._phrase_re = _alternation(phrases, word_bounded=True)
 
     @property
@@ -56,11 +60,13 @@ class TopicMatcher:
 
     def word_hits(self, word: str) -> tuple[tuple[str, str], ...]:
         """(topic, evidence) pairs for one lemma or word form: exact lemmas and compound parts."""
-        hits: list[tuple[str, str]] = [(t, word) for t in self._by_lemma.get(word, ())]
-        if len(word) >= MIN_COMPOUND_LENGTH and self._stem_re is not None:
-            for match in self._stem_re.finditer(word):
-                hits.extend((t, word) for t in self._stems[match.group(0)])
-        return tuple(hits)
+        hits = {(t, word) for t in self._by_lemma.get(word, ())}
+        if len(word) >= MIN_COMPOUND_LENGTH:
+            for pattern in (self._stem_start, self._stem_end, self._stem_inside):
+                if pattern is not None:
+                    for match in pattern.finditer(word):
+                        hits.update((t, word) for t in self._stems[match.group(0)])
+        return tuple(sorted(hits))
 
     def collect(self, hits: Iterable[tuple[str, str]], lower_text: str) -> list[TopicHit]:
         """Topics from word hits plus the multi-word phrases found in the text."""
@@ -75,6 +81,7 @@ class TopicMatcher:
         hits_out = [
             TopicHit(topic_id, round(1.0 - 0.5 ** len(ev), 4), tuple(sorted(ev)))
             for topic_id, ev in evidence.items()
+            if len(ev) >= 2 or not ev <= self._weak
         ]
         return sorted(hits_out, key=lambda h: (-h.score, h.id))
 
@@ -83,8 +90,16 @@ class TopicMatcher:
         return self.collect((hit for word in set(words) for hit in self.word_hits(word)), lower_text)
 
 
-def _alternation(words: dict[str, set[str]], word_bounded: bool = False) -> re.Pattern[str] | None:
+def _alternation(
+    words: dict[str, set[str]], word_bounded: bool = False, anchor: str | None = None
+) -> re.Pattern[str] | None:
     if not words:
         return None
     body = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-    return re.compile(rf"\b(?:{body})\b" if word_bounded else f"(?:{body})")
+    if word_bounded:
+        return re.compile(rf"\b(?:{body})\b")
+    if anchor == "start":
+        return re.compile(f"^(?:{body})")
+    if anchor == "end":
+        return re.compile(f"(?:{body})$")
+    return re.compile(f"(?:{body})")
