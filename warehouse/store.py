@@ -211,8 +211,19 @@ def store_result(
                 rows,
             )
         if minhash_rows:
-            con.executemany("INSERT INTO post_minhash VALUES (?, ?, ?, ?)", minhash_rows)
-            con.executemany("INSERT INTO post_lsh VALUES (?, ?, ?)", lsh_rows)
+            # Column lists through unnest: one statement instead of one per row (executemany is slow).
+            ids, groups, created, signatures = (list(c) for c in zip(*minhash_rows, strict=True))
+            con.execute(
+                "INSERT INTO post_minhash SELECT unnest($ids), unnest($groups), unnest($created), "
+                "unnest($signatures::UBIGINT[][])",
+                {"ids": ids, "groups": groups, "created": created, "signatures": signatures},
+            )
+            bands, buckets, lsh_ids = (list(c) for c in zip(*lsh_rows, strict=True))
+            con.execute(
+                "INSERT INTO post_lsh SELECT unnest($bands::SMALLINT[]), unnest($buckets::UBIGINT[]), "
+                "unnest($ids)",
+                {"bands": bands, "buckets": buckets, "ids": lsh_ids},
+            )
         if deleted_now:
             mark_deleted(con, deleted_now)
         con.execute(
