@@ -126,13 +126,26 @@ def parse_sentiment(value: str, row: int, path: Path) -> str:
     return label
 
 
+def _labelled_rows(path: Path, text_col: str, label_col: str) -> list[dict[str, str]]:
+    rows = read_csv_columns(path, [text_col, label_col])
+    if not rows:
+        raise EvalInputError(f"{path}: no rows to evaluate")
+    return rows
+
+
+def _class_report(label: str, pairs: list[tuple[bool, bool]]) -> ClassReport:
+    """Precision, recall and F1 of one class from (in gold, in prediction) per item."""
+    tp = sum(1 for g, p in pairs if g and p)
+    fp = sum(1 for g, p in pairs if p and not g)
+    fn = sum(1 for g, p in pairs if g and not p)
+    return ClassReport(label, *_prf(tp, fp, fn), support=sum(1 for g, _ in pairs if g))
+
+
 def evaluate_sentiment(
     enricher: Enricher, path: Path, text_col: str = "text", label_col: str = "label"
 ) -> EvalReport:
     """Three-way accuracy; binary (positive when the score is above 0) when gold has two classes."""
-    rows = read_csv_columns(path, [text_col, label_col])
-    if not rows:
-        raise EvalInputError(f"{path}: no rows to evaluate")
+    rows = _labelled_rows(path, text_col, label_col)
     gold = [parse_sentiment(r[label_col], i, path) for i, r in enumerate(rows)]
     results, rate = _timed_enrich(enricher, [r[text_col] for r in rows])
     classes = sorted(set(gold))
@@ -142,12 +155,8 @@ def evaluate_sentiment(
     else:
         predicted = [r.sentiment for r in results]
         classes = ["negative", "neutral", "positive"]
-    per_class = []
-    for label in classes:
-        tp = sum(1 for g, p in zip(gold, predicted, strict=True) if g == label and p == label)
-        fp = sum(1 for g, p in zip(gold, predicted, strict=True) if g != label and p == label)
-        fn = sum(1 for g, p in zip(gold, predicted, strict=True) if g == label and p != label)
-        per_class.append(ClassReport(label, *_prf(tp, fp, fn), support=gold.count(label)))
+    pairs = list(zip(gold, predicted, strict=True))
+    per_class = [_class_report(label, [(g == label, p == label) for g, p in pairs]) for label in classes]
     accuracy = sum(1 for g, p in zip(gold, predicted, strict=True) if g == p) / len(gold)
     macro = sum(c.f1 for c in per_class) / len(per_class)
     return EvalReport(
@@ -166,9 +175,7 @@ def evaluate_topics(
     enricher: Enricher, path: Path, text_col: str = "text", label_col: str = "topic"
 ) -> EvalReport:
     """Multi-label per-topic precision, recall and F1; accuracy = share of posts with exactly the gold set."""
-    rows = read_csv_columns(path, [text_col, label_col])
-    if not rows:
-        raise EvalInputError(f"{path}: no rows to evaluate")
+    rows = _labelled_rows(path, text_col, label_col)
     known = set(enricher.topics.ids)
     gold: list[set[str]] = []
     for i, row in enumerate(rows):
@@ -181,13 +188,10 @@ def evaluate_topics(
         gold.append(labels)
     results, rate = _timed_enrich(enricher, [r[text_col] for r in rows])
     predicted = [{h.id for h in r.topics} for r in results]
-    per_class = []
-    for topic in sorted(known):
-        tp = sum(1 for g, p in zip(gold, predicted, strict=True) if topic in g and topic in p)
-        fp = sum(1 for g, p in zip(gold, predicted, strict=True) if topic not in g and topic in p)
-        fn = sum(1 for g, p in zip(gold, predicted, strict=True) if topic in g and topic not in p)
-        support = sum(1 for g in gold if topic in g)
-        per_class.append(ClassReport(topic, *_prf(tp, fp, fn), support=support))
+    pairs = list(zip(gold, predicted, strict=True))
+    per_class = [
+        _class_report(topic, [(topic in g, topic in p) for g, p in pairs]) for topic in sorted(known)
+    ]
     tp = sum(len(g & p) for g, p in zip(gold, predicted, strict=True))
     fp = sum(len(p - g) for g, p in zip(gold, predicted, strict=True))
     fn = sum(len(g - p) for g, p in zip(gold, predicted, strict=True))
