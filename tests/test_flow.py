@@ -187,3 +187,25 @@ cbs_code = "GM1734"
         stored = con.execute("SELECT count(*) FROM posts WHERE municipality_id = 'overbetuwe'").fetchone()[0]
         assert stored > 15  # the gazetteer shipped for GM1734 finds the Overbetuwe kernen
         assert secret not in str(con.execute("SELECT * FROM run_sources").fetchall())
+
+
+def test_reddit_credentials_from_a_prefect_secret_block(prefect_harness, monkeypatch) -> None:
+    from prefect.blocks.system import Secret
+
+    from flows.config import parse_settings
+    from flows.nightly import reddit_credentials
+
+    for var in (
+        "BETROKKEN_REDDIT_CLIENT_ID",
+        "BETROKKEN_REDDIT_CLIENT_SECRET",
+        "BETROKKEN_REDDIT_USER_AGENT",
+    ):
+        monkeypatch.delenv(var, raising=False)
+    value = {"client_id": "block-id", "client_secret": "block-secret", "user_agent": "betrokken-tests"}
+    Secret(value=value).save("betrokken-reddit-test", overwrite=True)
+    base = {"municipalities": [{"id": "u", "name": "U", "cbs_code": "GM0344"}]}
+    with_block = parse_settings({**base, "reddit": {"secret_block": "betrokken-reddit-test"}}, "test")
+    assert reddit_credentials(with_block) == value
+    missing = parse_settings({**base, "reddit": {"secret_block": "no-such-block"}}, "test")
+    assert reddit_credentials(missing) is None
+    assert reddit_credentials(parse_settings(base, "test")) is None
