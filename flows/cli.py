@@ -260,19 +260,30 @@ def _print_eval(report: Any) -> None:
     sys.stdout.write(json.dumps(report.as_json(), ensure_ascii=False) + "\n")
 
 
-def _run_eval(fn: Any, csv_path: Path, text_col: str, label_col: str) -> None:
+def _run_eval(fn: Any, csv_path: Path, text_col: str, label_col: str, **kwargs: Any) -> None:
     from nlp.evaluate import EvalInputError
     from nlp.pipeline import get_enricher
 
     try:
-        report = fn(get_enricher(), csv_path, text_col, label_col)
+        report = fn(get_enricher(), csv_path, text_col, label_col, **kwargs)
     except EvalInputError as exc:
         err.print(f"[red]Input error[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(EXIT_CONFIG) from None
     _print_eval(report)
 
 
-BACKEND_HELP = "Sentiment backend; 'lexicon' needs no download."
+def _transformer_sentiment(model: str | None) -> Any:
+    from nlp.transformer import DEFAULT_SENTIMENT_MODEL, TransformerSentiment, TransformerUnavailable
+
+    try:
+        return TransformerSentiment(model or DEFAULT_SENTIMENT_MODEL)
+    except TransformerUnavailable as exc:
+        err.print(f"[red]Backend unavailable[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+
+
+BACKEND_HELP = "Sentiment backend: 'lexicon' (no download) or 'transformers' (extra; a local model)."
+MODEL_HELP = "Local directory or cached Hugging Face id of the transformer model."
 
 
 @eval_app.command("sentiment")
@@ -281,6 +292,7 @@ def eval_sentiment(
     text_col: Annotated[str, typer.Option(help="Column with the text.")] = "text",
     label_col: Annotated[str, typer.Option(help="Column with -1/0/1, neg/neu/pos or negative/...")] = "label",
     backend: Annotated[str, typer.Option(help=BACKEND_HELP)] = "lexicon",
+    model: Annotated[str | None, typer.Option(help=MODEL_HELP)] = None,
 ) -> None:
     """Accuracy and macro F1 of the sentiment on labelled texts (binary when the labels have two classes).
 
@@ -288,10 +300,11 @@ def eval_sentiment(
     """
     from nlp.evaluate import evaluate_sentiment
 
-    if backend != "lexicon":
-        err.print(f"--backend: {backend!r} is not available; this version has 'lexicon'")
+    if backend not in ("lexicon", "transformers"):
+        err.print(f"--backend: expected 'lexicon' or 'transformers', got {backend!r}")
         raise typer.Exit(EXIT_CONFIG)
-    _run_eval(evaluate_sentiment, csv_path, text_col, label_col)
+    engine = _transformer_sentiment(model) if backend == "transformers" else None
+    _run_eval(evaluate_sentiment, csv_path, text_col, label_col, backend=engine)
 
 
 @eval_app.command("topics")
@@ -350,6 +363,41 @@ def nlp_command(
             handle.close()
     if out:
         err.print(f"{len(rows)} rows written to {out}")
+
+
+models_app = typer.Typer(help="Transformer models for the optional backend.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+
+
+@models_app.command("download")
+def models_download(
+    sentiment: Annotated[str, typer.Option(help="Hugging Face id of the sentiment model.")] = "",
+    zero_shot: Annotated[str, typer.Option(help="Hugging Face id of the multilingual NLI model.")] = "",
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="Where to keep them (default: the HF cache).")
+    ] = None,
+) -> None:
+    """Fetch the transformer models once, on a machine with internet; runs then load them offline.
+
+    Example: betrokken models download --cache-dir /srv/betrokken/models
+    """
+    from nlp.transformer import DEFAULT_SENTIMENT_MODEL, DEFAULT_ZERO_SHOT_MODEL
+
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        err.print("models download needs the extra: pip install 'betrokken[transformers]'")
+        raise typer.Exit(EXIT_CONFIG) from None
+    failed = 0
+    for repo in (sentiment or DEFAULT_SENTIMENT_MODEL, zero_shot or DEFAULT_ZERO_SHOT_MODEL):
+        try:
+            path = snapshot_download(repo, cache_dir=str(cache_dir) if cache_dir else None)
+            console.print(f"{repo}: {path}")
+        except Exception as exc:  # network, authentication or a wrong id: report and go on
+            failed += 1
+            err.print(f"[red]{repo}: not downloaded[/red] ({type(exc).__name__}: {escape(str(exc)[:200])})")
+    if failed:
+        raise typer.Exit(EXIT_FAILED)
 
 
 def main() -> None:

@@ -35,6 +35,12 @@ SENTIMENT_LABELS = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class _Scored:
+    sentiment: str
+    sentiment_score: float
+
+
 class EvalInputError(Exception):
     """The CSV cannot be evaluated; the message names the file, row or column and the fix."""
 
@@ -142,12 +148,21 @@ def _class_report(label: str, pairs: list[tuple[bool, bool]]) -> ClassReport:
 
 
 def evaluate_sentiment(
-    enricher: Enricher, path: Path, text_col: str = "text", label_col: str = "label"
+    enricher: Enricher, path: Path, text_col: str = "text", label_col: str = "label", backend: Any = None
 ) -> EvalReport:
-    """Three-way accuracy; binary (positive when the score is above 0) when gold has two classes."""
+    """Three-way accuracy; binary (positive when the score is above 0) when gold has two classes.
+
+    ``backend`` (e.g. a TransformerSentiment) replaces the lexicon; its throughput is then measured.
+    """
     rows = _labelled_rows(path, text_col, label_col)
     gold = [parse_sentiment(r[label_col], i, path) for i, r in enumerate(rows)]
-    results, rate = _timed_enrich(enricher, [r[text_col] for r in rows])
+    if backend is None:
+        results, rate = _timed_enrich(enricher, [r[text_col] for r in rows])
+    else:
+        started = time.perf_counter()
+        results = backend.predict([r[text_col] for r in rows])
+        rate = len(rows) / max(time.perf_counter() - started, 1e-9)
+        results = [_Scored(r.label, r.score) for r in results]
     classes = sorted(set(gold))
     binary = classes == ["negative", "positive"]
     if binary:
@@ -161,7 +176,7 @@ def evaluate_sentiment(
     macro = sum(c.f1 for c in per_class) / len(per_class)
     return EvalReport(
         "sentiment",
-        "lexicon",
+        "lexicon" if backend is None else backend.name,
         len(gold),
         accuracy,
         macro,
