@@ -284,6 +284,7 @@ def _transformer_sentiment(model: str | None) -> Any:
 
 BACKEND_HELP = "Sentiment backend: 'lexicon' (no download) or 'transformers' (extra; a local model)."
 MODEL_HELP = "Local directory or cached Hugging Face id of the transformer model."
+TOPIC_BACKEND_HELP = "'lexicon' (the taxonomy) or 'zero-shot' (extra; a local NLI model)."
 
 
 @eval_app.command("sentiment")
@@ -311,9 +312,10 @@ def eval_sentiment(
 def eval_topics(
     csv_path: Annotated[Path, typer.Option("--csv", help="CSV with a text and a topic column.")],
     text_col: Annotated[str, typer.Option(help="Column with the text.")] = "text",
-    label_col: Annotated[
-        str, typer.Option(help="Column with topic ids, several separated by ';'.")
-    ] = "topic",
+    label_col: Annotated[str, typer.Option(help="Column with topic ids, separated by ';'.")] = "topic",
+    backend: Annotated[str, typer.Option(help=TOPIC_BACKEND_HELP)] = "lexicon",
+    model: Annotated[str | None, typer.Option(help=MODEL_HELP)] = None,
+    threshold: Annotated[float, typer.Option(help="Zero-shot: probability from which a topic counts.")] = 0.5,
 ) -> None:
     """Per-topic precision, recall and F1 on labelled texts.
 
@@ -321,7 +323,22 @@ def eval_topics(
     """
     from nlp.evaluate import evaluate_topics
 
-    _run_eval(evaluate_topics, csv_path, text_col, label_col)
+    if backend not in ("lexicon", "zero-shot"):
+        err.print(f"--backend: expected 'lexicon' or 'zero-shot', got {backend!r}")
+        raise typer.Exit(EXIT_CONFIG)
+    engine = None
+    if backend == "zero-shot":
+        from nlp.topics import TopicMatcher
+        from nlp.transformer import DEFAULT_ZERO_SHOT_MODEL, TransformerUnavailable, ZeroShotTopics
+
+        try:
+            engine = ZeroShotTopics(
+                TopicMatcher().topics, model or DEFAULT_ZERO_SHOT_MODEL, threshold=threshold
+            )
+        except TransformerUnavailable as exc:
+            err.print(f"[red]Backend unavailable[/red] {escape(str(exc))}", highlight=False)
+            raise typer.Exit(EXIT_CONFIG) from None
+    _run_eval(evaluate_topics, csv_path, text_col, label_col, backend=engine)
 
 
 @app.command("nlp")

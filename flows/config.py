@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
 
@@ -78,6 +78,34 @@ class RssOptions(_Strict):
     timeout_s: Annotated[float, Field(gt=0, le=300)] = 20.0
 
 
+class NlpOptions(_Strict):
+    """Which NLP backends the nightly run uses; transformer models load from local files only."""
+
+    sentiment_backend: Literal["lexicon", "transformers"] = "lexicon"
+    sentiment_model: str = Field(
+        default="DTAI-KULeuven/robbert-v2-dutch-sentiment",
+        description="Local directory or cached Hugging Face id",
+    )
+    topic_backend: Literal["lexicon", "zero-shot"] = "lexicon"
+    zero_shot_model: str = Field(
+        default="MoritzLaurer/mDeBERTa-v3-base-mnli-xnli",
+        description="Local directory or cached Hugging Face id of an NLI model",
+    )
+    zero_shot_threshold: Annotated[float, Field(gt=0, lt=1)] = 0.5
+    device: str | None = Field(default=None, description="cpu, cuda, ... (default: cuda when available)")
+
+    def backend_options(self) -> Any:
+        """The options for ``nlp.pipeline.get_enricher`` and ``nlp_version``."""
+        from nlp.pipeline import BackendOptions
+
+        return BackendOptions(
+            sentiment_model=self.sentiment_model if self.sentiment_backend == "transformers" else None,
+            zero_shot_model=self.zero_shot_model if self.topic_backend == "zero-shot" else None,
+            zero_shot_threshold=self.zero_shot_threshold,
+            device=self.device,
+        )
+
+
 class Warehouse(_Strict):
     path: Path = Field(default=Path("data/warehouse.duckdb"), description="DuckDB file of the warehouse")
 
@@ -114,6 +142,7 @@ class Settings(_Strict):
     privacy: Privacy = Field(default_factory=Privacy)
     reddit: RedditOptions = Field(default_factory=RedditOptions)
     rss: RssOptions = Field(default_factory=RssOptions)
+    nlp: NlpOptions = Field(default_factory=NlpOptions)
     municipalities: Annotated[list[Municipality], Field(min_length=1)]
 
     @model_validator(mode="after")

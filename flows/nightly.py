@@ -17,7 +17,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.config import Settings, load_settings
-from nlp.pipeline import get_enricher, nlp_version
+from nlp.pipeline import BackendOptions, get_enricher, nlp_version
 from profiles.evidence import EvidenceModel
 from profiles.gap import Thresholds
 from profiles.model import load_model
@@ -123,12 +123,12 @@ def store_task(warehouse: Path, result: SourceResult, gazetteer: Gazetteer, run_
 
 
 @task(name="enrich", cache_policy=NO_CACHE)
-def enrich_task(warehouse: Path, profile_model: str) -> int:
+def enrich_task(warehouse: Path, profile_model: str, options: BackendOptions) -> int:
     evidence = EvidenceModel(load_model(profile_model))
     with connect(warehouse) as con:
-        if count_pending(con, nlp_version(), evidence) == 0:
+        if count_pending(con, nlp_version(options), evidence) == 0:
             return 0  # nothing new: do not even load the NLP pipeline
-        return enrich_pending(con, get_enricher(), evidence)
+        return enrich_pending(con, get_enricher(options), evidence)
 
 
 @task(name="estimate", cache_policy=NO_CACHE, task_run_name="estimate {municipality_id}")
@@ -139,10 +139,11 @@ def estimate_task(
     as_of: date,
     settings: EstimateSettings,
     run_id: int,
+    version: str,
 ) -> int:
     evidence = EvidenceModel(load_model(profile_model))
     with connect(warehouse) as con:
-        return estimate_municipality(con, municipality_id, evidence, nlp_version(), as_of, settings, run_id)
+        return estimate_municipality(con, municipality_id, evidence, version, as_of, settings, run_id)
 
 
 @task(name="report", cache_policy=NO_CACHE)
@@ -214,13 +215,14 @@ def nightly(
         timings["store"] = time.monotonic() - started
 
         started = time.monotonic()
-        summary.posts_enriched = enrich_task(warehouse, settings.profile_model)
+        options = settings.nlp.backend_options()
+        summary.posts_enriched = enrich_task(warehouse, settings.profile_model, options)
         timings["enrich"] = time.monotonic() - started
 
         started = time.monotonic()
         est = estimate_settings(settings)
         summary.estimates = sum(
-            estimate_task(warehouse, m.id, settings.profile_model, as_of, est, run_id)
+            estimate_task(warehouse, m.id, settings.profile_model, as_of, est, run_id, nlp_version(options))
             for m in settings.municipalities
         )
         timings["estimate"] = time.monotonic() - started

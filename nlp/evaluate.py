@@ -187,9 +187,12 @@ def evaluate_sentiment(
 
 
 def evaluate_topics(
-    enricher: Enricher, path: Path, text_col: str = "text", label_col: str = "topic"
+    enricher: Enricher, path: Path, text_col: str = "text", label_col: str = "topic", backend: Any = None
 ) -> EvalReport:
-    """Multi-label per-topic precision, recall and F1; accuracy = share of posts with exactly the gold set."""
+    """Multi-label per-topic precision, recall and F1; accuracy = share of posts with exactly the gold set.
+
+    ``backend`` (e.g. a ZeroShotTopics) replaces the taxonomy matcher; its throughput is then measured.
+    """
     rows = _labelled_rows(path, text_col, label_col)
     known = set(enricher.topics.ids)
     gold: list[set[str]] = []
@@ -201,8 +204,13 @@ def evaluate_topics(
                 f"{path}: row {i + 1}: unknown topic id(s) {sorted(unknown)}; known ids: {sorted(known)}"
             )
         gold.append(labels)
-    results, rate = _timed_enrich(enricher, [r[text_col] for r in rows])
-    predicted = [{h.id for h in r.topics} for r in results]
+    if backend is None:
+        results, rate = _timed_enrich(enricher, [r[text_col] for r in rows])
+        predicted = [{h.id for h in r.topics} for r in results]
+    else:
+        started = time.perf_counter()
+        predicted = [{topic for topic, _ in hits} for hits in backend.predict([r[text_col] for r in rows])]
+        rate = len(rows) / max(time.perf_counter() - started, 1e-9)
     pairs = list(zip(gold, predicted, strict=True))
     per_class = [
         _class_report(topic, [(topic in g, topic in p) for g, p in pairs]) for topic in sorted(known)
@@ -216,7 +224,7 @@ def evaluate_topics(
     macro = sum(c.f1 for c in with_support) / len(with_support) if with_support else 0.0
     return EvalReport(
         "topics",
-        "lexicon",
+        "lexicon" if backend is None else "zero-shot",
         len(gold),
         exact,
         macro,

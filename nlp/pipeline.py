@@ -4,8 +4,9 @@ sentiment and trust per post. Built once per process; texts go through ``nlp.pip
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
+from itertools import islice
 
 import spacy
 from spacy.attrs import LOWER
@@ -36,9 +37,24 @@ class Enrichment:
     lower_text: str
 
 
-def nlp_version() -> str:
-    """Version of the default enrichment: code version plus a hash of the word lists."""
-    return f"lexicon-{PIPELINE_VERSION}+{data_fingerprint()}"
+@dataclass(frozen=True, slots=True)
+class BackendOptions:
+    """Optional transformer backends; None keeps the default (lexicon sentiment, taxonomy topics)."""
+
+    sentiment_model: str | None = None
+    zero_shot_model: str | None = None
+    zero_shot_threshold: float = 0.5
+    device: str | None = None
+
+
+def nlp_version(options: BackendOptions | None = None) -> str:
+    """Version of the enrichment: code version, a hash of the word lists, and any model used."""
+    version = f"lexicon-{PIPELINE_VERSION}+{data_fingerprint()}"
+    if options is not None and options.sentiment_model:
+        version += f"|sentiment={options.sentiment_model}"
+    if options is not None and options.zero_shot_model:
+        version += f"|topics={options.zero_shot_model}@{options.zero_shot_threshold}"
+    return version
 
 
 def build_nlp() -> Language:
@@ -86,7 +102,8 @@ class Enricher:
 
     CACHE_LIMIT = 500_000
 
-    def __init__(self) -> None:
+    def __init__(self, options: BackendOptions | None = None) -> None:
+        self.options = options or BackendOptions()
         self.nlp = build_nlp()
         self.topics = TopicMatcher()
         self.sentiment = LexiconSentiment()
@@ -96,7 +113,24 @@ class Enricher:
         self._dutch_lemmas = frozenset(table.values())
         self._not_opinion = self.sentiment.negators | self.sentiment.contrast | {".", "!", "?", ";"}
         self._words: dict[int, _Word] = {}
-        self.version = nlp_version()
+        self.version = nlp_version(self.options)
+        self.sentiment_backend = None
+        self.topic_backend = None
+        if self.options.sentiment_model:
+            from nlp.transformer import TransformerSentiment
+
+            self.sentiment_backend = TransformerSentiment(
+                self.options.sentiment_model, device=self.options.device
+            )
+        if self.options.zero_shot_model:
+            from nlp.transformer import ZeroShotTopics
+
+            self.topic_backend = ZeroShotTopics(
+                self.topics.topics,
+                self.options.zero_shot_model,
+                device=self.options.device,
+                threshold=self.options.zero_shot_threshold,
+            )
 
     def _word(self, key: int) -> _Word:
         form = self.nlp.vocab.strings[key]
@@ -126,6 +160,25 @@ class Enricher:
 
     def enrich(self, texts: Iterable[str], batch_size: int = 256) -> Iterator[Enrichment]:
         """One Enrichment per text, in input order."""
+        if self.sentiment_backend is None and self.topic_backend is None:
+            yield from self._enrich_lexicon(texts, batch_size)
+            return
+        source = iter(texts)
+        while chunk := [text[:MAX_CHARS] for text in islice(source, batch_size)]:
+            results = list(self._enrich_lexicon(chunk, batch_size))
+            dutch = [i for i, r in enumerate(results) if r.language == "nl"]
+            if self.sentiment_backend is not None and dutch:
+                for i, s in zip(
+                    dutch, self.sentiment_backend.predict([chunk[i] for i in dutch]), strict=True
+                ):
+                    results[i] = replace(results[i], sentiment=s.label, sentiment_score=s.score)
+            if self.topic_backend is not None and dutch:
+                for i, hits in zip(dutch, self.topic_backend.predict([chunk[i] for i in dutch]), strict=True):
+                    topics = tuple(TopicHit(topic_id, p, ("zero-shot",)) for topic_id, p in hits)
+                    results[i] = replace(results[i], topics=topics)
+            yield from results
+
+    def _enrich_lexicon(self, texts: Iterable[str], batch_size: int) -> Iterator[Enrichment]:
         cleaned = ((t, t) for t in (normalise(text[:MAX_CHARS]) for text in texts))
         cache_get = self._words.get
         # The lemmatizer's own table is applied per distinct word (cached) instead of per token, and
@@ -159,7 +212,7 @@ class Enricher:
             yield Enrichment(language, topics, label, score, trust, len(infos), words, lower_text)
 
 
-@lru_cache(maxsize=1)
-def get_enricher() -> Enricher:
+@lru_cache(maxsize=4)
+def get_enricher(options: BackendOptions | None = None) -> Enricher:
     """The process-wide enricher: loading spaCy and the lexicons takes about a second."""
-    return Enricher()
+    return Enricher(options)

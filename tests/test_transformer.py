@@ -139,3 +139,54 @@ def test_cli_models_download_fails_clearly_offline(monkeypatch, tmp_path: Path) 
     result = CliRunner().invoke(app, ["models", "download", "--cache-dir", str(tmp_path)])
     assert result.exit_code == 1
     assert "not downloaded" in result.output
+
+
+def test_enricher_uses_the_configured_backends(sentiment_dir: Path, nli_dir: Path) -> None:
+    from flows.config import parse_settings
+    from nlp.pipeline import BackendOptions, Enricher, nlp_version
+
+    options = BackendOptions(
+        sentiment_model=str(sentiment_dir),
+        zero_shot_model=str(nli_dir),
+        zero_shot_threshold=0.01,
+        device="cpu",
+    )
+    assert nlp_version(options) != nlp_version() and str(sentiment_dir) in nlp_version(options)
+    enricher = Enricher(options)
+    texts = ["De speeltuin is echt mooi geworden, goed gedaan.", "Where is the bike parking here?"]
+    results = list(enricher.enrich(texts, batch_size=1))
+    expected = enricher.sentiment_backend.predict(texts[:1])[0]
+    assert (results[0].sentiment, results[0].sentiment_score) == (expected.label, expected.score)
+    assert results[0].topics and all(h.evidence == ("zero-shot",) for h in results[0].topics)
+    assert results[1].language == "en" and results[1].topics == () and results[1].sentiment_score == 0.0
+    settings = parse_settings(
+        {
+            "nlp": {"sentiment_backend": "transformers", "sentiment_model": "x"},
+            "municipalities": [{"id": "u", "name": "U", "cbs_code": "GM0344"}],
+        },
+        "t",
+    )
+    assert settings.nlp.backend_options() == BackendOptions(sentiment_model="x")
+
+
+def test_cli_eval_topics_with_zero_shot(nli_dir: Path, tmp_path: Path) -> None:
+    csv = tmp_path / "t.csv"
+    csv.write_text('text,topic\n"De speeltuin is mooi",spelen\n"Parkeren is slecht",verkeer_parkeren\n')
+    result = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "topics",
+            "--csv",
+            str(csv),
+            "--backend",
+            "zero-shot",
+            "--model",
+            str(nli_dir),
+            "--threshold",
+            "0.3",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output.strip().splitlines()[-1])
+    assert report["backend"] == "zero-shot" and report["n"] == 2

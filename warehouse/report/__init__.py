@@ -148,7 +148,8 @@ def _section(
     labels: dict[str, str],
 ) -> MunicipalitySection:
     start, end = period_for(as_of, settings.estimation.period_days)
-    params = {"m": municipality.id, "start": start, "end": end, "nlp": nlp_version(), "model": model.id}
+    version = nlp_version(settings.nlp.backend_options())
+    params = {"m": municipality.id, "start": start, "end": end, "nlp": version, "model": model.id}
     in_period = (
         "p.municipality_id = $m AND p.duplicate_of IS NULL AND NOT p.is_deleted "
         "AND CAST(p.created_utc AS DATE) BETWEEN $start AND $end"
