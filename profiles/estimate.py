@@ -84,14 +84,59 @@ def emq(posteriors: np.ndarray, prior: np.ndarray, weights: np.ndarray) -> np.nd
     return current / current.sum(axis=1, keepdims=True)
 
 
-METHODS: dict[str, Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]] = {"pcc": pcc, "emq": emq}
+def cc(posteriors: np.ndarray, prior: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Classify and count: the (weighted) share of voices whose most likely profile is each one.
+
+    The naive baseline (Forman 2008, Data Mining and Knowledge Discovery 17(2)); biased whenever
+    the classifier makes errors.
+    """
+    k = posteriors.shape[1]
+    hard = np.eye(k)[posteriors.argmax(axis=1)]
+    return weights @ hard / weights.sum(axis=1, keepdims=True)
+
+
+def _adjust(observed: np.ndarray, confusion: np.ndarray) -> np.ndarray:
+    """Solve ``confusion @ p = observed`` per row, clipped to the simplex (Forman 2008)."""
+    solved = observed @ np.linalg.pinv(confusion).T
+    solved = np.clip(solved, 0.0, None)
+    totals = solved.sum(axis=1, keepdims=True)
+    k = solved.shape[1]
+    return np.where(totals > 0, solved / np.where(totals > 0, totals, 1.0), 1.0 / k)
+
+
+def _confusion(cal_posteriors: np.ndarray, cal_labels: np.ndarray, k: int, probabilistic: bool) -> np.ndarray:
+    """Column j: the mean (hard or soft) prediction among labelled voices whose true profile is j."""
+    predictions = cal_posteriors if probabilistic else np.eye(k)[cal_posteriors.argmax(axis=1)]
+    confusion = np.zeros((k, k))
+    for j in range(k):
+        members = cal_labels == j
+        # a profile with no labelled voice: assume it is recognised perfectly rather than dividing by 0
+        confusion[:, j] = predictions[members].mean(axis=0) if members.any() else np.eye(k)[j]
+    return confusion
+
+
+def acc(posteriors: np.ndarray, prior: np.ndarray, weights: np.ndarray, confusion: np.ndarray) -> np.ndarray:
+    """Adjusted classify and count: CC corrected by the hard confusion matrix of labelled voices
+    (Forman 2008, Data Mining and Knowledge Discovery 17(2))."""
+    return _adjust(cc(posteriors, prior, weights), confusion)
+
+
+def pacc(posteriors: np.ndarray, prior: np.ndarray, weights: np.ndarray, confusion: np.ndarray) -> np.ndarray:
+    """Probabilistic adjusted classify and count: PCC corrected by the mean posteriors of labelled
+    voices per true profile (Bella, Ferri, Hernandez-Orallo & Ramirez-Quintana 2010, ICDM)."""
+    return _adjust(pcc(posteriors, prior, weights), confusion)
+
+
+METHODS: dict[str, Callable[..., np.ndarray]] = {"cc": cc, "pcc": pcc, "acc": acc, "pacc": pacc, "emq": emq}
+NEEDS_CALIBRATION = frozenset({"acc", "pacc"})
 
 
 def estimate_shares(
     posteriors: np.ndarray,
     prior: np.ndarray,
     *,
-    method: str = "emq",
+    method: str | None = None,
+    calibration: tuple[np.ndarray, np.ndarray] | None = None,
     n_boot: int = 1000,
     level: float = 0.9,
     seed: int = 0,
@@ -101,13 +146,22 @@ def estimate_shares(
     Args:
         posteriors: (n_voices, k) per-voice posteriors computed under ``prior``.
         prior: length-k prior the posteriors were computed under (population shares).
-        method: "pcc" or "emq".
+        method: "cc", "pcc", "acc", "pacc" or "emq". Default: "pacc" when ``calibration`` is
+            given, else "emq".
+        calibration: optional (posteriors_cal, labels_cal) of labelled voices: an (m, k) array and
+            m profile indices; needed by "acc" and "pacc", and resampled in every bootstrap
+            replicate so that its uncertainty is in the interval too.
         n_boot: bootstrap replicates; the interval is the percentile interval at ``level``.
         level: coverage of the interval, e.g. 0.9.
         seed: seed of the resampling, so a rerun gives the same figures.
     """
+    method = method or ("pacc" if calibration is not None else "emq")
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {sorted(METHODS)}")
+    if method in NEEDS_CALIBRATION and calibration is None:
+        raise ValueError(
+            f"method {method!r} needs calibration=(posteriors_cal, labels_cal) from labelled voices"
+        )
     posteriors = np.asarray(posteriors, dtype=float)
     prior = np.asarray(prior, dtype=float)
     if posteriors.ndim != 2 or posteriors.shape[0] == 0:
@@ -116,12 +170,33 @@ def estimate_shares(
     if prior.shape != (k,):
         raise ValueError(f"prior has {prior.shape[0]} entries, posteriors have {k} columns")
     fn = METHODS[method]
-    share = fn(posteriors, prior, np.ones((1, n)))[0]
     rng = np.random.default_rng(seed)
     weights = rng.multinomial(n, np.full(n, 1.0 / n), size=n_boot).astype(float)
-    boots = np.concatenate(
-        [fn(posteriors, prior, chunk) for chunk in np.array_split(weights, max(1, n_boot // 250))]
-    )
+    if method in NEEDS_CALIBRATION:
+        assert calibration is not None
+        cal_post = np.asarray(calibration[0], dtype=float)
+        cal_labels = np.asarray(calibration[1], dtype=int)
+        if (
+            cal_post.ndim != 2
+            or cal_post.shape[1] != k
+            or len(cal_labels) != len(cal_post)
+            or len(cal_post) == 0
+        ):
+            raise ValueError("calibration must be ((m, k) posteriors, m labels) with m > 0")
+        if cal_labels.min() < 0 or cal_labels.max() >= k:
+            raise ValueError(f"calibration labels must be profile indices 0..{k - 1}")
+        probabilistic = method == "pacc"
+        share = fn(posteriors, prior, np.ones((1, n)), _confusion(cal_post, cal_labels, k, probabilistic))[0]
+        m = len(cal_labels)
+        boots = np.empty((n_boot, k))
+        for b in range(n_boot):
+            pick = rng.integers(0, m, size=m)
+            confusion = _confusion(cal_post[pick], cal_labels[pick], k, probabilistic)
+            boots[b] = fn(posteriors, prior, weights[b : b + 1], confusion)[0]
+    else:
+        share = fn(posteriors, prior, np.ones((1, n)))[0]
+        chunks = np.array_split(weights, max(1, n_boot // 250))
+        boots = np.concatenate([fn(posteriors, prior, chunk) for chunk in chunks])
     alpha = (1.0 - level) / 2.0
     lower = np.minimum(np.quantile(boots, alpha, axis=0), share)
     upper = np.maximum(np.quantile(boots, 1.0 - alpha, axis=0), share)

@@ -112,3 +112,35 @@ def test_reach_gap_status_and_suppression() -> None:
     suppressed = reach_gap(model, est, 9, t)
     assert len(suppressed) == k
     assert all(r.status == "suppressed" and r.online_share is None for r in suppressed)
+
+
+def test_simulation_emq_beats_pcc_and_covers_the_truth_about_nominally() -> None:
+    from profiles.simulate import make_scenario, run
+
+    model = load_model("citisens")
+    truth = np.array([0.19, 0.23, 0.11, 0.13, 0.06, 0.03, 0.08, 0.17])
+    scenario = make_scenario(model.prior(), truth, seed=1)
+    results = {
+        r.method: r for r in run(scenario, methods=("pcc", "emq", "pacc"), repetitions=20, n_boot=150, seed=3)
+    }
+    assert results["emq"].mean_abs_error < 0.75 * results["pcc"].mean_abs_error
+    assert 0.75 <= results["emq"].coverage <= 1.0
+    assert results["pcc"].coverage < 0.6  # pulled toward the prior: its interval misses the truth
+    assert 0.8 <= results["pacc"].coverage <= 1.0
+
+
+def test_adjusted_methods_need_and_use_calibration() -> None:
+    prior = np.array([0.5, 0.3, 0.2])
+    rng = np.random.default_rng(0)
+    posteriors = _simulate(np.array([0.2, 0.3, 0.5]), prior, 400, rng)
+    with pytest.raises(ValueError, match="needs calibration"):
+        estimate_shares(posteriors, prior, method="acc")
+    labels = posteriors.argmax(axis=1)  # a "perfect" labelled set: the classifier is never wrong on it
+    est = estimate_shares(posteriors, prior, calibration=(posteriors, labels), n_boot=100)
+    assert est.method == "pacc"  # the default once labelled voices exist
+    acc = estimate_shares(posteriors, prior, method="acc", calibration=(posteriors, labels), n_boot=100)
+    cc = estimate_shares(posteriors, prior, method="cc", n_boot=100)
+    assert np.allclose(acc.share, cc.share)  # no errors to correct: ACC equals CC
+    assert acc.share.sum() == pytest.approx(1.0) and np.all(acc.lower <= acc.share)
+    with pytest.raises(ValueError, match="profile indices"):
+        estimate_shares(posteriors, prior, method="pacc", calibration=(posteriors, labels + 5))
