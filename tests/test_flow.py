@@ -209,3 +209,38 @@ def test_reddit_credentials_from_a_prefect_secret_block(prefect_harness, monkeyp
     missing = parse_settings({**base, "reddit": {"secret_block": "no-such-block"}}, "test")
     assert reddit_credentials(missing) is None
     assert reddit_credentials(parse_settings(base, "test")) is None
+
+
+def test_flow_runs_with_another_profile_model_without_code_change(prefect_harness, tmp_path: Path) -> None:
+    from flows.nightly import nightly
+
+    config = tmp_path / "burgerschap.toml"
+    config.write_text(
+        demo_config_path()
+        .read_text(encoding="utf-8")
+        .replace('profile_model = "citisens"', 'profile_model = "burgerschapsstijlen"'),
+        encoding="utf-8",
+    )
+    summary = nightly(
+        config_path=str(config),
+        mode="sample",
+        warehouse_path=str(tmp_path / "w.duckdb"),
+        report_path=str(tmp_path / "report.html"),
+        as_of=sample_end().date(),
+    )
+    assert summary["status"] == "ok"
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        rows = con.execute("SELECT DISTINCT profile_model, profile_id FROM v_reach_gap").fetchall()
+        assert {m for m, _ in rows} == {"burgerschapsstijlen"}
+        assert {p for _, p in rows} == {
+            "plichtsgetrouwen",
+            "buitenstaanders",
+            "pragmatici",
+            "verantwoordelijken",
+        }
+        sums = con.execute(
+            "SELECT sum(online_share) FROM v_reach_gap WHERE status != 'suppressed' "
+            "GROUP BY municipality, topic, channel"
+        ).fetchall()
+        assert sums and all(abs(s - 1) < 1e-6 for (s,) in sums)
+    assert "Burgerschapsstijlen" in (tmp_path / "report.html").read_text(encoding="utf-8")
