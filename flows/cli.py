@@ -417,6 +417,165 @@ def models_download(
         raise typer.Exit(EXIT_FAILED)
 
 
+@app.command()
+def estimate(
+    csv_path: Annotated[Path, typer.Option("--csv", help="CSV with a text column.")],
+    text_col: Annotated[str, typer.Option(help="Column with the text.")] = "text",
+    author_col: Annotated[str | None, typer.Option(help="Column that groups rows into voices.")] = None,
+    channel_col: Annotated[str | None, typer.Option(help="Column with the channel (e.g. r/utrecht).")] = None,
+    model: Annotated[str, typer.Option(help="Profile model id or file.")] = "citisens",
+    method: Annotated[str | None, typer.Option(help="cc, pcc or emq (default emq).")] = None,
+) -> None:
+    """Estimate profile shares for any table of texts, without touching the warehouse.
+
+    Prints the share table and, as the last line, one JSON object with method, n_voices and
+    profiles ({id, share, lower, upper, population_share, representation_index, status}). Author
+    names are only used to group rows and are never printed.
+
+    Example: betrokken estimate --csv export.csv --author-col auteur
+    """
+    import json
+
+    from nlp.evaluate import EvalInputError, read_csv_columns
+    from nlp.pipeline import get_enricher
+    from profiles.adhoc import estimate_texts
+
+    columns = [text_col, *(c for c in (author_col, channel_col) if c)]
+    try:
+        rows = read_csv_columns(csv_path, columns)
+        profile_model = load_model(model)
+    except (EvalInputError, ProfileModelError) as exc:
+        err.print(f"[red]Input error[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+    if method not in (None, "cc", "pcc", "emq"):
+        err.print(f"--method: expected cc, pcc or emq (acc and pacc need labelled voices), got {method!r}")
+        raise typer.Exit(EXIT_CONFIG)
+    result = estimate_texts(
+        get_enricher(),
+        profile_model,
+        [r[text_col] for r in rows],
+        authors=[r[author_col] for r in rows] if author_col else None,
+        channels=[r[channel_col] for r in rows] if channel_col else None,
+        method=method,
+    )
+    used = result.estimate.method if result.estimate else (method or "emq")
+    table = Table(
+        title=f"{result.n_voices} voices from {result.n_dutch} Dutch of {result.n_rows} rows; method {used}",
+        title_justify="left",
+    )
+    for column in ("profile", "population", "share (90% interval)", "index", "status"):
+        table.add_column(column)
+    for g in result.gap:
+        share = (
+            "–"
+            if g.online_share is None
+            else f"{g.online_share:.0%} ({g.online_lower:.0%}–{g.online_upper:.0%})"
+        )
+        index = "–" if g.representation_index is None else f"{g.representation_index:.2f}"
+        assumed = " (assumed)" if g.population_share_is_assumption else ""
+        table.add_row(g.profile_name, f"{g.population_share:.0%}{assumed}", share, index, g.status)
+    console.print(table)
+    payload = {
+        "method": used,
+        "n_voices": result.n_voices,
+        "profile_model": profile_model.id,
+        "profiles": [
+            {
+                "id": g.profile_id,
+                "share": g.online_share,
+                "lower": g.online_lower,
+                "upper": g.online_upper,
+                "population_share": g.population_share,
+                "representation_index": g.representation_index,
+                "status": g.status,
+            }
+            for g in result.gap
+        ],
+    }
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
+
+
+def _warehouse_path(warehouse: Path | None, config: Path | None) -> Path:
+    if warehouse is not None:
+        return warehouse
+    if config is not None:
+        _check_config(config)
+        return load_settings(config).warehouse.path
+    return Path("betrokken-demo/warehouse.duckdb")
+
+
+@app.command()
+def gap(
+    municipality: Annotated[str | None, typer.Option(help="Municipality id; default all.")] = None,
+    topic: Annotated[str | None, typer.Option(help="Topic id; default all topics together.")] = None,
+    period: Annotated[str | None, typer.Option(help="Period length such as 90d; default the latest.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    warehouse: Annotated[
+        Path | None,
+        typer.Option(help="Warehouse file (default: from --config, else ./betrokken-demo/warehouse.duckdb)."),
+    ] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Take the warehouse from here.")
+    ] = None,
+) -> None:
+    """Print the reach gap per profile from the warehouse (the view v_reach_gap).
+
+    Example: betrokken gap --municipality utrecht --topic wonen --json
+    """
+    import json
+
+    from warehouse.db import WarehouseError, connect
+
+    days = None
+    if period is not None:
+        if not period.endswith("d") or not period[:-1].isdigit():
+            err.print(f"--period: expected a number of days such as 90d, got {period!r}")
+            raise typer.Exit(EXIT_CONFIG)
+        days = int(period[:-1])
+    path = _warehouse_path(warehouse, config)
+    try:
+        con = connect(path, read_only=True)
+    except WarehouseError as exc:
+        err.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(EXIT_FAILED) from None
+    with con:
+        sql = (
+            "SELECT * FROM v_reach_gap WHERE channel IS NULL "
+            "AND ($m IS NULL OR municipality = $m) AND topic IS NOT DISTINCT FROM $t "
+            "AND ($d IS NULL OR date_diff('day', period_start, period_end) + 1 = $d) "
+            "AND period_end = (SELECT max(period_end) FROM v_reach_gap) "
+            "ORDER BY municipality, population_share DESC, profile_id"
+        )
+        cursor = con.execute(sql, {"m": municipality, "t": topic, "d": days})
+        names = [d[0] for d in cursor.description]
+        rows = [dict(zip(names, r, strict=True)) for r in cursor.fetchall()]
+    if as_json:
+        sys.stdout.write(json.dumps(rows, default=str, ensure_ascii=False) + "\n")
+        return
+    if not rows:
+        console.print("No estimates for that selection (run the nightly job first, or check the ids).")
+        return
+    table = Table(
+        title=f"Reach gap, {rows[0]['period_start']} to {rows[0]['period_end']}"
+        f"{', topic ' + topic if topic else ''}",
+        title_justify="left",
+    )
+    for column in ("municipality", "profile", "voices", "population", "online (interval)", "index", "status"):
+        table.add_column(column)
+    for r in rows:
+        pop = f"{r['population_share']:.0%}" + (" (assumed)" if r["population_share_is_assumption"] else "")
+        online = (
+            "–"
+            if r["online_share"] is None
+            else (f"{r['online_share']:.0%} ({r['online_lower']:.0%}–{r['online_upper']:.0%})")
+        )
+        index = "–" if r["representation_index"] is None else f"{r['representation_index']:.2f}"
+        table.add_row(
+            r["municipality"], r["profile_name"], str(r["n_voices"]), pop, online, index, r["status"]
+        )
+    console.print(table)
+
+
 def main() -> None:
     try:
         app()

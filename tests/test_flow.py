@@ -244,3 +244,39 @@ def test_flow_runs_with_another_profile_model_without_code_change(prefect_harnes
         ).fetchall()
         assert sums and all(abs(s - 1) < 1e-6 for (s,) in sums)
     assert "Burgerschapsstijlen" in (tmp_path / "report.html").read_text(encoding="utf-8")
+
+
+def test_cli_gap_reads_the_warehouse(demo_run) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    out, _, _ = demo_run
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["gap", "--warehouse", str(out / "warehouse.duckdb"), "--municipality", "utrecht", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert len(rows) == 8 and {r["municipality"] for r in rows} == {"utrecht"}
+    assert sum(r["online_share"] for r in rows) == pytest.approx(1.0)
+    topic = json.loads(
+        runner.invoke(
+            app,
+            [
+                "gap",
+                "--warehouse",
+                str(out / "warehouse.duckdb"),
+                "--topic",
+                "wonen",
+                "--period",
+                "90d",
+                "--json",
+            ],
+        ).output
+    )
+    assert topic and {r["topic"] for r in topic} == {"wonen"}
+    table = runner.invoke(app, ["gap", "--warehouse", str(out / "warehouse.duckdb")], terminal_width=200)
+    assert "Reach gap" in table.output and "Stadse" in table.output and "assumed" in table.output

@@ -87,3 +87,51 @@ def test_cli_nlp_writes_one_object_per_row_in_order(tmp_path: Path) -> None:
         assert r["sentiment"] in {"negative", "neutral", "positive"} and -1 <= r["sentiment_score"] <= 1
     assert records[0]["sentiment"] == "positive" and records[1]["sentiment"] == "negative"
     assert "openbaar_vervoer" in [t["id"] for t in records[1]["topics"]]
+
+
+def test_cli_estimate_on_any_table_of_texts(tmp_path: Path) -> None:
+    import csv as csvlib
+
+    from sources.reddit import iter_thread
+    from sources.sample import SAMPLE_DIR
+
+    threads = json.loads((SAMPLE_DIR / "reddit.json").read_text(encoding="utf-8"))
+    items = [d for t in threads for kind, d in iter_thread(t) if d.get("author") != "[deleted]"]
+    path = tmp_path / "export.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csvlib.writer(handle)
+        writer.writerow(["bericht", "auteur", "kanaal"])
+        for d in items:
+            writer.writerow(
+                [
+                    (d.get("title", "") + "\n" + d.get("selftext", d.get("body", ""))).strip(),
+                    d["author"],
+                    "r/" + d["subreddit"],
+                ]
+            )
+    result = CliRunner().invoke(
+        app,
+        [
+            "estimate",
+            "--csv",
+            str(path),
+            "--text-col",
+            "bericht",
+            "--author-col",
+            "auteur",
+            "--channel-col",
+            "kanaal",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    report = _last_json(result.output)
+    assert report["method"] == "emq" and 50 <= report["n_voices"] <= 130
+    shares = [p["share"] for p in report["profiles"]]
+    assert sum(shares) == pytest.approx(1.0)
+    assert all(p["lower"] <= p["share"] <= p["upper"] for p in report["profiles"])
+    assert {p["status"] for p in report["profiles"]} <= {"absent", "under", "proportional", "over"}
+    assert not any(d["author"] in result.output for d in items)  # authors group rows, never shown
+    few = CliRunner().invoke(
+        app, ["estimate", "--csv", str(path), "--text-col", "bericht", "--model", "burgerschapsstijlen"]
+    )
+    assert _last_json(few.output)["profile_model"] == "burgerschapsstijlen"
