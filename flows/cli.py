@@ -40,7 +40,10 @@ def _check_config(path: Path) -> None:
     """Validate the config and its profile model up front, so errors come before any work."""
     try:
         settings = load_settings(path)
-        load_model(settings.profile_model)
+        model = load_model(settings.profile_model)
+        for m in settings.municipalities:
+            if m.population_shares is not None:
+                model.with_population_shares(m.population_shares)
     except ConfigError as exc:
         err.print(f"[red]Configuration error[/red] {exc}", highlight=False)
         raise typer.Exit(EXIT_CONFIG) from None

@@ -54,6 +54,9 @@ class Municipality(_Strict):
     wijken: list[str] = Field(default_factory=list, description="Districts and neighbourhoods")
     feeds: list[Feed] = Field(default_factory=list)
     reddit: RedditSources | None = None
+    population_shares: Path | None = Field(
+        default=None, description="CSV (profile_id, share, source) with this municipality's own shares"
+    )
 
     @property
     def place_names(self) -> list[str]:
@@ -197,11 +200,18 @@ def _resolve_paths(settings: Settings, base_dir: Path) -> Settings:
     model = settings.profile_model
     if model.endswith((".yaml", ".yml")) and not Path(model).is_absolute():
         model = str(base_dir / model)
+    municipalities = [
+        m.model_copy(update={"population_shares": base_dir / m.population_shares})
+        if m.population_shares is not None and not m.population_shares.is_absolute()
+        else m
+        for m in settings.municipalities
+    ]
     return settings.model_copy(
         update={
             "warehouse": Warehouse(path=warehouse),
             "privacy": Privacy(key_file=key_file),
             "profile_model": model,
+            "municipalities": municipalities,
         }
     )
 

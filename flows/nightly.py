@@ -20,7 +20,7 @@ from flows.config import Settings, load_settings
 from nlp.pipeline import BackendOptions, get_enricher, nlp_version
 from profiles.evidence import EvidenceModel
 from profiles.gap import Thresholds
-from profiles.model import load_model
+from profiles.model import load_model, load_model_for
 from sources.base import Source, SourceError, SourceResult
 from sources.gazetteer import shipped as shipped_names
 from sources.pseudonym import Pseudonymiser, load_key
@@ -140,8 +140,9 @@ def estimate_task(
     settings: EstimateSettings,
     run_id: int,
     version: str,
+    population_shares: Path | None = None,
 ) -> int:
-    evidence = EvidenceModel(load_model(profile_model))
+    evidence = EvidenceModel(load_model_for(profile_model, population_shares))
     with connect(warehouse) as con:
         return estimate_municipality(con, municipality_id, evidence, version, as_of, settings, run_id)
 
@@ -222,7 +223,16 @@ def nightly(
         started = time.monotonic()
         est = estimate_settings(settings)
         summary.estimates = sum(
-            estimate_task(warehouse, m.id, settings.profile_model, as_of, est, run_id, nlp_version(options))
+            estimate_task(
+                warehouse,
+                m.id,
+                settings.profile_model,
+                as_of,
+                est,
+                run_id,
+                nlp_version(options),
+                m.population_shares,
+            )
             for m in settings.municipalities
         )
         timings["estimate"] = time.monotonic() - started

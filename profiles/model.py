@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import json
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
@@ -111,9 +113,65 @@ class ProfileModel(_Strict):
         return shares / shares.sum()
 
     def version_tag(self) -> str:
-        """Changes whenever the file changes, so stored signals are recomputed for a new model."""
-        digest = hashlib.sha256(self.model_dump_json().encode()).hexdigest()[:8]
+        """Changes when the profiles or signals change (not the shares), so stored signals stay valid
+        for a municipality's own population shares and are recomputed for a new evidence model."""
+        evidence = [self.profile_ids, [s.model_dump(mode="json") for s in self.signals]]
+        digest = hashlib.sha256(json.dumps(evidence, sort_keys=True).encode()).hexdigest()[:8]
         return f"{self.version}+{digest}"
+
+    def with_population_shares(self, path: Path) -> ProfileModel:
+        """This model with a municipality's own population shares, read from a small CSV.
+
+        Columns: ``profile_id``, ``share`` (fractions or percentages), ``source``. Every profile of
+        the model must appear once; the shares must sum to 1 (or 100).
+        """
+        shares = read_population_shares(path, self.profile_ids)
+        profiles = [
+            p.model_copy(update={"population_share": Share(value=shares[p.id][0], source=shares[p.id][1])})
+            for p in self.profiles
+        ]
+        return self.model_copy(update={"profiles": profiles})
+
+
+def read_population_shares(path: Path, profile_ids: list[str]) -> dict[str, tuple[float, str]]:
+    """Validated {profile_id: (share, source)} from a municipality's CSV; errors name file and row."""
+    if not path.exists():
+        raise ProfileModelError(f"{path}: population shares file not found")
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"profile_id", "share", "source"} - set(reader.fieldnames or [])
+        if missing:
+            raise ProfileModelError(
+                f"{path}: needs the columns profile_id, share, source (missing {sorted(missing)})"
+            )
+        shares: dict[str, tuple[float, str]] = {}
+        for line, row in enumerate(reader, start=2):
+            pid = (row["profile_id"] or "").strip()
+            if pid not in profile_ids:
+                raise ProfileModelError(
+                    f"{path}: line {line}: unknown profile_id {pid!r}; expected one of {profile_ids}"
+                )
+            if pid in shares:
+                raise ProfileModelError(f"{path}: line {line}: {pid!r} appears twice")
+            try:
+                value = float((row["share"] or "").strip().rstrip("%"))
+            except ValueError:
+                raise ProfileModelError(
+                    f"{path}: line {line}: share {row['share']!r} is not a number"
+                ) from None
+            if not (row["source"] or "").strip():
+                raise ProfileModelError(
+                    f"{path}: line {line}: give the source of the share (e.g. your licence)"
+                )
+            shares[pid] = (value, row["source"].strip())
+    absent = [p for p in profile_ids if p not in shares]
+    if absent:
+        raise ProfileModelError(f"{path}: no share for {absent}")
+    total = sum(v for v, _ in shares.values())
+    scale = 100.0 if abs(total - 100.0) <= 1.0 else 1.0
+    if abs(total / scale - 1.0) > 0.01:
+        raise ProfileModelError(f"{path}: shares sum to {total:g}; they must sum to 1 (or 100)")
+    return {p: (v / scale, src) for p, (v, src) in shares.items()}
 
 
 def resolve_model_path(ref: str) -> Path:
@@ -143,3 +201,9 @@ def load_model(ref: str) -> ProfileModel:
             f"{'.'.join(str(p) for p in e['loc']) or '(top level)'}: {e['msg']}" for e in exc.errors()
         )
         raise ProfileModelError(f"{path}: invalid profile model: {problems}") from None
+
+
+def load_model_for(ref: str, population_shares: Path | None = None) -> ProfileModel:
+    """The model, with a municipality's own population shares when it supplies them."""
+    model = load_model(ref)
+    return model.with_population_shares(population_shares) if population_shares is not None else model

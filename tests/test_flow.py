@@ -215,12 +215,15 @@ def test_flow_runs_with_another_profile_model_without_code_change(prefect_harnes
     from flows.nightly import nightly
 
     config = tmp_path / "burgerschap.toml"
-    config.write_text(
-        demo_config_path()
-        .read_text(encoding="utf-8")
-        .replace('profile_model = "citisens"', 'profile_model = "burgerschapsstijlen"'),
+    (tmp_path / "overbetuwe.csv").write_text(
+        "profile_id,share,source\nplichtsgetrouwen,25,eigen onderzoek\nbuitenstaanders,25,eigen onderzoek\n"
+        "pragmatici,20,eigen onderzoek\nverantwoordelijken,30,eigen onderzoek\n",
         encoding="utf-8",
     )
+    text = demo_config_path().read_text(encoding="utf-8")
+    text = text.replace('profile_model = "citisens"', 'profile_model = "burgerschapsstijlen"')
+    text = text.replace('id = "overbetuwe"', 'id = "overbetuwe"\npopulation_shares = "overbetuwe.csv"')
+    config.write_text(text, encoding="utf-8")
     summary = nightly(
         config_path=str(config),
         mode="sample",
@@ -243,6 +246,23 @@ def test_flow_runs_with_another_profile_model_without_code_change(prefect_harnes
             "GROUP BY municipality, topic, channel"
         ).fetchall()
         assert sums and all(abs(s - 1) < 1e-6 for (s,) in sums)
+        local = dict(
+            con.execute(
+                "SELECT profile_id, population_share FROM v_reach_gap WHERE municipality = "
+                "'overbetuwe' AND NOT population_share_is_assumption"
+            ).fetchall()
+        )
+        assert local == {
+            "plichtsgetrouwen": 0.25,
+            "buitenstaanders": 0.25,
+            "pragmatici": 0.2,
+            "verantwoordelijken": 0.3,
+        }
+        national = con.execute(
+            "SELECT DISTINCT population_share FROM v_reach_gap WHERE municipality = 'utrecht' "
+            "AND profile_id = 'buitenstaanders'"
+        ).fetchall()
+        assert national == [(0.31,)]
     assert "Burgerschapsstijlen" in (tmp_path / "report.html").read_text(encoding="utf-8")
 
 

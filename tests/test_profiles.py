@@ -144,3 +144,37 @@ def test_adjusted_methods_need_and_use_calibration() -> None:
     assert acc.share.sum() == pytest.approx(1.0) and np.all(acc.lower <= acc.share)
     with pytest.raises(ValueError, match="profile indices"):
         estimate_shares(posteriors, prior, method="pacc", calibration=(posteriors, labels + 5))
+
+
+def _shares_csv(path: Path, rows: list[tuple[str, str, str]]) -> Path:
+    path.write_text(
+        "profile_id,share,source\n" + "".join(f"{a},{b},{c}\n" for a, b, c in rows), encoding="utf-8"
+    )
+    return path
+
+
+def test_municipality_population_shares_replace_the_national_ones(tmp_path: Path) -> None:
+    model = load_model("citisens")
+    rows = [(pid, "12.5", "Citisens licence gemeente X 2025") for pid in model.profile_ids]
+    local = model.with_population_shares(_shares_csv(tmp_path / "x.csv", rows))
+    assert np.allclose(local.prior(), 1 / 8)
+    assert all(
+        not p.population_share.assumption and "licence" in p.population_share.source for p in local.profiles
+    )
+    assert local.version_tag() == model.version_tag()  # shares do not invalidate stored signals
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        ([("kritische_vernieuwers", "1", "x")], "no share for"),
+        ([("onbekend", "0.5", "x")], "line 2: unknown profile_id 'onbekend'"),
+        ([(pid, "0.2", "x") for pid in load_model("citisens").profile_ids], "sum to 1.6"),
+        ([(pid, "veel", "x") for pid in load_model("citisens").profile_ids], "is not a number"),
+    ],
+)
+def test_population_shares_file_errors_name_file_and_line(tmp_path: Path, rows, message: str) -> None:
+    path = _shares_csv(tmp_path / "shares.csv", rows)
+    with pytest.raises(ProfileModelError, match=message) as exc:
+        load_model("citisens").with_population_shares(path)
+    assert "shares.csv" in str(exc.value)

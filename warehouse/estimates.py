@@ -90,7 +90,8 @@ def estimate_municipality(
         -1, len(model.profiles)
     )
     prior = model.prior()
-    rows, signal_rows = [], []
+    rows, signal_rows, advice_rows = [], [], []
+    advice_of = {p.id: p.advice for p in model.profiles}
     for (topic, channel), members in sorted(groups.items(), key=lambda g: (g[0][0] or "", g[0][1] or "")):
         key = f"{municipality_id}|{start}|{end}|{topic or '*'}|{channel or '*'}|{model.id}"
         n = len(members)
@@ -111,6 +112,11 @@ def estimate_municipality(
                     seed=settings.seed,
                 )
             for row in reach_gap(model, estimate, n, settings.thresholds):
+                if method == settings.method and row.status in ("absent", "under"):
+                    advice_rows.extend(
+                        (key, row.profile_id, a.aspect, a.text, a.source, a.assumption)
+                        for a in advice_of[row.profile_id]
+                    )
                 rows.append(
                     (
                         key,
@@ -144,9 +150,16 @@ def estimate_municipality(
             "DELETE FROM share_estimates WHERE starts_with(group_key, ?) AND profile_model = ?",
             [prefix, model.id],
         )
-        con.execute("DELETE FROM estimate_signals WHERE starts_with(group_key, ?)", [prefix])
+        suffix = f"|{model.id}"
+        for table in ("estimate_signals", "gap_advice"):
+            con.execute(
+                f"DELETE FROM {table} WHERE starts_with(group_key, ?) AND ends_with(group_key, ?)",
+                [prefix, suffix],
+            )
         if rows:
             con.executemany(f"INSERT INTO share_estimates VALUES ({', '.join(['?'] * 23)})", rows)
         if signal_rows:
             con.executemany("INSERT INTO estimate_signals VALUES (?, ?, ?)", signal_rows)
+        if advice_rows:
+            con.executemany("INSERT OR REPLACE INTO gap_advice VALUES (?, ?, ?, ?, ?, ?)", advice_rows)
     return len(rows)

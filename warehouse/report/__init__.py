@@ -19,7 +19,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from flows.config import Settings
 from nlp.pipeline import nlp_version
 from nlp.topics import TopicMatcher
-from profiles.model import ProfileModel, load_model
+from profiles.model import ProfileModel, load_model, load_model_for
 from warehouse.estimates import period_for
 
 # Okabe-Ito: distinguishable with the common forms of colour blindness.
@@ -233,7 +233,10 @@ def write_report(con: duckdb.DuckDBPyConnection, out: Path, settings: Settings, 
     """Write report.html for every configured municipality; returns its path."""
     model = load_model(settings.profile_model)
     labels = {t.id: t.label for t in TopicMatcher().topics}
-    sections = [_section(con, m, model, settings, as_of, labels) for m in settings.municipalities]
+    sections = [
+        _section(con, m, load_model_for(settings.profile_model, m.population_shares), settings, as_of, labels)
+        for m in settings.municipalities
+    ]
     last_run = con.execute("SELECT max(run_id) FROM run_sources").fetchone()[0]
     health = _records(
         con,
