@@ -498,6 +498,143 @@ def estimate(
     sys.stdout.write(json.dumps(payload, ensure_ascii=False) + "\n")
 
 
+label_app = typer.Typer(
+    help="Label voices to calibrate and check the profile estimates.", no_args_is_help=True
+)
+app.add_typer(label_app, name="label")
+
+
+def _label_context(config: Path | None, warehouse: Path | None) -> tuple[Path, Any, int, Any]:
+    """Warehouse path, evidence model, period length and NLP version from the config or defaults."""
+    from nlp.pipeline import BackendOptions, nlp_version
+    from profiles.evidence import EvidenceModel
+
+    if config is not None:
+        _check_config(config)
+        settings = load_settings(config)
+        path = warehouse or settings.warehouse.path
+        return (
+            path,
+            EvidenceModel(load_model(settings.profile_model)),
+            settings.estimation.period_days,
+            nlp_version(settings.nlp.backend_options()),
+        )
+    path = warehouse or Path("betrokken-demo/warehouse.duckdb")
+    return path, EvidenceModel(load_model("citisens")), 90, nlp_version(BackendOptions())
+
+
+CONFIG_OPTION = typer.Option("--config", "-c", help="Configuration (warehouse, profile model, period).")
+WAREHOUSE_HELP = "Warehouse file (default: from --config, else ./betrokken-demo/warehouse.duckdb)."
+
+
+@label_app.command("export")
+def label_export(
+    n: Annotated[int, typer.Option("--n", min=1, help="How many voices to sample.")] = 300,
+    out: Annotated[Path, typer.Option(help="CSV to write.")] = Path("labels.csv"),
+    as_of: Annotated[
+        str | None, typer.Option(help="Last day of the period, YYYY-MM-DD (default today).")
+    ] = None,
+    config: Annotated[Path | None, CONFIG_OPTION] = None,
+    warehouse: Annotated[Path | None, typer.Option(help=WAREHOUSE_HELP)] = None,
+) -> None:
+    """Write a stratified sample of voices with their texts and an empty profile column.
+
+    The file has a random voice id per voice, never an author key or a predicted profile.
+
+    Example: betrokken label export --n 300 --out labels.csv
+    """
+    from datetime import UTC, datetime
+
+    from warehouse.db import connect
+    from warehouse.labels import export_sample
+
+    path, evidence, days, version = _label_context(config, warehouse)
+    day = date.fromisoformat(as_of) if as_of else datetime.now(UTC).date()
+    with connect(path) as con:
+        count = export_sample(con, evidence, version, day, days, n, out)
+    console.print(
+        f"{count} voices written to {out}; fill in the profile column with one of: "
+        f"{', '.join(evidence.model.profile_ids)}"
+    )
+
+
+@label_app.command("import")
+def label_import(
+    csv_path: Annotated[Path, typer.Argument(help="The labelled CSV from label export.")],
+    config: Annotated[Path | None, CONFIG_OPTION] = None,
+    warehouse: Annotated[Path | None, typer.Option(help=WAREHOUSE_HELP)] = None,
+) -> None:
+    """Store researchers' labels; from 30 labelled voices on, estimates are calibrated with them (PACC).
+
+    Example: betrokken label import labels.csv
+    """
+    from warehouse.db import connect
+    from warehouse.labels import LabelError, import_labels
+
+    path, evidence, _, _ = _label_context(config, warehouse)
+    try:
+        with connect(path) as con:
+            count = import_labels(con, csv_path, evidence.model.profile_ids, evidence.model.id)
+    except LabelError as exc:
+        err.print(f"[red]Label error[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+    console.print(f"{count} labels stored for profile model {evidence.model.id}")
+
+
+@eval_app.command("profiles")
+def eval_profiles(
+    config: Annotated[Path | None, CONFIG_OPTION] = None,
+    warehouse: Annotated[Path | None, typer.Option(help=WAREHOUSE_HELP)] = None,
+) -> None:
+    """Confusion matrix and accuracy of the evidence model (most likely profile) on labelled voices.
+
+    Example: betrokken eval profiles --config betrokken.toml
+    """
+    import json
+
+    import numpy as np
+
+    from warehouse.db import connect
+    from warehouse.labels import labelled_posteriors
+
+    path, evidence, _, _ = _label_context(config, warehouse)
+    with connect(path) as con:
+        posteriors, labels = labelled_posteriors(con, evidence)
+    ids = evidence.model.profile_ids
+    if len(labels) == 0:
+        err.print(
+            "No labelled voices yet: run `betrokken label export`, fill in the file, then `label import`."
+        )
+        raise typer.Exit(EXIT_FAILED)
+    predicted = posteriors.argmax(axis=1)
+    confusion = np.zeros((len(ids), len(ids)), dtype=int)
+    for truth, guess in zip(labels, predicted, strict=True):
+        confusion[truth, guess] += 1
+    accuracy = float((predicted == labels).mean())
+    table = Table(
+        title=f"{len(labels)} labelled voices, accuracy {accuracy:.3f} (rows: label, columns: evidence)",
+        title_justify="left",
+    )
+    table.add_column("label")
+    for pid in ids:
+        table.add_column(pid[:6], justify="right")
+    for i, pid in enumerate(ids):
+        table.add_row(pid, *(str(v) for v in confusion[i]))
+    console.print(table)
+    sys.stdout.write(
+        json.dumps(
+            {
+                "task": "profiles",
+                "n": len(labels),
+                "accuracy": round(accuracy, 4),
+                "labels": ids,
+                "confusion": confusion.tolist(),
+            }
+        )
+        + "\n"
+    )
+
+
 def _warehouse_path(warehouse: Path | None, config: Path | None) -> Path:
     if warehouse is not None:
         return warehouse

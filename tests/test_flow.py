@@ -300,3 +300,97 @@ def test_cli_gap_reads_the_warehouse(demo_run) -> None:
     assert topic and {r["topic"] for r in topic} == {"wonen"}
     table = runner.invoke(app, ["gap", "--warehouse", str(out / "warehouse.duckdb")], terminal_width=200)
     assert "Reach gap" in table.output and "Stadse" in table.output and "assumed" in table.output
+
+
+def test_labelling_loop_calibrates_the_estimates(demo_run, tmp_path: Path) -> None:
+    """Export voices, label them with the sample's intended profiles, import, evaluate, re-estimate."""
+    import csv
+    import json
+    import shutil
+
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+    from flows.config import load_settings
+    from flows.nightly import estimate_settings
+    from nlp.pipeline import nlp_version
+    from profiles.evidence import EvidenceModel
+    from profiles.model import load_model
+    from sources.pseudonym import Pseudonymiser, load_key
+    from warehouse.db import connect
+    from warehouse.estimates import estimate_municipality
+
+    out, _, _ = demo_run
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(out / "warehouse.duckdb", warehouse)
+    runner = CliRunner()
+    export = tmp_path / "labels.csv"
+    result = runner.invoke(
+        app,
+        [
+            "label",
+            "export",
+            "--n",
+            "300",
+            "--out",
+            str(export),
+            "--warehouse",
+            str(warehouse),
+            "--as-of",
+            "2026-11-25",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    with export.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) >= 60 and all(r["profile"] == "" for r in rows)
+    # label them from the sample's sidecar: the fictional author behind each exported voice
+    pseudonymiser = Pseudonymiser(load_key(out / "betrokken.key"))
+    truth = {}
+    with (SAMPLE_DIR / "voice_labels.csv").open(encoding="utf-8") as handle:
+        for r in csv.DictReader(line for line in handle if not line.startswith("#")):
+            truth[(pseudonymiser.author_key(r["author"]), r["municipality"])] = r["profile"]
+    with connect(warehouse) as con:
+        exported = con.execute("SELECT voice_id, author_key, municipality_id FROM label_voices").fetchall()
+    keys = {voice: (author, municipality) for voice, author, municipality in exported}
+    for r in rows:
+        r["profile"] = truth.get(keys[r["voice_id"]], "")
+    assert sum(1 for r in rows if r["profile"]) >= 60
+    labelled = tmp_path / "labelled.csv"
+    with labelled.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["voice_id", "municipality", "texts", "profile"])
+        writer.writeheader()
+        writer.writerows(rows)
+    assert "author" not in export.read_text(encoding="utf-8").splitlines()[0]
+    result = runner.invoke(app, ["label", "import", str(labelled), "--warehouse", str(warehouse)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(
+        runner.invoke(app, ["eval", "profiles", "--warehouse", str(warehouse)])
+        .output.strip()
+        .splitlines()[-1]
+    )
+    assert report["n"] >= 30 and 0 < report["accuracy"] <= 1
+    assert sum(map(sum, report["confusion"])) == report["n"]
+    # a bad label is refused with the line
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"voice_id,profile\n{rows[0]['voice_id']},superheld\n", encoding="utf-8")
+    refused = runner.invoke(app, ["label", "import", str(bad), "--warehouse", str(warehouse)])
+    assert refused.exit_code == 2 and "line 2" in refused.output
+    # re-estimating now adds PACC, calibrated on the labels, as the primary method
+    settings = load_settings(demo_config_path())
+    with connect(warehouse) as con:
+        estimate_municipality(
+            con,
+            "utrecht",
+            EvidenceModel(load_model("citisens")),
+            nlp_version(),
+            sample_end().date(),
+            estimate_settings(settings),
+            99,
+        )
+        methods = dict(
+            con.execute(
+                "SELECT DISTINCT method, is_primary FROM share_estimates WHERE municipality_id = 'utrecht'"
+            ).fetchall()
+        )
+    assert methods == {"pcc": False, "emq": False, "pacc": True}

@@ -18,8 +18,11 @@ from profiles.estimate import estimate_shares
 from profiles.evidence import EvidenceModel
 from profiles.gap import Thresholds, reach_gap
 from warehouse.db import transaction
+from warehouse.labels import labelled_posteriors
 
 METHODS = ("pcc", "emq")
+# From this many labelled voices on, PACC (calibrated on them) is estimated too and becomes primary.
+MIN_LABELLED_VOICES = 30
 
 VOICES_SQL = """
 WITH resident_posts AS (
@@ -89,6 +92,10 @@ def estimate_municipality(
     posteriors = np.array([evidence.posterior(signals) for signals, _, _ in voices]).reshape(
         -1, len(model.profiles)
     )
+    calibration = labelled_posteriors(con, evidence)
+    calibrated = len(calibration[1]) >= MIN_LABELLED_VOICES
+    methods = (*METHODS, "pacc") if calibrated else METHODS
+    primary = "pacc" if calibrated else settings.method
     prior = model.prior()
     rows, signal_rows, advice_rows = [], [], []
     advice_of = {p.id: p.advice for p in model.profiles}
@@ -100,19 +107,20 @@ def estimate_municipality(
         counts = Counter(s for i in members for s in voices[i][0])
         if not suppressed:
             signal_rows.extend((key, s, c) for s, c in sorted(counts.items()))
-        for method in METHODS:
+        for method in methods:
             estimate = None
             if not suppressed:
                 estimate = estimate_shares(
                     posteriors[members],
                     prior,
                     method=method,
+                    calibration=calibration if method == "pacc" else None,
                     n_boot=settings.n_boot,
                     level=settings.level,
                     seed=settings.seed,
                 )
             for row in reach_gap(model, estimate, n, settings.thresholds):
-                if method == settings.method and row.status in ("absent", "under"):
+                if method == primary and row.status in ("absent", "under"):
                     advice_rows.extend(
                         (key, row.profile_id, a.aspect, a.text, a.source, a.assumption)
                         for a in advice_of[row.profile_id]
@@ -130,7 +138,7 @@ def estimate_municipality(
                         row.profile_id,
                         row.profile_name,
                         method,
-                        method == settings.method,
+                        method == primary,
                         n,
                         with_evidence,
                         row.population_share,

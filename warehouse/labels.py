@@ -1,0 +1,151 @@
+"""The labelling loop: export a stratified sample of voices, import researchers' labels, and read
+labelled voices back as calibration for the share estimates.
+
+The exported file holds a random voice id, the municipality and the voice's texts, and an empty
+profile column: no author key, no predicted profile. The mapping from voice id to author key stays
+in the warehouse (``label_voices``) so imported labels can be joined back.
+"""
+
+from __future__ import annotations
+
+import csv
+import secrets
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import numpy as np
+
+from profiles.evidence import EvidenceModel
+from warehouse.db import transaction
+
+VOICE_POSTS_SQL = """
+SELECT p.author_key, p.municipality_id,
+       list(coalesce(p.title || chr(10), '') || p.text ORDER BY p.created_utc) AS texts,
+       list_distinct(flatten(list(coalesce(s.signal_ids, [])))) AS signals
+FROM posts p
+JOIN enrichment e ON e.post_id = p.post_id AND e.nlp_version = $nlp AND e.language = 'nl'
+LEFT JOIN post_signals s ON s.post_id = p.post_id AND s.profile_model = $model AND s.model_version = $mver
+WHERE p.source = 'reddit' AND p.author_key IS NOT NULL AND p.duplicate_of IS NULL AND NOT p.is_deleted
+  AND p.text IS NOT NULL AND p.municipality_id IS NOT NULL
+  AND CAST(p.created_utc AS DATE) BETWEEN $start AND $end
+GROUP BY p.author_key, p.municipality_id
+"""
+
+
+class LabelError(Exception):
+    """A label file cannot be imported; the message names the file, the line and the fix."""
+
+
+def export_sample(
+    con: duckdb.DuckDBPyConnection,
+    evidence: EvidenceModel,
+    nlp_version: str,
+    as_of: date,
+    period_days: int,
+    n: int,
+    out: Path,
+    seed: int = 0,
+) -> int:
+    """Write up to ``n`` voices, stratified by their most likely profile, to ``out``; returns the count."""
+    start, end = as_of - timedelta(days=period_days - 1), as_of  # the same window as the estimates
+    model = evidence.model
+    rows = con.execute(
+        VOICE_POSTS_SQL,
+        {"nlp": nlp_version, "model": model.id, "mver": model.version_tag(), "start": start, "end": end},
+    ).fetchall()
+    strata: dict[int, list[tuple]] = defaultdict(list)
+    for row in rows:
+        strata[int(np.argmax(evidence.posterior(row[3])))].append(row)
+    rng = np.random.default_rng(seed)
+    for members in strata.values():
+        rng.shuffle(members)
+    chosen: list[tuple] = []
+    # round robin over strata, so rare predicted profiles are labelled too
+    while len(chosen) < n and any(strata.values()):
+        for key in sorted(strata):
+            if strata[key] and len(chosen) < n:
+                chosen.append(strata[key].pop())
+    now = datetime.now(UTC)
+    records = [(secrets.token_hex(6), row) for row in chosen]
+    with transaction(con):
+        con.executemany(
+            "INSERT INTO label_voices VALUES (?, ?, ?, ?, ?, ?)",
+            [(vid, row[0], row[1], start, end, now) for vid, row in records],
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["voice_id", "municipality", "texts", "profile"])
+        for vid, row in sorted(records):
+            writer.writerow([vid, row[1], "\n---\n".join(row[2]), ""])
+    return len(records)
+
+
+def import_labels(
+    con: duckdb.DuckDBPyConnection, path: Path, profile_ids: list[str], profile_model: str
+) -> int:
+    """Validate and store labels; rows with an empty profile are skipped. Returns the number stored."""
+    if not path.exists():
+        raise LabelError(f"{path}: file not found")
+    known = {r[0] for r in con.execute("SELECT voice_id FROM label_voices").fetchall()}
+    labels: dict[str, str] = {}
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if not {"voice_id", "profile"} <= set(reader.fieldnames or []):
+            raise LabelError(f"{path}: needs the columns voice_id and profile (as written by label export)")
+        for line, row in enumerate(reader, start=2):
+            vid, profile = (row["voice_id"] or "").strip(), (row["profile"] or "").strip()
+            if not profile:
+                continue
+            if vid not in known:
+                raise LabelError(
+                    f"{path}: line {line}: voice_id {vid!r} was not exported from this warehouse"
+                )
+            if profile not in profile_ids:
+                raise LabelError(f"{path}: line {line}: profile {profile!r} is not one of {profile_ids}")
+            if vid in labels and labels[vid] != profile:
+                raise LabelError(f"{path}: line {line}: voice {vid!r} has two different labels")
+            labels[vid] = profile
+    if not labels:
+        raise LabelError(f"{path}: no row has a profile filled in; nothing to import")
+    now = datetime.now(UTC)
+    with transaction(con):
+        con.executemany(
+            "INSERT OR REPLACE INTO voice_labels VALUES (?, ?, ?, ?)",
+            [(vid, profile_model, pid, now) for vid, pid in labels.items()],
+        )
+    return len(labels)
+
+
+def labelled_posteriors(
+    con: duckdb.DuckDBPyConnection,
+    evidence: EvidenceModel,
+    municipality_id: str | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(posteriors, label indices) of the labelled voices, from their posts in their export period."""
+    model = evidence.model
+    rows = con.execute(
+        """
+        SELECT lv.voice_id, vl.profile_id,
+               list_distinct(flatten(list(coalesce(s.signal_ids, [])))) AS signals
+        FROM voice_labels vl
+        JOIN label_voices lv USING (voice_id)
+        JOIN posts p ON p.author_key = lv.author_key AND p.municipality_id = lv.municipality_id
+             AND CAST(p.created_utc AS DATE) BETWEEN lv.period_start AND lv.period_end
+             AND p.duplicate_of IS NULL AND NOT p.is_deleted
+        LEFT JOIN post_signals s ON s.post_id = p.post_id AND s.profile_model = $model
+             AND s.model_version = $mver
+        WHERE vl.profile_model = $model AND ($m IS NULL OR lv.municipality_id = $m)
+        GROUP BY lv.voice_id, vl.profile_id
+        """,
+        {"model": model.id, "mver": model.version_tag(), "m": municipality_id},
+    ).fetchall()
+    ids = model.profile_ids
+    k = len(ids)
+    if not rows:
+        return np.empty((0, k)), np.empty(0, dtype=int)
+    posteriors = np.array([evidence.posterior(r[2]) for r in rows])
+    labels = np.array([ids.index(r[1]) for r in rows])
+    return posteriors, labels
