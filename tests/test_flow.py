@@ -99,6 +99,7 @@ def test_flow_report_is_self_contained_and_computed(demo_run) -> None:
         assert heading in html
     assert "Utrecht" in html and "Overbetuwe" in html
     assert "aanname" in html
+    assert "nieuwsartikelen van" in html and "stem van een redactie" in html  # news reported apart
 
 
 def test_flow_live_run_survives_a_failing_feed(prefect_harness, httpserver, tmp_path: Path) -> None:

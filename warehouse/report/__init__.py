@@ -157,7 +157,8 @@ def _section(
     posts_by_source = _records(
         con,
         f"""
-        SELECT p.source, count(*) AS n_posts, count(DISTINCT p.author_key) AS n_voices
+        SELECT p.source, count(*) AS n_posts, count(DISTINCT p.author_key) AS n_voices,
+               count(DISTINCT p.channel) AS n_channels
         FROM posts p WHERE {in_period} GROUP BY p.source ORDER BY p.source""",
         params,
     )
