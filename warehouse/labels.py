@@ -2,8 +2,9 @@
 labelled voices back as calibration for the share estimates.
 
 The exported file holds a random voice id, the municipality and the voice's texts, and an empty
-profile column: no author key, no predicted profile. The mapping from voice id to author key stays
-in the warehouse (``label_voices``) so imported labels can be joined back.
+profile column: no author key, no predicted profile. The warehouse keeps, per voice id, only the
+signals the voice showed (``label_voices``), not who it was: a label can never be joined back to a
+person, and calibration needs nothing more than the signals.
 """
 
 from __future__ import annotations
@@ -71,8 +72,11 @@ def export_sample(
     records = [(secrets.token_hex(6), row) for row in chosen]
     with transaction(con):
         con.executemany(
-            "INSERT INTO label_voices VALUES (?, ?, ?, ?, ?, ?)",
-            [(vid, row[0], row[1], start, end, now) for vid, row in records],
+            "INSERT INTO label_voices VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (vid, row[1], start, end, model.id, model.version_tag(), list(row[3]), now)
+                for vid, row in records
+            ],
         )
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8", newline="") as handle:
@@ -128,17 +132,11 @@ def labelled_posteriors(
     model = evidence.model
     rows = con.execute(
         """
-        SELECT lv.voice_id, vl.profile_id,
-               list_distinct(flatten(list(coalesce(s.signal_ids, [])))) AS signals
+        SELECT lv.voice_id, vl.profile_id, lv.signal_ids
         FROM voice_labels vl
         JOIN label_voices lv USING (voice_id)
-        JOIN posts p ON p.author_key = lv.author_key AND p.municipality_id = lv.municipality_id
-             AND CAST(p.created_utc AS DATE) BETWEEN lv.period_start AND lv.period_end
-             AND p.duplicate_of IS NULL AND NOT p.is_deleted
-        LEFT JOIN post_signals s ON s.post_id = p.post_id AND s.profile_model = $model
-             AND s.model_version = $mver
-        WHERE vl.profile_model = $model AND ($m IS NULL OR lv.municipality_id = $m)
-        GROUP BY lv.voice_id, vl.profile_id
+        WHERE vl.profile_model = $model AND lv.profile_model = $model AND lv.model_version = $mver
+          AND ($m IS NULL OR lv.municipality_id = $m)
         """,
         {"model": model.id, "mver": model.version_tag(), "m": municipality_id},
     ).fetchall()
