@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from flows.config import ConfigError, load_settings
+from flows.config import ConfigError, Settings, load_settings
 from profiles.model import ProfileModelError, load_model
 
 app = typer.Typer(
@@ -36,7 +36,7 @@ EXIT_CONFIG = 2
 EXIT_PARTIAL = 3
 
 
-def _check_config(path: Path) -> None:
+def _check_config(path: Path) -> Settings:
     """Validate the config and its profile model up front, so errors come before any work."""
     try:
         settings = load_settings(path)
@@ -50,6 +50,7 @@ def _check_config(path: Path) -> None:
     except ProfileModelError as exc:
         err.print(f"[red]Configuration error[/red] {path}: {exc}", highlight=False)
         raise typer.Exit(EXIT_CONFIG) from None
+    return settings
 
 
 def _run_flow(**params: Any) -> dict[str, Any]:
@@ -188,8 +189,7 @@ def check(
 
     Example: betrokken check --config betrokken.toml
     """
-    _check_config(config)
-    settings = load_settings(config)
+    settings = _check_config(config)
     console.print(
         f"{config}: valid; {len(settings.municipalities)} municipalities, "
         f"profile model {settings.profile_model!r}, warehouse {settings.warehouse.path}"
@@ -210,7 +210,7 @@ def sources_check(
 
     Example: betrokken sources check --config betrokken.toml
     """
-    _check_config(config)
+    settings = _check_config(config)
     from dataclasses import replace
 
     from flows.nightly import live_sources
@@ -218,7 +218,6 @@ def sources_check(
     from sources.pseudonym import Pseudonymiser
     from sources.reddit import RedditSource
 
-    settings = load_settings(config)
     notes: list[str] = []
     # A throwaway key: probing stores nothing, so no author key is ever made with it.
     sources = live_sources(settings, Pseudonymiser(os.urandom(32)), notes)
@@ -510,8 +509,7 @@ def _label_context(config: Path | None, warehouse: Path | None) -> tuple[Path, A
     from profiles.evidence import EvidenceModel
 
     if config is not None:
-        _check_config(config)
-        settings = load_settings(config)
+        settings = _check_config(config)
         path = warehouse or settings.warehouse.path
         return (
             path,
@@ -639,8 +637,7 @@ def _warehouse_path(warehouse: Path | None, config: Path | None) -> Path:
     if warehouse is not None:
         return warehouse
     if config is not None:
-        _check_config(config)
-        return load_settings(config).warehouse.path
+        return _check_config(config).warehouse.path
     return Path("betrokken-demo/warehouse.duckdb")
 
 

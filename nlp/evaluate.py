@@ -115,11 +115,11 @@ def _prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
     return precision, recall, f1
 
 
-def _timed_enrich(enricher: Enricher, texts: list[str]) -> tuple[list[Any], float]:
+def _timed(predict: Any, texts: list[str]) -> tuple[list[Any], float]:
+    """Results of ``predict(texts)`` and its throughput in texts per second."""
     started = time.perf_counter()
-    results = list(enricher.enrich(texts))
-    elapsed = time.perf_counter() - started
-    return results, (len(texts) / elapsed if elapsed > 0 else float("inf"))
+    results = list(predict(texts))
+    return results, len(texts) / max(time.perf_counter() - started, 1e-9)
 
 
 def parse_sentiment(value: str, row: int, path: Path) -> str:
@@ -156,13 +156,12 @@ def evaluate_sentiment(
     """
     rows = _labelled_rows(path, text_col, label_col)
     gold = [parse_sentiment(r[label_col], i, path) for i, r in enumerate(rows)]
+    texts = [r[text_col] for r in rows]
     if backend is None:
-        results, rate = _timed_enrich(enricher, [r[text_col] for r in rows])
+        results, rate = _timed(enricher.enrich, texts)
     else:
-        started = time.perf_counter()
-        results = backend.predict([r[text_col] for r in rows])
-        rate = len(rows) / max(time.perf_counter() - started, 1e-9)
-        results = [_Scored(r.label, r.score) for r in results]
+        predictions, rate = _timed(backend.predict, texts)
+        results = [_Scored(r.label, r.score) for r in predictions]
     classes = sorted(set(gold))
     binary = classes == ["negative", "positive"]
     if binary:
@@ -204,13 +203,13 @@ def evaluate_topics(
                 f"{path}: row {i + 1}: unknown topic id(s) {sorted(unknown)}; known ids: {sorted(known)}"
             )
         gold.append(labels)
+    texts = [r[text_col] for r in rows]
     if backend is None:
-        results, rate = _timed_enrich(enricher, [r[text_col] for r in rows])
+        results, rate = _timed(enricher.enrich, texts)
         predicted = [{h.id for h in r.topics} for r in results]
     else:
-        started = time.perf_counter()
-        predicted = [{topic for topic, _ in hits} for hits in backend.predict([r[text_col] for r in rows])]
-        rate = len(rows) / max(time.perf_counter() - started, 1e-9)
+        hits_per_text, rate = _timed(backend.predict, texts)
+        predicted = [{topic for topic, _ in hits} for hits in hits_per_text]
     pairs = list(zip(gold, predicted, strict=True))
     per_class = [
         _class_report(topic, [(topic in g, topic in p) for g, p in pairs]) for topic in sorted(known)

@@ -13,7 +13,7 @@ import numpy as np
 
 from nlp.pipeline import Enricher
 from profiles.estimate import ShareEstimate, estimate_shares
-from profiles.evidence import EvidenceModel, PostFeatures
+from profiles.evidence import EvidenceModel, features_of
 from profiles.gap import GapRow, Thresholds, reach_gap
 from profiles.model import ProfileModel
 
@@ -50,16 +50,7 @@ def estimate_texts(
         n_dutch += 1
         voice = authors[i] if authors is not None and authors[i] else f"row:{i}"
         channel = channels[i] if channels is not None else ""
-        features = PostFeatures(
-            result.words,
-            result.lower_text,
-            frozenset(h.id for h in result.topics),
-            result.sentiment,
-            result.trust,
-            "csv",
-            channel,
-        )
-        signals.setdefault(voice, set()).update(evidence.fired(features))
+        signals.setdefault(voice, set()).update(evidence.fired(features_of(result, "csv", channel)))
     n_voices = len(signals)
     estimate = None
     if n_voices >= thresholds.min_cell_size:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -27,6 +28,19 @@ class PostFeatures:
     trust: str
     source: str
     channel: str
+
+
+def features_of(result: Any, source: str, channel: str) -> PostFeatures:
+    """The evidence view of one enrichment result (``nlp.pipeline.Enrichment``) of a post."""
+    return PostFeatures(
+        result.words,
+        result.lower_text,
+        frozenset(h.id for h in result.topics),
+        result.sentiment,
+        result.trust,
+        source,
+        channel,
+    )
 
 
 class _CompiledSignal:

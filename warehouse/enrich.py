@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import duckdb
 
 from nlp.pipeline import Enricher
-from profiles.evidence import EvidenceModel, PostFeatures
+from profiles.evidence import EvidenceModel, features_of
 from warehouse.db import transaction
 
 BATCH = 500
@@ -67,16 +67,9 @@ def enrich_pending(
                 (post_id, enricher.version, hit.id, hit.score, list(hit.evidence)) for hit in result.topics
             )
             if source == "reddit" and has_voice:
-                features = PostFeatures(
-                    result.words,
-                    result.lower_text,
-                    frozenset(h.id for h in result.topics),
-                    result.sentiment,
-                    result.trust,
-                    source,
-                    channel,
+                fired = (
+                    evidence.fired(features_of(result, source, channel)) if result.language == "nl" else []
                 )
-                fired = evidence.fired(features) if result.language == "nl" else []
                 signal_rows.append((post_id, params["model"], params["mver"], fired))
         ids = [row[0] for row in batch]
         with transaction(con):
