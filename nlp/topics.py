@@ -85,10 +85,6 @@ class TopicMatcher:
         ]
         return sorted(hits_out, key=lambda h: (-h.score, h.id))
 
-    def match(self, words: Iterable[str], lower_text: str) -> list[TopicHit]:
-        """Topics for one post from its lowercased lemmas and forms (uncached; for direct use)."""
-        return self.collect((hit for word in set(words) for hit in self.word_hits(word)), lower_text)
-
 
 def _alternation(
     words: dict[str, set[str]], word_bounded: bool = False, anchor: str | None = None
