@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 
@@ -151,7 +152,8 @@ def estimate_shares(
         calibration: optional (posteriors_cal, labels_cal) of labelled voices: an (m, k) array and
             m profile indices; needed by "acc" and "pacc", and resampled in every bootstrap
             replicate so that its uncertainty is in the interval too.
-        n_boot: bootstrap replicates; the interval is the percentile interval at ``level``.
+        n_boot: bootstrap replicates; the interval is the percentile interval at ``level``,
+            widened where needed to the Wilson interval of n voices (see ``wilson_interval``).
         level: coverage of the interval, e.g. 0.9.
         seed: seed of the resampling, so a rerun gives the same figures.
     """
@@ -198,6 +200,23 @@ def estimate_shares(
         chunks = np.array_split(weights, max(1, n_boot // 250))
         boots = np.concatenate([fn(posteriors, prior, chunk) for chunk in chunks])
     alpha = (1.0 - level) / 2.0
-    lower = np.minimum(np.quantile(boots, alpha, axis=0), share)
-    upper = np.maximum(np.quantile(boots, 1.0 - alpha, axis=0), share)
+    floor_lower, floor_upper = wilson_interval(share, n, level)
+    lower = np.minimum(np.quantile(boots, alpha, axis=0), floor_lower)
+    upper = np.maximum(np.quantile(boots, 1.0 - alpha, axis=0), floor_upper)
     return ShareEstimate(method, share, lower, upper, n, level)
+
+
+def wilson_interval(share: np.ndarray, n: int, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of a proportion observed in n voices (Wilson 1927, JASA 22(158)).
+
+    Even a perfect classifier leaves this much sampling uncertainty. The bootstrap alone cannot
+    show it at the boundary: when a method puts a profile at exactly 0, every replicate does too,
+    and "0% (0%-0%)" would claim certainty that n voices cannot give. So the interval is never
+    narrower than this one.
+    """
+    z = float(NormalDist().inv_cdf(0.5 + level / 2.0))
+    share = np.asarray(share, dtype=float)
+    denominator = 1.0 + z * z / n
+    centre = (share + z * z / (2 * n)) / denominator
+    half = z * np.sqrt(share * (1.0 - share) / n + z * z / (4 * n * n)) / denominator
+    return np.clip(centre - half, 0.0, share), np.clip(centre + half, share, 1.0)

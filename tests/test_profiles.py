@@ -87,6 +87,19 @@ def test_estimate_shares_are_a_distribution_inside_their_interval(method: str) -
     assert np.array_equal(est.lower, again.lower)  # seeded: a rerun gives the same figures
 
 
+def test_a_share_estimated_at_zero_keeps_an_honest_upper_bound() -> None:
+    # every voice clearly belongs to profile 0 or 1: EMQ puts profiles 2 and 3 at 0 in every
+    # bootstrap replicate, yet 40 voices cannot rule out a few percent of each
+    prior = np.full(4, 0.25)
+    posteriors = np.array([[0.97, 0.01, 0.01, 0.01]] * 25 + [[0.01, 0.97, 0.01, 0.01]] * 15)
+    est = estimate_shares(posteriors, prior, method="emq", n_boot=200)
+    assert est.share[2] < 1e-3
+    z = 1.6448536269514722  # 90% two-sided
+    assert est.upper[2] >= z * z / (40 + z * z) - 1e-9  # Wilson upper bound for 0 of 40
+    assert est.lower[2] == pytest.approx(0.0, abs=1e-9)
+    assert np.all(est.lower <= est.share) and np.all(est.share <= est.upper)
+
+
 def test_estimate_shares_rejects_bad_input() -> None:
     with pytest.raises(ValueError, match="unknown method"):
         estimate_shares(np.ones((3, 2)) / 2, np.array([0.5, 0.5]), method="magic")
