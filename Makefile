@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint clean install install-test
+.PHONY: demo test lint clean install install-test browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -18,13 +18,24 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test,transformers]"
 	touch $@ $(VENV)/.installed
 
+# The report's browser test needs Debian's chromium; install it where we may (root or passwordless
+# sudo with apt-get), otherwise say so: that one test then skips with the reason.
+APT_GET := $(shell [ "$$(id -u)" = 0 ] && echo apt-get || (sudo -n true 2>/dev/null && echo "sudo apt-get"))
+browser:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then :; \
+	elif [ -n "$(APT_GET)" ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "installing Debian chromium for the report's browser test"; \
+	  ($(APT_GET) update -qq && DEBIAN_FRONTEND=noninteractive $(APT_GET) install -y -qq chromium >/dev/null) \
+	    || echo "could not install chromium: the browser test will skip"; \
+	else echo "chromium is not installed and cannot be installed here: the browser test will skip"; fi
+
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 demo: install
 	$(BIN)/betrokken demo --out betrokken-demo
 
-test: install-test
+test: install-test browser
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
 

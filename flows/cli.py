@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -29,11 +31,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # one error, one line: easy to grep in a cron log
 
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
 EXIT_PARTIAL = 3
+EXIT_BUSY = 4  # another run holds the warehouse
 
 
 def _check_config(path: Path) -> Settings:
@@ -54,17 +57,41 @@ def _check_config(path: Path) -> Settings:
 
 
 def _run_flow(**params: Any) -> dict[str, Any]:
+    """Run the nightly flow; a run already in progress or a failure ends the command with its code."""
     from flows.nightly import nightly
+    from warehouse.lock import RunInProgress
 
-    return nightly(**params)
+    try:
+        return nightly(**params)
+    except RunInProgress as exc:
+        err.print(f"[yellow]Not started[/yellow]: {exc}", highlight=False)
+        raise typer.Exit(EXIT_BUSY) from None
+    except Exception as exc:
+        err.print(f"[red]Run failed[/red]: {type(exc).__name__}: {exc}", highlight=False)
+        raise typer.Exit(EXIT_FAILED) from None
+
+
+def _as_of(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        err.print(f"--as-of: expected a date like 2026-11-27, got {value!r}")
+        raise typer.Exit(EXIT_CONFIG) from None
+
+
+def _print_paths(summary: dict[str, Any]) -> None:
+    for label in ("warehouse", "snapshot", "export", "report"):
+        if summary.get(label):
+            console.print(f"{label + ':':<10} {Path(summary[label]).resolve()}")
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
     table = Table(title=f"Run {summary['run_id']}: {summary['status']}", title_justify="left")
-    for column in ("source", "status", "fetched", "new", "duplicate", "seconds", "reason"):
-        table.add_column(
-            column, justify="right" if column in ("fetched", "new", "duplicate", "seconds") else "left"
-        )
+    numbers = ("fetched", "new", "duplicate", "empty", "truncated", "seconds")
+    for column in ("source", "status", *numbers, "reason"):
+        table.add_column(column, justify="right" if column in numbers else "left")
     for s in summary["sources"]:
         table.add_row(
             s["source_key"],
@@ -72,13 +99,15 @@ def _print_summary(summary: dict[str, Any]) -> None:
             str(s["fetched"]),
             str(s["new"]),
             str(s["duplicate"]),
+            str(s.get("skipped_empty", 0)),
+            str(s.get("truncated", 0)),
             f"{s['duration_s']:.2f}",
             s["reason"] or "",
         )
     console.print(table)
     console.print(
         f"posts new: {summary['posts_new']}, enriched: {summary['posts_enriched']}, "
-        f"estimate rows: {summary['estimates']}"
+        f"estimate rows: {summary['estimates']}, texts purged after retention: {summary['text_purged']}"
     )
     stages = ", ".join(f"{k} {v:.1f}s" for k, v in summary["stage_seconds"].items())
     if stages:
@@ -146,8 +175,7 @@ def demo(
         "The intended mix is what the sample was written with; the estimate uses hand-set "
         "signals and is an illustration of the method, not a validation."
     )
-    console.print(f"warehouse: {warehouse.resolve()}")
-    console.print(f"report:    {report.resolve()}")
+    _print_paths(summary)
 
 
 @app.command()
@@ -157,26 +185,16 @@ def run(
 ) -> None:
     """Run the nightly job on the live sources of a configuration.
 
-    Exit codes: 0 done, 1 failed, 2 configuration error, 3 done but a source failed.
+    Exit codes: 0 done, 1 failed, 2 configuration error, 3 done but a source failed,
+    4 not started because another run holds the warehouse.
 
     Example: betrokken run --config betrokken.toml
     """
     _check_config(config)
-    day = None
-    if as_of is not None:
-        try:
-            day = date.fromisoformat(as_of)
-        except ValueError:
-            err.print(f"--as-of: expected a date like 2026-11-27, got {as_of!r}")
-            raise typer.Exit(EXIT_CONFIG) from None
-    try:
-        summary = _run_flow(config_path=str(config), mode="live", as_of=day)
-    except Exception as exc:
-        err.print(f"[red]Run failed[/red]: {type(exc).__name__}: {exc}", highlight=False)
-        raise typer.Exit(EXIT_FAILED) from None
+    day = _as_of(as_of)
+    summary = _run_flow(config_path=str(config), mode="live", as_of=day)
     _print_summary(summary)
-    console.print(f"warehouse: {summary['warehouse']}")
-    console.print(f"report:    {summary['report']}")
+    _print_paths(summary)
     if summary["status"] == "partial":
         raise typer.Exit(EXIT_PARTIAL)
 
@@ -663,12 +681,7 @@ def gap(
 
     from warehouse.db import WarehouseError, connect
 
-    days = None
-    if period is not None:
-        if not period.endswith("d") or not period[:-1].isdigit():
-            err.print(f"--period: expected a number of days such as 90d, got {period!r}")
-            raise typer.Exit(EXIT_CONFIG)
-        days = int(period[:-1])
+    days = _period_days(period)
     path = _warehouse_path(warehouse, config)
     try:
         con = connect(path, read_only=True)
@@ -711,6 +724,228 @@ def gap(
             r["municipality"], r["profile_name"], str(r["n_voices"]), pop, online, index, r["status"]
         )
     console.print(table)
+
+
+def _period_days(period: str | None) -> int | None:
+    if period is None:
+        return None
+    if not period.endswith("d") or not period[:-1].isdigit() or int(period[:-1]) == 0:
+        err.print(f"--period: expected a number of days such as 30d or 90d, got {period!r}")
+        raise typer.Exit(EXIT_CONFIG)
+    return int(period[:-1])
+
+
+@app.command()
+def report(
+    warehouse: Annotated[
+        Path | None,
+        typer.Option(help="Warehouse file (default: from --config, else ./betrokken-demo/warehouse.duckdb)."),
+    ] = None,
+    municipality: Annotated[str | None, typer.Option(help="Municipality id; default all.")] = None,
+    period: Annotated[
+        str | None,
+        typer.Option(help="Period such as 30d or 90d, ending on the as-of date; default the latest."),
+    ] = None,
+    lang: Annotated[str, typer.Option(help="Language of the report: nl or en.")] = "nl",
+    out: Annotated[Path, typer.Option(help="The HTML file to write.")] = Path("report.html"),
+    as_of: Annotated[
+        str | None, typer.Option(help="Last day of the period, YYYY-MM-DD; default the latest run's.")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", "-c", help="Take the warehouse and the estimation thresholds from here."),
+    ] = None,
+) -> None:
+    """Write the reach-gap report (one self-contained HTML file) from the warehouse.
+
+    A period the nightly run did not estimate is estimated in memory; nothing is written to the
+    warehouse. Example: betrokken report --warehouse data/warehouse.duckdb --period 30d --lang en
+    """
+    from flows.config import Estimation
+    from flows.nightly import estimate_settings
+    from warehouse.db import WarehouseError, connect
+    from warehouse.report import LANGUAGES, ReportError, ReportRequest, write_report
+
+    if lang not in LANGUAGES:
+        err.print(f"--lang: expected one of {', '.join(LANGUAGES)}, got {lang!r}")
+        raise typer.Exit(EXIT_CONFIG)
+    day = _as_of(as_of)
+    settings = _check_config(config) if config is not None else None
+    estimation = estimate_settings(settings.estimation if settings else Estimation())
+    path = _warehouse_path(warehouse, config)
+    request = ReportRequest(as_of=day, period_days=_period_days(period), municipality=municipality, lang=lang)
+    try:
+        with connect(path, read_only=True) as con:
+            written = write_report(con, out, request, estimation)
+    except (WarehouseError, ReportError) as exc:
+        err.print(f"[red]No report[/red]: {escape(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_FAILED) from None
+    console.print(f"report: {written.resolve()}")
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="One SQL statement (DuckDB dialect).")],
+    warehouse: Annotated[
+        Path | None,
+        typer.Option(
+            help="Warehouse file whose snapshot to query (default: ./betrokken-demo/warehouse.duckdb)."
+        ),
+    ] = None,
+    output: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Take the warehouse from here.")
+    ] = None,
+) -> None:
+    """Query the researchers' read-only snapshot of the warehouse (never the live file).
+
+    The snapshot holds the views v_posts, v_enrichment, v_topic_daily, v_sentiment_daily,
+    v_reach_gap and the tables listed in docs/warehouse.md. Example:
+    betrokken sql "SELECT profile_name, status FROM v_reach_gap WHERE topic IS NULL" --format csv
+    """
+    import csv
+    import json
+
+    import duckdb
+
+    from warehouse.publish import snapshot_path
+
+    if output not in ("table", "csv", "json"):
+        err.print(f"--format: expected table, csv or json, got {output!r}")
+        raise typer.Exit(EXIT_CONFIG)
+    path = _warehouse_path(warehouse, config)
+    snapshot = path if path.name.endswith(".snapshot.duckdb") else snapshot_path(path)
+    if not snapshot.exists():
+        err.print(
+            f"[red]No snapshot[/red] at {snapshot}: it is written at the end of every run; run one first."
+        )
+        raise typer.Exit(EXIT_FAILED)
+    try:
+        with duckdb.connect(str(snapshot), read_only=True) as con:
+            con.execute("SET TimeZone = 'UTC'")
+            cursor = con.execute(query)
+            names = [d[0] for d in cursor.description or []]
+            rows = cursor.fetchall() if names else []
+    except duckdb.Error as exc:
+        err.print(f"[red]Query failed[/red]: {escape(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_FAILED) from None
+    if output == "json":
+        records = [dict(zip(names, row, strict=True)) for row in rows]
+        sys.stdout.write(json.dumps(records, default=str, ensure_ascii=False) + "\n")
+    elif output == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(names)
+        writer.writerows(rows)
+    else:
+        table = Table(title=f"{len(rows)} rows", title_justify="left")
+        for name in names:
+            table.add_column(name)
+        for row in rows:
+            table.add_row(*("NULL" if v is None else escape(str(v)) for v in row))
+        console.print(table)
+
+
+def _maintenance_target(warehouse: Path | None, config: Path | None) -> tuple[Path, Path]:
+    """The warehouse and the author key file a maintenance command works on."""
+    if config is not None:
+        settings = _check_config(config)
+        return settings.warehouse.path, settings.key_file()
+    path = _warehouse_path(warehouse, None)
+    return path, path.parent / "betrokken.key"
+
+
+@contextmanager
+def _exclusive(path: Path) -> Iterator[Any]:
+    """The run lock and a writable connection; exits 4 while a nightly run holds the warehouse."""
+    from warehouse.db import WarehouseError, connect
+    from warehouse.lock import RunInProgress, RunLock
+
+    if not path.exists():
+        err.print(f"[red]No warehouse[/red] at {path}")
+        raise typer.Exit(EXIT_FAILED)
+    try:
+        with RunLock(path), connect(path) as con:
+            yield con
+    except RunInProgress as exc:
+        err.print(f"[yellow]Not done[/yellow]: {exc}; try again when it has finished", highlight=False)
+        raise typer.Exit(EXIT_BUSY) from None
+    except WarehouseError as exc:
+        err.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(EXIT_FAILED) from None
+
+
+@app.command()
+def purge(
+    older_than: Annotated[
+        int, typer.Option("--older-than", min=0, help="Purge text of items older than DAYS.")
+    ],
+    warehouse: Annotated[Path | None, typer.Option(help="Warehouse file (default: from --config).")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Take the warehouse from here.")
+    ] = None,
+) -> None:
+    """Remove the raw text (title and body) of items older than DAYS; enrichment and aggregates stay.
+
+    The nightly run does this itself with retention_days; the researchers' snapshot and Parquet
+    export are rewritten so the text leaves them too. Example: betrokken purge --older-than 90 -c FILE
+    """
+    from warehouse.privacy import purge_text
+    from warehouse.publish import publish
+
+    path, _ = _maintenance_target(warehouse, config)
+    with _exclusive(path) as con:
+        purged = purge_text(con, older_than)
+        publish(con, path)
+    console.print(
+        f"purged the text of {purged} items older than {older_than} days; snapshot and export rewritten"
+    )
+
+
+@app.command()
+def forget(
+    source_id: Annotated[
+        str | None, typer.Option("--source-id", help="An item id, e.g. reddit:t1_abc or t1_abc.")
+    ] = None,
+    author: Annotated[
+        str | None, typer.Option("--author", help="An author name as it appears at the source.")
+    ] = None,
+    warehouse: Annotated[Path | None, typer.Option(help="Warehouse file (default: from --config).")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", "-c", help="Take the warehouse and key from here.")
+    ] = None,
+) -> None:
+    """Erase one item, or everything from one author, from the warehouse, snapshot and export.
+
+    The name is hashed with the author key (never stored or printed); its items and all that was
+    derived from them are deleted, and the item or author is never stored again. Aggregates are
+    recomputed on the next run. Example: betrokken forget --author "some_user" -c betrokken.toml
+    """
+    from sources.pseudonym import Pseudonymiser, load_key
+    from warehouse.privacy import erase_posts, posts_by_id, posts_of_author
+    from warehouse.publish import publish
+
+    if (source_id is None) == (author is None):
+        err.print("give exactly one of --source-id or --author")
+        raise typer.Exit(EXIT_CONFIG)
+    path, key_file = _maintenance_target(warehouse, config)
+    author_key = None
+    if author is not None:
+        if not key_file.exists() and not os.environ.get("BETROKKEN_AUTHOR_KEY"):
+            err.print(f"[red]No author key[/red] at {key_file}: without it no name can be matched")
+            raise typer.Exit(EXIT_FAILED)
+        author_key = Pseudonymiser(load_key(key_file)).author_key(author)
+        if author_key is None:
+            err.print("--author: give a real author name")
+            raise typer.Exit(EXIT_CONFIG)
+    with _exclusive(path) as con:
+        ids = posts_of_author(con, author_key) if author_key else posts_by_id(con, source_id or "")
+        erased = erase_posts(con, ids, author_key=author_key)
+        publish(con, path)
+    what = "that author" if author_key else f"item {source_id}"
+    console.print(
+        f"erased {erased.posts} items of {what} and {erased.derived_rows} derived rows; "
+        f"{erased.duplicates_released} copies by others kept; snapshot and export rewritten"
+    )
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ happen here, in the flow process, one stage at a time.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import asdict, dataclass, field
@@ -16,11 +17,12 @@ from typing import Any
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
-from flows.config import Settings, load_settings
+from flows.config import Estimation, Settings, load_settings
+from flows.progress import stage_progress
 from nlp.pipeline import BackendOptions, get_enricher, nlp_version
 from profiles.evidence import EvidenceModel
 from profiles.gap import Thresholds
-from profiles.model import load_model, load_model_for
+from profiles.model import load_model, load_model_for, read_population_shares
 from sources.base import Source, SourceError, SourceResult
 from sources.gazetteer import shipped as shipped_names
 from sources.pseudonym import Pseudonymiser, load_key
@@ -28,10 +30,13 @@ from sources.reddit import RedditOptions, RedditSource, credentials_from_block, 
 from sources.relevance import Gazetteer, GazetteerEntry
 from sources.rss import RssSource
 from sources.sample import sample_sources
-from warehouse.db import begin_run, connect, finish_run, load_states
+from warehouse.db import begin_run, connect, finish_run, load_states, record_municipalities
 from warehouse.enrich import count_pending, enrich_pending
 from warehouse.estimates import EstimateSettings, estimate_municipality
-from warehouse.report import write_report
+from warehouse.lock import RunLock
+from warehouse.privacy import purge_text
+from warehouse.publish import Published, publish
+from warehouse.report import ReportRequest, write_report
 from warehouse.store import StoreCounts, store_result
 
 log = logging.getLogger("betrokken")
@@ -45,10 +50,13 @@ class RunSummary:
     status: str
     warehouse: str
     report: str | None
+    snapshot: str | None = None
+    export: str | None = None
     sources: list[dict[str, Any]] = field(default_factory=list)
     posts_new: int = 0
     posts_enriched: int = 0
     estimates: int = 0
+    text_purged: int = 0
     notes: list[str] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -126,9 +134,11 @@ def store_task(warehouse: Path, result: SourceResult, gazetteer: Gazetteer, run_
 def enrich_task(warehouse: Path, profile_model: str, options: BackendOptions) -> int:
     evidence = EvidenceModel(load_model(profile_model))
     with connect(warehouse) as con:
-        if count_pending(con, nlp_version(options), evidence) == 0:
+        pending = count_pending(con, nlp_version(options), evidence)
+        if pending == 0:
             return 0  # nothing new: do not even load the NLP pipeline
-        return enrich_pending(con, get_enricher(options), evidence)
+        with stage_progress("enrich", pending) as update:
+            return enrich_pending(con, get_enricher(options), evidence, progress=update)
 
 
 @task(name="estimate", cache_policy=NO_CACHE, task_run_name="estimate {municipality_id}")
@@ -148,13 +158,38 @@ def estimate_task(
 
 
 @task(name="report", cache_policy=NO_CACHE)
-def report_task(warehouse: Path, out: Path, settings: Settings, as_of: date) -> Path:
+def report_task(warehouse: Path, out: Path, settings: EstimateSettings, as_of: date) -> Path:
     with connect(warehouse) as con:
-        return write_report(con, out, settings, as_of)
+        return write_report(con, out, ReportRequest(as_of=as_of, period_days=settings.period_days), settings)
 
 
-def estimate_settings(settings: Settings) -> EstimateSettings:
-    e = settings.estimation
+@task(name="purge", cache_policy=NO_CACHE)
+def purge_task(warehouse: Path, retention_days: int) -> int:
+    """Raw text past the retention period goes; enrichment and aggregates stay."""
+    with connect(warehouse) as con:
+        return purge_text(con, retention_days)
+
+
+@task(name="publish", cache_policy=NO_CACHE)
+def publish_task(warehouse: Path) -> Published:
+    """The researchers' snapshot and Parquet export, so their reads never touch the live file."""
+    with connect(warehouse) as con:
+        return publish(con, warehouse)
+
+
+def municipality_rows(settings: Settings) -> list[tuple[Any, ...]]:
+    """What the warehouse keeps of each configured municipality, for reports drawn without config."""
+    rows = []
+    for m in settings.municipalities:
+        shares = None
+        if m.population_shares is not None:
+            ids = load_model(settings.profile_model).profile_ids
+            shares = json.dumps(read_population_shares(m.population_shares, ids))
+        rows.append((m.id, m.name, m.cbs_code, settings.profile_model, shares))
+    return rows
+
+
+def estimate_settings(e: Estimation) -> EstimateSettings:
     return EstimateSettings(
         period_days=e.period_days,
         method=e.method,
@@ -190,11 +225,18 @@ def nightly(
     warehouse = settings.warehouse.path
     report = Path(report_path) if report_path else warehouse.parent / "report.html"
     as_of = as_of or datetime.now(UTC).date()
+    with RunLock(warehouse):  # a second run exits at once instead of waiting or interleaving
+        return _run(settings, mode, warehouse, report, as_of)
+
+
+def _run(settings: Settings, mode: str, warehouse: Path, report: Path, as_of: date) -> dict[str, Any]:
     pseudonymiser = Pseudonymiser(load_key(settings.key_file()))
     timings: dict[str, float] = {}
 
+    options = settings.nlp.backend_options()
     with connect(warehouse) as con:
-        run_id = begin_run(con, mode)
+        run_id = begin_run(con, mode, as_of, nlp_version(options))
+        record_municipalities(con, municipality_rows(settings))
         states = load_states(con)
     summary = RunSummary(run_id, "running", str(warehouse), None)
     try:
@@ -216,12 +258,11 @@ def nightly(
         timings["store"] = time.monotonic() - started
 
         started = time.monotonic()
-        options = settings.nlp.backend_options()
         summary.posts_enriched = enrich_task(warehouse, settings.profile_model, options)
         timings["enrich"] = time.monotonic() - started
 
         started = time.monotonic()
-        est = estimate_settings(settings)
+        est = estimate_settings(settings.estimation)
         summary.estimates = sum(
             estimate_task(
                 warehouse,
@@ -238,8 +279,12 @@ def nightly(
         timings["estimate"] = time.monotonic() - started
 
         started = time.monotonic()
-        summary.report = str(report_task(warehouse, report, settings, as_of))
+        summary.report = str(report_task(warehouse, report, est, as_of))
         timings["report"] = time.monotonic() - started
+
+        started = time.monotonic()
+        summary.text_purged = purge_task(warehouse, settings.retention_days)
+        timings["purge"] = time.monotonic() - started
 
         summary.status = "partial" if any(c.status == "failed" for c in counts) else "ok"
     except Exception as exc:
@@ -247,7 +292,17 @@ def nightly(
         with connect(warehouse) as con:
             finish_run(con, run_id, "failed", asdict(summary), error=f"{type(exc).__name__}: {exc}")
         raise
-    summary.stage_seconds = timings
     with connect(warehouse) as con:
         finish_run(con, run_id, summary.status, asdict(summary))
+    # after the run is recorded as finished, so the researchers' copies show it finished too
+    started = time.monotonic()
+    try:
+        published = publish_task(warehouse)
+    except Exception as exc:
+        with connect(warehouse) as con:
+            finish_run(con, run_id, "failed", asdict(summary), error=f"publish: {type(exc).__name__}: {exc}")
+        raise
+    summary.snapshot, summary.export = str(published.snapshot), str(published.export)
+    timings["publish"] = time.monotonic() - started
+    summary.stage_seconds = timings
     return asdict(summary)

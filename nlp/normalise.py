@@ -17,6 +17,8 @@ _CONTROL = re.compile(
     r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]"
 )
 _MARKDOWN = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+# A lone surrogate (half of a JSON escape) cannot be encoded, and spaCy's string store raises on it.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def normalise(text: str) -> str:
@@ -25,6 +27,7 @@ def normalise(text: str) -> str:
     Stretched letters are folded per word by ``fold_repeats`` (the enricher caches words, so that
     costs nothing per post); runs of spaces are left to the tokenizer.
     """
+    text = _SURROGATE.sub("\ufffd", text)
     if not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
     text = _CONTROL.sub("", text)

@@ -21,7 +21,7 @@ class Topic:
 
 @dataclass(frozen=True, slots=True)
 class TopicHit:
-    """A topic that fired, its score in (0, 1) and the words that made it fire."""
+    """A topic that fired, its score in (0, 1] (1 - 0.5 ** words, rounded) and the words that fired."""
 
     id: str
     score: float

@@ -125,7 +125,10 @@ class ProfileModel(_Strict):
         Columns: ``profile_id``, ``share`` (fractions or percentages), ``source``. Every profile of
         the model must appear once; the shares must sum to 1 (or 100).
         """
-        shares = read_population_shares(path, self.profile_ids)
+        return self.with_shares(read_population_shares(path, self.profile_ids))
+
+    def with_shares(self, shares: dict[str, tuple[float, str]]) -> ProfileModel:
+        """This model with the given {profile_id: (share, source)}, e.g. as stored in the warehouse."""
         profiles = [
             p.model_copy(update={"population_share": Share(value=shares[p.id][0], source=shares[p.id][1])})
             for p in self.profiles

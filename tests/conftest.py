@@ -76,3 +76,27 @@ def minimal_config(tmp_path: Path) -> Path:
     path = tmp_path / "betrokken.toml"
     path.write_text(MINIMAL_CONFIG, encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def demo_run(prefect_harness, tmp_path_factory) -> tuple[Path, dict, dict]:
+    """The nightly flow on the bundled sample, run twice (the second run must add nothing)."""
+    import duckdb
+
+    from flows.nightly import nightly
+    from sources.sample import demo_config_path, sample_end
+    from warehouse.db import table_counts
+
+    out = tmp_path_factory.mktemp("demo")
+    params = dict(
+        config_path=str(demo_config_path()),
+        mode="sample",
+        warehouse_path=str(out / "warehouse.duckdb"),
+        report_path=str(out / "report.html"),
+        as_of=sample_end().date(),
+    )
+    first = nightly(**params)
+    with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
+        counts_first = table_counts(con)
+    second = nightly(**params)
+    return out, first, {"first": counts_first, "second_summary": second}

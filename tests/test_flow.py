@@ -22,25 +22,6 @@ DATA_TABLES = (
 )
 
 
-@pytest.fixture(scope="module")
-def demo_run(prefect_harness, tmp_path_factory) -> tuple[Path, dict, dict]:
-    from flows.nightly import nightly
-
-    out = tmp_path_factory.mktemp("demo")
-    params = dict(
-        config_path=str(demo_config_path()),
-        mode="sample",
-        warehouse_path=str(out / "warehouse.duckdb"),
-        report_path=str(out / "report.html"),
-        as_of=sample_end().date(),
-    )
-    first = nightly(**params)
-    with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
-        counts_first = table_counts(con)
-    second = nightly(**params)
-    return out, first, {"first": counts_first, "second_summary": second}
-
-
 def test_flow_demo_stores_enriches_and_estimates(demo_run) -> None:
     out, first, _ = demo_run
     assert first["status"] == "ok"
@@ -395,7 +376,7 @@ def test_labelling_loop_calibrates_the_estimates(demo_run, tmp_path: Path) -> No
             EvidenceModel(load_model("citisens")),
             nlp_version(),
             sample_end().date(),
-            estimate_settings(settings),
+            estimate_settings(settings.estimation),
             99,
         )
         methods = dict(

@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import duckdb
+from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
 MIGRATIONS = Path(str(resources.files("warehouse") / "migrations"))
 
@@ -24,15 +25,33 @@ class WarehouseError(Exception):
     """The warehouse file cannot be opened or is in an unexpected state."""
 
 
-def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open the warehouse; a writable connection first applies pending migrations."""
+def _locked(exc: BaseException) -> bool:
+    return isinstance(exc, duckdb.IOException) and "lock" in str(exc).lower()
+
+
+def connect(path: Path, read_only: bool = False, wait_s: float = 120.0) -> duckdb.DuckDBPyConnection:
+    """Open the warehouse; a writable connection first applies pending migrations.
+
+    DuckDB lets one process hold a file for writing, or any number for reading. A short-lived
+    reader (``betrokken report``) and the nightly writer may meet: the one that comes second waits
+    up to ``wait_s`` seconds for the file instead of failing at once.
+    """
     if read_only and not path.exists():
         raise WarehouseError(f"{path}: no warehouse here; run `betrokken run` or `betrokken demo` first")
     path.parent.mkdir(parents=True, exist_ok=True)
+    retrying = Retrying(
+        retry=retry_if_exception(_locked),
+        wait=wait_exponential(multiplier=0.2, max=5.0),
+        stop=stop_after_delay(wait_s),
+        reraise=True,
+    )
     try:
-        con = duckdb.connect(str(path), read_only=read_only)
+        con = retrying(duckdb.connect, str(path), read_only=read_only)
     except duckdb.IOException as exc:
-        raise WarehouseError(f"{path}: cannot open the warehouse: {exc}") from None
+        hint = " (another process holds it; is a nightly run busy?)" if _locked(exc) else ""
+        raise WarehouseError(f"{path}: cannot open the warehouse{hint}: {exc}") from None
+    # Days and months are UTC days everywhere, whatever the machine's zone.
+    con.execute("SET TimeZone = 'UTC'")
     if not read_only:
         migrate(con)
     return con
@@ -70,13 +89,30 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     con.execute("COMMIT")
 
 
-def begin_run(con: duckdb.DuckDBPyConnection, mode: str) -> int:
+def begin_run(
+    con: duckdb.DuckDBPyConnection, mode: str, as_of: date | None = None, nlp_version: str | None = None
+) -> int:
+    # The caller holds the run lock, so a run still marked running was killed before it finished.
+    con.execute(
+        "UPDATE runs SET status = 'failed', error = 'interrupted: the process ended before the run "
+        "finished; the next run completed its work' WHERE status = 'running'"
+    )
     run_id = con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM runs").fetchone()[0]
     con.execute(
-        "INSERT INTO runs (run_id, started_at, status, mode) VALUES (?, ?, 'running', ?)",
-        [run_id, datetime.now(UTC), mode],
+        "INSERT INTO runs (run_id, started_at, status, mode, as_of, nlp_version) "
+        "VALUES (?, ?, 'running', ?, ?, ?)",
+        [run_id, datetime.now(UTC), mode, as_of, nlp_version],
     )
     return int(run_id)
+
+
+def record_municipalities(con: duckdb.DuckDBPyConnection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """(id, name, cbs_code, profile_model, population_shares JSON or None) of the configuration, so
+    a report can be drawn from the warehouse alone."""
+    now = datetime.now(UTC)
+    con.executemany(
+        "INSERT OR REPLACE INTO municipalities VALUES (?, ?, ?, ?, ?, ?)", [(*row, now) for row in rows]
+    )
 
 
 def finish_run(
@@ -113,10 +149,25 @@ def record_source(
     duration_s: float,
     reason: str | None,
     warnings: Sequence[str],
+    skipped_empty: int = 0,
+    truncated: int = 0,
 ) -> None:
     con.execute(
-        "INSERT OR REPLACE INTO run_sources VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [run_id, source_key, status, fetched, new, duplicate, duration_s, reason, list(warnings)],
+        "INSERT OR REPLACE INTO run_sources (run_id, source_key, status, fetched, new, duplicate, "
+        "duration_s, reason, warnings, skipped_empty, truncated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            run_id,
+            source_key,
+            status,
+            fetched,
+            new,
+            duplicate,
+            duration_s,
+            reason,
+            list(warnings),
+            skipped_empty,
+            truncated,
+        ],
     )
 
 

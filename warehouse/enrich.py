@@ -7,12 +7,14 @@ Each batch is written in one transaction: a killed run loses at most the batch i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import duckdb
 
 from nlp.pipeline import Enricher
 from profiles.evidence import EvidenceModel, features_of
+from warehouse import faults
 from warehouse.db import transaction
 
 BATCH = 500
@@ -38,9 +40,13 @@ def count_pending(con: duckdb.DuckDBPyConnection, nlp_version: str, evidence: Ev
 
 
 def enrich_pending(
-    con: duckdb.DuckDBPyConnection, enricher: Enricher, evidence: EvidenceModel, batch_size: int = BATCH
+    con: duckdb.DuckDBPyConnection,
+    enricher: Enricher,
+    evidence: EvidenceModel,
+    batch_size: int = BATCH,
+    progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Enrich every pending post; returns how many were enriched."""
+    """Enrich every pending post; returns how many were enriched. ``progress(done)`` after each batch."""
     params = {"nlp": enricher.version, "model": evidence.model.id, "mver": evidence.model.version_tag()}
     pending = con.execute(PENDING_SQL, params).fetchall()
     done = 0
@@ -86,5 +92,9 @@ def enrich_pending(
                 con.executemany("INSERT INTO post_topics VALUES (?, ?, ?, ?, ?)", topic_rows)
             if signal_rows:
                 con.executemany("INSERT OR REPLACE INTO post_signals VALUES (?, ?, ?, ?)", signal_rows)
+            faults.point("enrich:before-commit")
+        faults.point("enrich:after-commit")
         done += len(batch)
+        if progress is not None:
+            progress(done)
     return done

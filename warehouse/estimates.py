@@ -62,18 +62,61 @@ def period_for(as_of: date, days: int) -> tuple[date, date]:
     return as_of - timedelta(days=days - 1), as_of
 
 
-def estimate_municipality(
+SHARE_COLUMNS = (
+    "group_key",
+    "run_id",
+    "municipality_id",
+    "period_start",
+    "period_end",
+    "topic_id",
+    "channel",
+    "profile_model",
+    "profile_id",
+    "profile_name",
+    "method",
+    "is_primary",
+    "n_voices",
+    "n_voices_with_evidence",
+    "population_share",
+    "population_share_is_assumption",
+    "online_share",
+    "online_lower",
+    "online_upper",
+    "representation_index",
+    "ri_lower",
+    "ri_upper",
+    "status",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Estimates:
+    """The aggregates of one municipality and period, ready to store or to show."""
+
+    municipality_id: str
+    profile_model: str
+    period_start: date
+    period_end: date
+    shares: list[tuple]
+    signals: list[tuple[str, str, int]]
+    advice: list[tuple[str, str, str, str, str | None, bool]]
+
+    def share_records(self) -> list[dict]:
+        return [dict(zip(SHARE_COLUMNS, row, strict=True)) for row in self.shares]
+
+
+def compute_estimates(
     con: duckdb.DuckDBPyConnection,
     municipality_id: str,
     evidence: EvidenceModel,
     nlp_version: str,
-    as_of: date,
+    period: tuple[date, date],
     settings: EstimateSettings,
     run_id: int,
-) -> int:
-    """Estimate all groups of one municipality; returns the number of rows written."""
+) -> Estimates:
+    """Estimate all groups (all, per topic, per channel) of one municipality; reads only."""
     model = evidence.model
-    start, end = period_for(as_of, settings.period_days)
+    start, end = period
     params = {
         "nlp": nlp_version,
         "m": municipality_id,
@@ -152,22 +195,44 @@ def estimate_municipality(
                         row.status,
                     )
                 )
+    return Estimates(municipality_id, model.id, start, end, rows, signal_rows, advice_rows)
+
+
+def store_estimates(con: duckdb.DuckDBPyConnection, est: Estimates) -> int:
+    """Replace the stored aggregates of this municipality, period and model; returns rows written."""
     with transaction(con):
-        prefix = f"{municipality_id}|{start}|{end}|"
+        prefix = f"{est.municipality_id}|{est.period_start}|{est.period_end}|"
         con.execute(
             "DELETE FROM share_estimates WHERE starts_with(group_key, ?) AND profile_model = ?",
-            [prefix, model.id],
+            [prefix, est.profile_model],
         )
-        suffix = f"|{model.id}"
+        suffix = f"|{est.profile_model}"
         for table in ("estimate_signals", "gap_advice"):
             con.execute(
                 f"DELETE FROM {table} WHERE starts_with(group_key, ?) AND ends_with(group_key, ?)",
                 [prefix, suffix],
             )
-        if rows:
-            con.executemany(f"INSERT INTO share_estimates VALUES ({', '.join(['?'] * 23)})", rows)
-        if signal_rows:
-            con.executemany("INSERT INTO estimate_signals VALUES (?, ?, ?)", signal_rows)
-        if advice_rows:
-            con.executemany("INSERT OR REPLACE INTO gap_advice VALUES (?, ?, ?, ?, ?, ?)", advice_rows)
-    return len(rows)
+        if est.shares:
+            placeholders = ", ".join(["?"] * len(SHARE_COLUMNS))
+            con.executemany(f"INSERT INTO share_estimates VALUES ({placeholders})", est.shares)
+        if est.signals:
+            con.executemany("INSERT INTO estimate_signals VALUES (?, ?, ?)", est.signals)
+        if est.advice:
+            con.executemany("INSERT OR REPLACE INTO gap_advice VALUES (?, ?, ?, ?, ?, ?)", est.advice)
+    return len(est.shares)
+
+
+def estimate_municipality(
+    con: duckdb.DuckDBPyConnection,
+    municipality_id: str,
+    evidence: EvidenceModel,
+    nlp_version: str,
+    as_of: date,
+    settings: EstimateSettings,
+    run_id: int,
+) -> int:
+    """Estimate all groups of one municipality for the configured period and store them."""
+    period = period_for(as_of, settings.period_days)
+    return store_estimates(
+        con, compute_estimates(con, municipality_id, evidence, nlp_version, period, settings, run_id)
+    )

@@ -7,7 +7,7 @@ so a killed run never leaves the state ahead of the rows, and a rerun adds each 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import duckdb
@@ -15,6 +15,9 @@ import duckdb
 from sources.base import Post, SourceResult, content_hash, normalise_for_hash
 from sources.dedup import SIMILARITY, Fingerprint, fingerprint, similarity
 from sources.relevance import Gazetteer
+from sources.sanitise import sanitise
+from sources.scrub import scrub
+from warehouse import faults
 from warehouse.db import record_source, transaction
 
 # Shorter texts ("Dit.", "+1") are the same by chance, not copies of each other.
@@ -33,6 +36,8 @@ class StoreCounts:
     duration_s: float
     reason: str | None
     warnings: tuple[str, ...]
+    skipped_empty: int = 0
+    truncated: int = 0
 
 
 def _thread_municipalities(con: duckdb.DuckDBPyConnection, thread_ids: set[str]) -> dict[str, str | None]:
@@ -49,6 +54,43 @@ def _existing(con: duckdb.DuckDBPyConnection, post_ids: list[str]) -> set[str]:
         return set()
     rows = con.execute("SELECT post_id FROM posts WHERE post_id IN (SELECT unnest(?))", [post_ids]).fetchall()
     return {r[0] for r in rows}
+
+
+def _clean(post: Post) -> tuple[Post, bool, int] | None:
+    """Title and text made safe to store (sanitised) and minimised (personal data scrubbed), with
+    whether it was truncated and how many items were replaced; None when nothing visible is left."""
+    if post.is_deleted:
+        return post, False, 0
+    text = sanitise(post.text)
+    title = sanitise(post.title) if post.title is not None else None
+    if text.empty and (title is None or title.empty):
+        return None
+    body = scrub(text.text)
+    heading = scrub(title.text) if title is not None and not title.empty else None
+    replaced = sum(body.counts.values()) + (sum(heading.counts.values()) if heading else 0)
+    truncated = text.truncated or (title is not None and title.truncated)
+    return replace(post, text=body.text, title=heading.text if heading else None), truncated, replaced
+
+
+def _not_erased(con: duckdb.DuckDBPyConnection, posts: list[Post]) -> list[Post]:
+    """Drop items erased on request, and every item of an erased author: erasure sticks."""
+    ids = [p.post_id for p in posts]
+    authors = list({p.author_key for p in posts if p.author_key})
+    erased_ids = {
+        r[0]
+        for r in con.execute(
+            "SELECT post_id FROM erased_items WHERE list_contains(?, post_id)", [ids]
+        ).fetchall()
+    }
+    erased_authors = {
+        r[0]
+        for r in con.execute(
+            "SELECT author_key FROM erased_authors WHERE list_contains(?, author_key)", [authors]
+        ).fetchall()
+    }
+    if not erased_ids and not erased_authors:
+        return posts
+    return [p for p in posts if p.post_id not in erased_ids and p.author_key not in erased_authors]
 
 
 def _known_hashes(con: duckdb.DuckDBPyConnection, hashes: list[str]) -> dict[str, str]:
@@ -136,7 +178,11 @@ def store_result(
         )
 
     # Submissions and articles before comments, so comments can inherit their thread's municipality.
-    posts = sorted(result.posts, key=lambda p: (p.kind == "comment", p.created_utc, p.post_id))
+    kept = _not_erased(con, result.posts)
+    cleaned = [c for c in (_clean(p) for p in kept) if c is not None]
+    skipped_empty = len(kept) - len(cleaned)
+    hygiene = {post.post_id: (truncated, pii) for post, truncated, pii in cleaned}
+    posts = sorted((c[0] for c in cleaned), key=lambda p: (p.kind == "comment", p.created_utc, p.post_id))
     existing = _existing(con, [p.post_id for p in posts])
     hashes = {p.post_id: content_hash(p.full_text) for p in posts}
     known = _known_hashes(con, list(set(hashes.values())))
@@ -198,6 +244,7 @@ def store_result(
                 duplicate_kind,
                 run_id,
                 now,
+                *hygiene[post.post_id],
             )
         )
 
@@ -206,8 +253,8 @@ def store_result(
             con.executemany(
                 "INSERT INTO posts (post_id, source, source_key, kind, channel, created_utc, title, "
                 "text, url, parent_id, thread_id, author_key, municipality_id, relevance, content_hash, "
-                "duplicate_of, duplicate_kind, is_deleted, first_run_id, stored_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "duplicate_of, duplicate_kind, is_deleted, first_run_id, stored_at, text_truncated, "
+                "pii_replaced) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
         if minhash_rows:
@@ -226,6 +273,7 @@ def store_result(
             )
         if deleted_now:
             mark_deleted(con, deleted_now)
+        faults.point("store:before-commit")
         con.execute(
             "INSERT OR REPLACE INTO source_state VALUES (?, ?, ?)",
             [result.source_key, json.dumps(result.state), now],
@@ -241,6 +289,8 @@ def store_result(
             result.duration_s,
             None,
             result.warnings,
+            skipped_empty=skipped_empty,
+            truncated=sum(1 for t, _ in hygiene.values() if t),
         )
     return StoreCounts(
         result.source_key,
@@ -251,6 +301,8 @@ def store_result(
         result.duration_s,
         None,
         tuple(result.warnings),
+        skipped_empty,
+        sum(1 for t, _ in hygiene.values() if t),
     )
 
 
@@ -275,6 +327,8 @@ def _row(
     duplicate_kind: str | None,
     run_id: int,
     now: datetime,
+    truncated: bool,
+    pii_replaced: int,
 ) -> tuple[object, ...]:
     return (
         post.post_id,
@@ -297,4 +351,6 @@ def _row(
         post.is_deleted,
         run_id,
         now,
+        truncated,
+        pii_replaced,
     )

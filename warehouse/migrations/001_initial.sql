@@ -97,7 +97,7 @@ CREATE TABLE share_estimates (
     profile_model    VARCHAR NOT NULL,
     profile_id       VARCHAR NOT NULL,
     profile_name     VARCHAR NOT NULL,
-    method           VARCHAR NOT NULL,       -- pcc | emq
+    method           VARCHAR NOT NULL,       -- pcc | emq | pacc
     is_primary       BOOLEAN NOT NULL,       -- the configured method; the other is shown for sensitivity
     n_voices         INTEGER NOT NULL,
     n_voices_with_evidence INTEGER NOT NULL,

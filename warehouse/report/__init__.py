@@ -2,37 +2,49 @@
 
 Charts are Vega-Lite specs built with altair and rendered to SVG with vl-convert at write time, so
 the file needs no network and no JavaScript to view or print. Every chart has a table beside it.
+Everything the report shows comes from the warehouse alone (no config file needed), so the nightly
+run and ``betrokken report`` draw the same report from the same rows.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import altair as alt
 import duckdb
 import vl_convert
+import yaml
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
-from flows.config import Settings
-from nlp.pipeline import nlp_version
 from nlp.topics import TopicMatcher
-from profiles.model import ProfileModel, load_model, load_model_for
-from warehouse.estimates import period_for
+from profiles.evidence import EvidenceModel
+from profiles.model import ProfileModel, load_model
+from warehouse.estimates import EstimateSettings, compute_estimates, period_for
 
 # Okabe-Ito: distinguishable with the common forms of colour blindness.
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
-SENTIMENT_COLOURS = {"negatief": "#D55E00", "neutraal": "#BBBBBB", "positief": "#0072B2"}
-STATUS_NL = {
-    "absent": "afwezig",
-    "under": "ondervertegenwoordigd",
-    "proportional": "naar verhouding",
-    "over": "oververtegenwoordigd",
-    "suppressed": "onderdrukt (te weinig stemmen)",
-}
-SENTIMENT_NL = {"negative": "negatief", "neutral": "neutraal", "positive": "positief"}
+SENTIMENT_COLOURS = {"negative": "#D55E00", "neutral": "#BBBBBB", "positive": "#0072B2"}
+LANGUAGES = ("nl", "en")
+TOP_TOPICS = 6
+HEADLINES_PER_TOPIC = 2
+EXCERPT_CHARS = 160
+
+
+class ReportError(Exception):
+    """The warehouse holds nothing to report on (no run yet, or an unknown municipality)."""
+
+
+@cache
+def messages() -> dict[str, dict[str, str]]:
+    path = resources.files("warehouse.report") / "messages.yaml"
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
 @dataclass
@@ -48,113 +60,140 @@ class MunicipalitySection:
     gap_chart: str | None
     missing: list[dict[str, Any]]
     topic_rows: list[dict[str, Any]]
-    topic_chart: str | None
-    sentiment_rows: list[dict[str, Any]]
+    weekly_rows: list[dict[str, Any]]
+    volume_chart: str | None
     sentiment_chart: str | None
+    who_speaks: list[dict[str, Any]]
+    method: str
+    compare_method: str
+    headlines: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRequest:
+    """What to report on; defaults come from the latest run recorded in the warehouse."""
+
+    as_of: date | None = None
+    period_days: int | None = None
+    municipality: str | None = None
+    lang: str = "nl"
 
 
 def _svg(chart: alt.TopLevelMixin) -> str:
     return vl_convert.vegalite_to_svg(chart.to_dict())
 
 
-def _records(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+def records(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
     used = {k: v for k, v in params.items() if f"${k}" in sql}  # DuckDB rejects unused parameters
     cursor = con.execute(sql, used)
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def _gap_chart(rows: list[dict[str, Any]]) -> str | None:
+def _gap_chart(rows: list[dict[str, Any]], t: dict[str, str]) -> str | None:
     shown = [r for r in rows if r["online_share"] is not None]
     if not shown:
         return None
     data = alt.Data(
         values=[
             {
-                "profiel": r["profile_name"],
+                "profile": r["profile_name"],
                 "online": r["online_share"],
-                "laag": r["online_lower"],
-                "hoog": r["online_upper"],
-                "bevolking": r["population_share"],
+                "low": r["online_lower"],
+                "high": r["online_upper"],
+                "population": r["population_share"],
             }
             for r in shown
         ]
     )
-    order = [r["profile_name"] for r in shown]
-    y = alt.Y("profiel:N", sort=order, title=None)
+    y = alt.Y("profile:N", sort=[r["profile_name"] for r in shown], title=None)
     base = alt.Chart(data)
     interval = base.mark_rule(color=OKABE_ITO[0], strokeWidth=2).encode(
-        y=y, x=alt.X("laag:Q", title="aandeel", axis=alt.Axis(format="%")), x2="hoog:Q"
+        y=y, x=alt.X("low:Q", title=t["share_axis"], axis=alt.Axis(format="%")), x2="high:Q"
     )
     online = base.mark_point(filled=True, size=70, color=OKABE_ITO[0]).encode(y=y, x="online:Q")
-    population = base.mark_tick(color=OKABE_ITO[5], thickness=3, size=18).encode(y=y, x="bevolking:Q")
+    population = base.mark_tick(color=OKABE_ITO[5], thickness=3, size=18).encode(y=y, x="population:Q")
     chart = (interval + online + population).properties(
-        width=420,
-        height=28 * len(shown),
-        title="Online aandeel (punt, met 90%-interval) tegen bevolkingsaandeel (oranje streep)",
+        width=420, height=28 * len(shown), title=t["gap_chart_title"]
     )
     return _svg(chart)
 
 
-def _topic_chart(rows: list[dict[str, Any]]) -> str | None:
-    if not rows:
-        return None
-    data = alt.Data(
-        values=[{"onderwerp": r["label"], "bron": r["source"], "berichten": r["n_posts"]} for r in rows]
+def _weekly_chart(rows: list[dict[str, Any]], value: str, title: str, axis: str, t: dict[str, str]) -> str:
+    """One line per topic over the weeks; colour and point shape both tell the topics apart."""
+    data = alt.Data(values=[{"week": str(r["week"]), "topic": r["label"], "value": r[value]} for r in rows])
+    x = alt.X("week:T", title=t["week"], axis=alt.Axis(format="%d-%m"))
+    y = alt.Y("value:Q", title=axis)
+    colour = alt.Color("topic:N", scale=alt.Scale(range=OKABE_ITO), title=t["topic"])
+    base = alt.Chart(data)
+    lines = base.mark_line().encode(x=x, y=y, color=colour.legend(None))
+    points = base.mark_point(filled=True, size=45).encode(
+        x=x, y=y, color=colour, shape=alt.Shape("topic:N", title=t["topic"])
     )
-    chart = (
-        alt.Chart(data)
-        .mark_bar()
-        .encode(
-            y=alt.Y("onderwerp:N", sort="-x", title=None),
-            x=alt.X("sum(berichten):Q", title="berichten"),
-            color=alt.Color("bron:N", scale=alt.Scale(range=OKABE_ITO), title="bron"),
-        )
-        .properties(width=420, title="Berichten per onderwerp en bron")
-    )
+    chart = (lines + points).properties(width=460, title=title)
     return _svg(chart)
 
 
-def _sentiment_chart(rows: list[dict[str, Any]]) -> str | None:
-    if not rows:
-        return None
-    values = []
-    for r in rows:
-        for key, label in (("n_negative", "negatief"), ("n_neutral", "neutraal"), ("n_positive", "positief")):
-            values.append({"onderwerp": r["label"], "sentiment": label, "berichten": r[key]})
-    chart = (
-        alt.Chart(alt.Data(values=values))
-        .mark_bar()
-        .encode(
-            y=alt.Y("onderwerp:N", title=None),
-            x=alt.X("berichten:Q", stack="normalize", title="aandeel berichten", axis=alt.Axis(format="%")),
-            color=alt.Color(
-                "sentiment:N",
-                scale=alt.Scale(domain=list(SENTIMENT_COLOURS), range=list(SENTIMENT_COLOURS.values())),
-            ),
-            order=alt.Order("sentiment:N"),
-        )
-        .properties(width=420, title="Sentiment per onderwerp")
+def _period_of_latest_run(con: duckdb.DuckDBPyConnection) -> tuple[date | None, int | None]:
+    """As-of date and period length of the newest stored estimates (what the nightly run wrote)."""
+    row = con.execute(
+        "SELECT period_end, date_diff('day', period_start, period_end) + 1 FROM share_estimates "
+        "ORDER BY run_id DESC, period_end DESC LIMIT 1"
+    ).fetchone()
+    return (row[0], int(row[1])) if row else (None, None)
+
+
+def _model_for(row: dict[str, Any]) -> ProfileModel:
+    model = load_model(row["profile_model"])
+    shares = row["population_shares"]
+    if shares:
+        model = model.with_shares({k: (v[0], v[1]) for k, v in json.loads(shares).items()})
+    return model
+
+
+def _gap_rows(
+    con: duckdb.DuckDBPyConnection,
+    municipality: dict[str, Any],
+    model: ProfileModel,
+    nlp: str,
+    period: tuple[date, date],
+    settings: EstimateSettings,
+) -> list[dict[str, Any]]:
+    """Stored estimates of the period, or, for a period the nightly run did not estimate, fresh ones
+    computed in memory (nothing is written)."""
+    params = {"m": municipality["municipality_id"], "start": period[0], "end": period[1], "model": model.id}
+    stored = records(
+        con,
+        "SELECT * FROM share_estimates WHERE municipality_id = $m AND period_start = $start "
+        "AND period_end = $end AND profile_model = $model",
+        params,
     )
-    return _svg(chart)
+    if stored:
+        return stored
+    evidence = EvidenceModel(model)
+    estimates = compute_estimates(
+        con, municipality["municipality_id"], evidence, nlp, period, settings, run_id=0
+    )
+    return estimates.share_records()
 
 
 def _section(
     con: duckdb.DuckDBPyConnection,
-    municipality: Any,
-    model: ProfileModel,
-    settings: Settings,
-    as_of: date,
+    municipality: dict[str, Any],
+    nlp: str,
+    period: tuple[date, date],
+    settings: EstimateSettings,
+    t: dict[str, str],
     labels: dict[str, str],
 ) -> MunicipalitySection:
-    start, end = period_for(as_of, settings.estimation.period_days)
-    version = nlp_version(settings.nlp.backend_options())
-    params = {"m": municipality.id, "start": start, "end": end, "nlp": version, "model": model.id}
+    model = _model_for(municipality)
+    start, end = period
+    params = {"m": municipality["municipality_id"], "start": start, "end": end, "nlp": nlp}
     in_period = (
         "p.municipality_id = $m AND p.duplicate_of IS NULL AND NOT p.is_deleted "
         "AND CAST(p.created_utc AS DATE) BETWEEN $start AND $end"
     )
-    posts_by_source = _records(
+    posts_by_source = records(
         con,
         f"""
         SELECT p.source, count(*) AS n_posts, count(DISTINCT p.author_key) AS n_voices,
@@ -162,41 +201,27 @@ def _section(
         FROM posts p WHERE {in_period} GROUP BY p.source ORDER BY p.source""",
         params,
     )
-    gap = _records(
-        con,
-        """
-        SELECT * FROM share_estimates
-        WHERE municipality_id = $m AND period_start = $start AND period_end = $end AND topic_id IS NULL
-          AND channel IS NULL AND profile_model = $model
-        ORDER BY is_primary DESC, population_share DESC, profile_id""",
-        params,
-    )
-    primary = [r for r in gap if r["is_primary"]]
-    other = {r["profile_id"]: r for r in gap if not r["is_primary"]}
+    every = _gap_rows(con, municipality, model, nlp, period, settings)
+    overall = [r for r in every if r["topic_id"] is None and r["channel"] is None]
+    overall.sort(key=lambda r: (-r["population_share"], r["profile_id"]))
+    primary = [r for r in overall if r["is_primary"]]
+    method = primary[0]["method"] if primary else settings.method
+    compare_method = "pcc" if method == "emq" else "emq"  # the sensitivity column beside the primary
+    other = {r["profile_id"]: r for r in overall if r["method"] == compare_method}
     profiles = {p.id: p for p in model.profiles}
     for r in primary:
-        r["status_nl"] = STATUS_NL[r["status"]]
         r["other"] = other.get(r["profile_id"])
-    missing = []
-    for r in primary:
-        if r["status"] in ("absent", "under"):
-            missing.append(
-                {
-                    "name": r["profile_name"],
-                    "status_nl": r["status_nl"],
-                    "description": profiles[r["profile_id"]].description,
-                    "advice": profiles[r["profile_id"]].advice,
-                }
-            )
-    topic_rows = _records(
-        con,
-        f"""
-        SELECT t.topic_id, p.source, count(*) AS n_posts
-        FROM posts p JOIN post_topics t ON t.post_id = p.post_id AND t.nlp_version = $nlp
-        WHERE {in_period} GROUP BY ALL ORDER BY n_posts DESC, t.topic_id""",
-        params,
-    )
-    sentiment_rows = _records(
+    missing = [
+        {
+            "name": r["profile_name"],
+            "status": r["status"],
+            "description": profiles[r["profile_id"]].description,
+            "advice": profiles[r["profile_id"]].advice,
+        }
+        for r in primary
+        if r["status"] in ("absent", "under")
+    ]
+    topic_rows = records(
         con,
         f"""
         SELECT t.topic_id, count(*) AS n_posts, avg(e.sentiment_score) AS mean_score,
@@ -209,60 +234,149 @@ def _section(
         WHERE {in_period} GROUP BY ALL ORDER BY n_posts DESC, t.topic_id""",
         params,
     )
-    for r in topic_rows + sentiment_rows:
+    top = [r["topic_id"] for r in topic_rows[:TOP_TOPICS]]
+    weekly_rows = records(
+        con,
+        f"""
+        SELECT t.topic_id, CAST(date_trunc('week', p.created_utc) AS DATE) AS week, count(*) AS n_posts,
+               avg(e.sentiment_score) AS mean_score
+        FROM posts p
+        JOIN enrichment e ON e.post_id = p.post_id AND e.nlp_version = $nlp
+        JOIN post_topics t ON t.post_id = p.post_id AND t.nlp_version = $nlp
+        WHERE {in_period} AND list_contains($top, t.topic_id)
+        GROUP BY ALL ORDER BY week, t.topic_id""",
+        {**params, "top": top},
+    )
+    for r in topic_rows + weekly_rows:
         r["label"] = labels.get(r["topic_id"], r["topic_id"])
+    who_speaks = []
+    for topic in topic_rows:
+        group = [r for r in every if r["topic_id"] == topic["topic_id"] and r["is_primary"]]
+        if not group:
+            continue
+        who_speaks.append(
+            {
+                "label": topic["label"],
+                "n_voices": group[0]["n_voices"],
+                "suppressed": group[0]["status"] == "suppressed",
+                "over": [r["profile_name"] for r in group if r["status"] == "over"],
+                "under": [r["profile_name"] for r in group if r["status"] in ("absent", "under")],
+            }
+        )
+    headlines = records(
+        con,
+        f"""
+        SELECT t.topic_id, p.channel, CAST(p.created_utc AS DATE) AS day,
+               coalesce(p.title, left(p.text, {EXCERPT_CHARS})) AS excerpt
+        FROM posts p
+        JOIN post_topics t ON t.post_id = p.post_id AND t.nlp_version = $nlp
+        WHERE {in_period} AND p.source = 'rss' AND list_contains($top, t.topic_id)
+          AND coalesce(p.title, p.text) IS NOT NULL
+        QUALIFY row_number() OVER (PARTITION BY t.topic_id ORDER BY p.created_utc DESC, p.post_id)
+                <= {HEADLINES_PER_TOPIC}
+        ORDER BY t.topic_id, day DESC""",
+        {**params, "top": top},
+    )
+    for h in headlines:
+        h["label"] = labels.get(h["topic_id"], h["topic_id"])
+        if len(h["excerpt"]) > EXCERPT_CHARS:
+            h["excerpt"] = h["excerpt"][: EXCERPT_CHARS - 1].rstrip() + "…"
     first = primary[0] if primary else {}
     return MunicipalitySection(
-        id=municipality.id,
-        name=municipality.name,
+        id=municipality["municipality_id"],
+        name=municipality["name"],
         period_start=start,
         period_end=end,
         posts_by_source=posts_by_source,
         n_voices=first.get("n_voices", 0),
         n_voices_with_evidence=first.get("n_voices_with_evidence", 0),
         gap_rows=primary,
-        gap_chart=_gap_chart(primary),
+        gap_chart=_gap_chart(primary, t),
         missing=missing,
         topic_rows=topic_rows,
-        topic_chart=_topic_chart(topic_rows),
-        sentiment_rows=sentiment_rows,
-        sentiment_chart=_sentiment_chart(sentiment_rows),
+        weekly_rows=weekly_rows,
+        volume_chart=(
+            _weekly_chart(weekly_rows, "n_posts", t["volume_chart_title"], t["posts"], t)
+            if weekly_rows
+            else None
+        ),
+        sentiment_chart=(
+            _weekly_chart(weekly_rows, "mean_score", t["sentiment_chart_title"], t["mean_sentiment"], t)
+            if weekly_rows
+            else None
+        ),
+        who_speaks=who_speaks,
+        method=method,
+        compare_method=compare_method,
+        headlines=headlines,
     )
 
 
-def write_report(con: duckdb.DuckDBPyConnection, out: Path, settings: Settings, as_of: date) -> Path:
-    """Write report.html for every configured municipality; returns its path."""
-    model = load_model(settings.profile_model)
-    labels = {t.id: t.label for t in TopicMatcher().topics}
-    sections = [
-        _section(con, m, load_model_for(settings.profile_model, m.population_shares), settings, as_of, labels)
-        for m in settings.municipalities
-    ]
-    last_run = con.execute("SELECT max(run_id) FROM run_sources").fetchone()[0]
-    health = _records(
+def render_report(con: duckdb.DuckDBPyConnection, request: ReportRequest, settings: EstimateSettings) -> str:
+    """The report as one HTML string, from the warehouse alone."""
+    if request.lang not in LANGUAGES:
+        raise ReportError(f"unknown language {request.lang!r}; choose one of {', '.join(LANGUAGES)}")
+    t = messages()[request.lang]
+    municipalities = records(
+        con,
+        "SELECT * FROM municipalities WHERE $m IS NULL OR municipality_id = $m ORDER BY municipality_id",
+        {"m": request.municipality},
+    )
+    if not municipalities:
+        known = [r[0] for r in con.execute("SELECT municipality_id FROM municipalities").fetchall()]
+        if request.municipality and known:
+            raise ReportError(f"unknown municipality {request.municipality!r}; known: {', '.join(known)}")
+        raise ReportError("the warehouse records no municipality yet; run `betrokken run` first")
+    stored_as_of, stored_days = _period_of_latest_run(con)
+    last_run = records(
+        con,
+        "SELECT run_id, started_at, as_of, nlp_version FROM runs "
+        "WHERE run_id = (SELECT max(run_id) FROM run_sources)",
+        {},
+    )
+    as_of = request.as_of or stored_as_of or (last_run[0]["as_of"] if last_run else None)
+    as_of = as_of or datetime.now(UTC).date()
+    period = period_for(as_of, request.period_days or stored_days or settings.period_days)
+    nlp = con.execute("SELECT nlp_version FROM v_current_nlp").fetchone()[0] or ""
+    labels = {topic.id: topic.label for topic in TopicMatcher().topics}
+    sections = [_section(con, m, nlp, period, settings, t, labels) for m in municipalities]
+    health = records(
         con,
         """
-        SELECT rs.source_key, rs.status, rs.fetched, rs.new, rs.duplicate, rs.duration_s, rs.reason,
-               rs.warnings,
+        SELECT rs.*,
                (SELECT max(p.created_utc) FROM posts p WHERE p.source_key = rs.source_key) AS newest_post
-        FROM run_sources rs WHERE rs.run_id = $run ORDER BY rs.source_key""",
-        {"run": last_run or 0},
+        FROM run_sources rs WHERE rs.run_id = (SELECT max(run_id) FROM run_sources) ORDER BY rs.source_key""",
+        {},
     )
+    model = _model_for(municipalities[0])
     env = Environment(loader=PackageLoader("warehouse.report", "."), autoescape=select_autoescape(["j2"]))
     env.filters["pct"] = lambda v: "–" if v is None else f"{100 * v:.0f}%"
     env.filters["num"] = lambda v, d=2: "–" if v is None else f"{v:.{d}f}"
-    html = env.get_template("report.html.j2").render(
+
+    def say(key: str, **values: Any) -> Markup:
+        return Markup(t[key]).format(**values)
+
+    return env.get_template("report.html.j2").render(
+        lang=request.lang,
+        t=t,
+        say=say,
         sections=sections,
         model=model,
-        settings=settings,
+        estimation=settings,
         health=health,
+        last_run=last_run[0] if last_run else None,
         generated=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         as_of=as_of,
-        sentiment_nl=SENTIMENT_NL,
-        status_nl=STATUS_NL,
     )
+
+
+def write_report(
+    con: duckdb.DuckDBPyConnection, out: Path, request: ReportRequest, settings: EstimateSettings
+) -> Path:
+    """Write the report atomically (a reader never sees half a file); returns its path."""
+    html = render_report(con, request, settings)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".html.tmp")
+    tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(out)
     return out

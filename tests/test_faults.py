@@ -1,0 +1,103 @@
+"""A real run (a subprocess) killed in the middle of writing: the warehouse stays consistent and the
+next run ends with exactly the rows a clean run produces."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from sources.sample import demo_config_path, sample_end
+from warehouse.db import table_counts
+
+REPO = Path(__file__).resolve().parent.parent
+# The run log records every run, also the killed one: those tables grow by design.
+RUN_LOG = {"runs", "run_sources", "schema_migrations"}
+
+
+def _fingerprint(path: Path) -> tuple[dict[str, int], str]:
+    """Row counts per data table and a digest of the rows that matter."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        counts = {t: n for t, n in table_counts(con).items() if t not in RUN_LOG}
+        rows = con.execute(
+            "SELECT post_id, municipality_id, duplicate_of, content_hash, author_key, text "
+            "FROM posts ORDER BY 1"
+        ).fetchall()
+        rows += con.execute(
+            "SELECT post_id, language, sentiment, trust FROM enrichment ORDER BY 1"
+        ).fetchall()
+        rows += con.execute(
+            "SELECT group_key, profile_id, method, online_share, online_lower, status FROM share_estimates "
+            "ORDER BY 1, 2, 3"
+        ).fetchall()
+    return counts, hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+def _killed_demo(out: Path, point: str, after: int) -> subprocess.CompletedProcess:
+    from prefect.settings import get_current_settings
+
+    env = {
+        **os.environ,
+        "PREFECT_API_URL": str(get_current_settings().api.url),  # the test's server: no startup wait
+        "BETROKKEN_KILL_AT": point,
+        "BETROKKEN_KILL_AFTER": str(after),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "flows.cli", "demo", "--out", str(out)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.mark.parametrize(
+    ("point", "after"),
+    [("store:before-commit", 1), ("enrich:before-commit", 0)],
+    ids=["during-store", "during-enrich"],
+)
+def test_run_killed_while_writing_then_rerun_equals_a_clean_run(
+    demo_run, prefect_harness, tmp_path: Path, point: str, after: int
+) -> None:
+    from flows.nightly import nightly
+
+    clean_out, _, _ = demo_run
+    clean = _fingerprint(clean_out / "warehouse.duckdb")
+    out = tmp_path / "killed"
+    out.mkdir()
+    shutil.copy(clean_out / "betrokken.key", out / "betrokken.key")  # the same author keys as the clean run
+    killed = _killed_demo(out, point, after)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    warehouse = out / "warehouse.duckdb"
+    with duckdb.connect(str(warehouse), read_only=True) as con:  # opens: the file is consistent
+        assert con.execute("SELECT status FROM runs").fetchall() == [("running",)]
+        if point.startswith("store"):
+            stored_sources = con.execute("SELECT count(*) FROM run_sources").fetchone()[0]
+            assert stored_sources == 1  # the first source landed, the second was in flight
+            assert con.execute("SELECT count(*) FROM enrichment").fetchone()[0] == 0
+        else:
+            assert con.execute("SELECT count(*) FROM posts").fetchone()[0] > 300
+            assert con.execute("SELECT count(*) FROM enrichment").fetchone()[0] == 0  # batch rolled back
+    partial = _fingerprint(warehouse)
+    assert partial != clean
+    summary = nightly(
+        config_path=str(demo_config_path()),
+        mode="sample",
+        warehouse_path=str(warehouse),
+        report_path=str(out / "report.html"),
+        as_of=sample_end().date(),
+    )
+    assert summary["status"] == "ok"
+    assert _fingerprint(warehouse) == clean
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        statuses = con.execute("SELECT status, error FROM runs ORDER BY run_id").fetchall()
+    assert statuses[0][0] == "failed" and statuses[0][1].startswith("interrupted")
+    assert statuses[1] == ("ok", None)

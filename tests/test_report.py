@@ -1,0 +1,141 @@
+"""The report a communication team reads: drawn from the warehouse alone, in Dutch or English, and
+checked in real headless Chromium (no console errors, no network, charts drawn, post text inert)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import app
+
+HOSTILE = "<script>document.title='pwned'</script><img src=x onerror=alert(1)> Nieuw parkeerbeleid"
+SECTION_IDS = ["samenvatting", "bereikkloof", "advies", "onderwerpen", "bronnen", "methode"]
+
+
+@pytest.fixture(scope="module")
+def warehouse(demo_run, tmp_path_factory) -> Path:
+    """A copy of the demo warehouse with one news article whose title and text carry markup."""
+    out, _, _ = demo_run
+    path = tmp_path_factory.mktemp("report") / "warehouse.duckdb"
+    shutil.copy(out / "warehouse.duckdb", path)
+    with duckdb.connect(str(path)) as con:
+        nlp = con.execute("SELECT nlp_version FROM v_current_nlp").fetchone()[0]
+        top_topic = con.execute(
+            "SELECT topic_id FROM v_topic_daily WHERE municipality_id = 'utrecht' "
+            "GROUP BY ALL ORDER BY sum(n_posts) DESC LIMIT 1"
+        ).fetchone()[0]
+        con.execute(
+            "INSERT INTO posts (post_id, source, source_key, kind, channel, created_utc, title, text, "
+            "municipality_id, relevance, content_hash, first_run_id, stored_at) VALUES "
+            "('rss:hostile', 'rss', 'rss:utrecht:test', 'article', 'Testkrant', ?, ?, ?, 'utrecht', "
+            "'named', 'x', 1, ?)",
+            [datetime(2026, 11, 25, 12, tzinfo=UTC), HOSTILE, HOSTILE, datetime.now(UTC)],
+        )
+        con.execute(
+            "INSERT INTO enrichment VALUES ('rss:hostile', ?, 'x', 'nl', 'neutral', 0.0, 'neutral', 5, ?)",
+            [nlp, datetime.now(UTC)],
+        )
+        con.execute(
+            "INSERT INTO post_topics VALUES ('rss:hostile', ?, ?, 1.0, ['parkeerbeleid'])", [nlp, top_topic]
+        )
+    return path
+
+
+def _report(warehouse: Path, out: Path, *args: str) -> str:
+    result = CliRunner().invoke(app, ["report", "--warehouse", str(warehouse), "--out", str(out), *args])
+    assert result.exit_code == 0, result.output
+    return out.read_text(encoding="utf-8")
+
+
+def test_report_has_six_sections_in_dutch_by_default(warehouse: Path, tmp_path: Path) -> None:
+    html = _report(warehouse, tmp_path / "r.html")
+    assert '<html lang="nl">' in html
+    assert re.findall(r'<section id="([a-z]+)">', html) == SECTION_IDS
+    assert "Wie nog bereiken, en hoe" in html and "Methode en kanttekeningen" in html
+    assert html.count("<h3>Utrecht</h3>") >= 4 and html.count("<h3>Overbetuwe</h3>") >= 4
+    assert "<script" not in html  # self-contained and script-free: nothing to load, nothing to run
+    assert "http://" not in html.replace("http://www.w3.org", "")  # no external resource
+    assert "&lt;script&gt;document.title=" in html  # the hostile title is escaped
+
+
+def test_report_in_english_for_one_municipality_and_another_period(warehouse: Path, tmp_path: Path) -> None:
+    html = _report(
+        warehouse, tmp_path / "r.html", "--lang", "en", "--municipality", "utrecht", "--period", "30d"
+    )
+    assert '<html lang="en">' in html
+    assert "Whom to reach, and how" in html and "Samenvatting" not in html
+    assert "<h3>Overbetuwe</h3>" not in html
+    # the demo estimated 90 days; 30 days is estimated in memory and ends on the same as-of date
+    assert "Period 2026-10-27 to 2026-11-25." in html
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        stored = con.execute(
+            "SELECT count(*) FROM share_estimates WHERE period_start = DATE '2026-10-27'"
+        ).fetchone()[0]
+    assert stored == 0  # the report wrote nothing to the warehouse
+
+
+def test_report_command_rejects_bad_options_clearly(warehouse: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    base = ["report", "--warehouse", str(warehouse), "--out", str(tmp_path / "r.html")]
+    result = runner.invoke(app, [*base, "--municipality", "atlantis"])
+    assert result.exit_code == 1 and "unknown municipality 'atlantis'" in result.output
+    assert runner.invoke(app, [*base, "--lang", "fr"]).exit_code == 2
+    assert runner.invoke(app, [*base, "--period", "3 weeks"]).exit_code == 2
+    missing = runner.invoke(app, ["report", "--warehouse", str(tmp_path / "none.duckdb")])
+    assert missing.exit_code == 1 and "no warehouse here" in missing.output
+    assert not (tmp_path / "r.html").exists()
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def test_report_in_headless_chromium(warehouse: Path, tmp_path: Path) -> None:
+    chromium = _chromium()
+    if chromium is None:
+        pytest.skip("Debian chromium is not installed (make test installs it where apt-get can)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra")
+    report = tmp_path / "report.html"
+    _report(warehouse, report)
+    console: list[str] = []
+    requests: list[str] = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        page = browser.new_page()
+        page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+        page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(report.as_uri(), wait_until="load")
+        assert [e for e in console if e.startswith(("error", "pageerror"))] == []
+        assert requests == [report.as_uri()]  # the file itself, nothing fetched over the network
+        assert page.locator("section h2").count() == 6
+        charts = page.locator("figure.chart")
+        assert charts.count() >= 6  # gap, volume and sentiment chart for each municipality
+        for i in range(charts.count()):
+            svg = charts.nth(i).locator("svg")
+            assert svg.count() == 1 and svg.bounding_box()["width"] > 100
+        headline = page.locator("blockquote.headline", has_text="Nieuw parkeerbeleid")
+        assert "<script>document.title='pwned'</script>" in headline.inner_text()
+        assert page.locator("script").count() == 0 and page.locator("img").count() == 0
+        assert page.title() != "pwned"
+        page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+        page.pdf(path=str(tmp_path / "report.pdf"))
+        browser.close()
+    assert (tmp_path / "report.png").stat().st_size > 50_000
+    assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF")
