@@ -71,6 +71,24 @@ def _run_flow(**params: Any) -> dict[str, Any]:
         raise typer.Exit(EXIT_FAILED) from None
 
 
+def _runner_params(runner: str, workers: int | None, dask_address: str | None) -> dict[str, Any]:
+    from flows.runners import RUNNERS
+
+    if runner not in RUNNERS:
+        err.print(f"--runner: expected one of {', '.join(RUNNERS)}, got {runner!r}")
+        raise typer.Exit(EXIT_CONFIG)
+    if dask_address is not None and runner != "dask":
+        err.print("--dask-address needs --runner dask")
+        raise typer.Exit(EXIT_CONFIG)
+    if runner == "dask":
+        try:
+            import prefect_dask  # noqa: F401
+        except ImportError:
+            err.print("--runner dask needs the dask extra: pip install -e '.[dask]'")
+            raise typer.Exit(EXIT_CONFIG) from None
+    return {"runner": runner, "workers": workers, "dask_address": dask_address}
+
+
 def _as_of(value: str | None) -> date | None:
     if value is None:
         return None
@@ -152,6 +170,13 @@ def demo(
     out: Annotated[Path, typer.Option(help="Folder for warehouse.duckdb and report.html.")] = Path(
         "betrokken-demo"
     ),
+    runner: Annotated[
+        str, typer.Option(help="Where the NLP computes: threads (this process), processes or dask.")
+    ] = "threads",
+    workers: Annotated[int | None, typer.Option(min=1, help="Workers of the runner.")] = None,
+    dask_address: Annotated[
+        str | None, typer.Option(help="An existing Dask scheduler, tcp://host:8786 (with --runner dask).")
+    ] = None,
 ) -> None:
     """Run the nightly flow on the bundled sample corpus (no network, no accounts).
 
@@ -168,6 +193,7 @@ def demo(
         warehouse_path=str(warehouse),
         report_path=str(report),
         as_of=sample_end().date(),
+        **_runner_params(runner, workers, dask_address),
     )
     _print_summary(summary)
     _print_gap(warehouse, intended_mix()["voices"])
@@ -182,6 +208,13 @@ def demo(
 def run(
     config: Annotated[Path, typer.Option("--config", "-c", help="The TOML configuration file.")],
     as_of: Annotated[str | None, typer.Option(help="Last day of the estimation period, YYYY-MM-DD.")] = None,
+    runner: Annotated[
+        str, typer.Option(help="Where the NLP computes: threads (this process), processes or dask.")
+    ] = "threads",
+    workers: Annotated[int | None, typer.Option(min=1, help="Workers of the runner.")] = None,
+    dask_address: Annotated[
+        str | None, typer.Option(help="An existing Dask scheduler, tcp://host:8786 (with --runner dask).")
+    ] = None,
 ) -> None:
     """Run the nightly job on the live sources of a configuration.
 
@@ -192,7 +225,9 @@ def run(
     """
     _check_config(config)
     day = _as_of(as_of)
-    summary = _run_flow(config_path=str(config), mode="live", as_of=day)
+    summary = _run_flow(
+        config_path=str(config), mode="live", as_of=day, **_runner_params(runner, workers, dask_address)
+    )
     _print_summary(summary)
     _print_paths(summary)
     if summary["status"] == "partial":
@@ -946,6 +981,41 @@ def forget(
         f"erased {erased.posts} items of {what} and {erased.derived_rows} derived rows; "
         f"{erased.duplicates_released} copies by others kept; snapshot and export rewritten"
     )
+
+
+@app.command()
+def serve(
+    config: Annotated[Path, typer.Option("--config", "-c", help="The TOML configuration file.")],
+    cron: Annotated[str, typer.Option(help="When to run, in Europe/Amsterdam time.")] = "0 2 * * *",
+    runner: Annotated[
+        str, typer.Option(help="Where the NLP computes: threads (this process), processes or dask.")
+    ] = "threads",
+    workers: Annotated[int | None, typer.Option(min=1, help="Workers of the runner.")] = None,
+    dask_address: Annotated[
+        str | None, typer.Option(help="An existing Dask scheduler, tcp://host:8786 (with --runner dask).")
+    ] = None,
+) -> None:
+    """Serve the nightly job as a Prefect deployment on a cron schedule (Europe/Amsterdam).
+
+    Needs a Prefect server (prefect server start) and PREFECT_API_URL pointing to it; this process
+    then runs every scheduled run until stopped. Example: betrokken serve -c betrokken.toml
+    """
+    from prefect import serve as prefect_serve
+    from prefect.client.schemas.schedules import CronSchedule
+    from pydantic import ValidationError
+
+    from flows.schedule import TIME_ZONE, nightly_deployment
+
+    _check_config(config)
+    try:
+        CronSchedule(cron=cron, timezone=TIME_ZONE)
+    except ValidationError:
+        err.print(f"--cron: not a cron expression: {cron!r} (example: '0 2 * * *' is 02:00 every night)")
+        raise typer.Exit(EXIT_CONFIG) from None
+    params = _runner_params(runner, workers, dask_address)
+    deployment = nightly_deployment(config, cron, params["runner"], params["dask_address"])
+    console.print(f"serving deployment betrokken-nightly/{deployment.name}, cron {cron!r} {TIME_ZONE}")
+    prefect_serve(deployment)
 
 
 def main() -> None:

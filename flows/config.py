@@ -81,6 +81,14 @@ class RssOptions(_Strict):
     timeout_s: Annotated[float, Field(gt=0, le=300)] = 20.0
 
 
+class CollectOptions(_Strict):
+    """Prefect retries of a failed source with exponential backoff, and a time limit per source."""
+
+    retries: Annotated[int, Field(ge=0, le=10)] = 2
+    backoff_s: Annotated[float, Field(ge=0, le=3600)] = 30.0
+    timeout_s: Annotated[float, Field(gt=0, le=6 * 3600)] = 900.0
+
+
 class NlpOptions(_Strict):
     """Which NLP backends the nightly run uses; transformer models load from local files only."""
 
@@ -145,6 +153,7 @@ class Settings(_Strict):
     privacy: Privacy = Field(default_factory=Privacy)
     reddit: RedditOptions = Field(default_factory=RedditOptions)
     rss: RssOptions = Field(default_factory=RssOptions)
+    collect: CollectOptions = Field(default_factory=CollectOptions)
     nlp: NlpOptions = Field(default_factory=NlpOptions)
     municipalities: Annotated[list[Municipality], Field(min_length=1)]
 

@@ -11,14 +11,18 @@ import logging
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.task_runners import TaskRunner
+from prefect.tasks import exponential_backoff
 
-from flows.config import Estimation, Settings, load_settings
+from flows.config import CollectOptions, Estimation, Settings, load_settings
 from flows.progress import stage_progress
+from flows.runners import make_runner
 from nlp.pipeline import BackendOptions, get_enricher, nlp_version
 from profiles.evidence import EvidenceModel
 from profiles.gap import Thresholds
@@ -31,7 +35,7 @@ from sources.relevance import Gazetteer, GazetteerEntry
 from sources.rss import RssSource
 from sources.sample import sample_sources
 from warehouse.db import begin_run, connect, finish_run, load_states, record_municipalities
-from warehouse.enrich import count_pending, enrich_pending
+from warehouse.enrich import BATCH, BatchResult, batches, compute_batch, pending_posts, write_batch
 from warehouse.estimates import EstimateSettings, estimate_municipality
 from warehouse.lock import RunLock
 from warehouse.privacy import purge_text
@@ -112,16 +116,38 @@ def live_sources(settings: Settings, pseudonymiser: Pseudonymiser, notes: list[s
 
 @task(name="collect", cache_policy=NO_CACHE, task_run_name="collect {source.key}")
 def collect_source(source: Source, state: dict[str, Any]) -> SourceResult:
-    """Collect one source; a failure is returned as data so the other sources still land."""
+    """Collect one source; raises on failure so that Prefect retries it (see ``collect_all``)."""
+    return source.collect(state)
+
+
+def collect_all(
+    sources: list[Source], states: dict[str, dict[str, Any]], options: CollectOptions
+) -> list[SourceResult]:
+    """Every source at once, each retried with exponential backoff and limited in time; a source
+    that still fails comes back as a failed result, so the other sources still land."""
+    task = collect_source.with_options(
+        retries=options.retries,
+        retry_delay_seconds=exponential_backoff(backoff_factor=options.backoff_s) if options.backoff_s else 0,
+        timeout_seconds=options.timeout_s,
+    )
     started = time.monotonic()
-    try:
-        return source.collect(state)
-    except SourceError as exc:
-        return SourceResult(source.key, error=str(exc), duration_s=time.monotonic() - started)
-    except Exception as exc:  # an unexpected bug in one source must not stop the others
-        return SourceResult(
-            source.key, error=f"unexpected {type(exc).__name__}: {exc}", duration_s=time.monotonic() - started
-        )
+    futures = [task.submit(s, states.get(s.key, {})) for s in sources]
+    results = []
+    for source, future in zip(sources, futures, strict=True):
+        outcome = future.result(raise_on_failure=False)
+        if isinstance(outcome, SourceResult):
+            results.append(outcome)
+            continue
+        if isinstance(outcome, SourceError):
+            reason = str(outcome)
+        elif isinstance(outcome, TimeoutError):
+            reason = f"no answer within {options.timeout_s:g} s"
+        else:  # an unexpected bug in one source must not stop the others
+            reason = f"unexpected {type(outcome).__name__}: {outcome}"
+        if options.retries:
+            reason += f" (after {options.retries} retries)"
+        results.append(SourceResult(source.key, error=reason, duration_s=time.monotonic() - started))
+    return results
 
 
 @task(name="store", cache_policy=NO_CACHE)
@@ -130,15 +156,37 @@ def store_task(warehouse: Path, result: SourceResult, gazetteer: Gazetteer, run_
         return store_result(con, result, gazetteer, run_id)
 
 
-@task(name="enrich", cache_policy=NO_CACHE)
-def enrich_task(warehouse: Path, profile_model: str, options: BackendOptions) -> int:
-    evidence = EvidenceModel(load_model(profile_model))
-    with connect(warehouse) as con:
-        pending = count_pending(con, nlp_version(options), evidence)
-        if pending == 0:
+@lru_cache(maxsize=4)
+def evidence_for(profile_model: str) -> EvidenceModel:
+    """One evidence model per worker process, built on first use."""
+    return EvidenceModel(load_model(profile_model))
+
+
+@task(name="enrich-batch", cache_policy=NO_CACHE)
+def enrich_batch(batch: list[tuple[Any, ...]], options: BackendOptions, profile_model: str) -> BatchResult:
+    """Pure computation, so it can run on any runner: texts in, rows out; nothing is written."""
+    return compute_batch(batch, get_enricher(options), evidence_for(profile_model))
+
+
+@flow(name="betrokken-enrich", log_prints=False)
+def enrich_stage(warehouse: str, profile_model: str, options: BackendOptions, batch_size: int = BATCH) -> int:
+    """NLP for every pending post on this flow's task runner; the results are written here, in the
+    flow process, batch by batch in input order. Posts already enriched under this NLP version
+    (same content hash) are not pending, so a retried or repeated run redoes no NLP."""
+    evidence = evidence_for(profile_model)
+    with connect(Path(warehouse)) as con:
+        pending = pending_posts(con, nlp_version(options), evidence)
+        if not pending:
             return 0  # nothing new: do not even load the NLP pipeline
-        with stage_progress("enrich", pending) as update:
-            return enrich_pending(con, get_enricher(options), evidence, progress=update)
+        futures = [enrich_batch.submit(b, options, profile_model) for b in batches(pending, batch_size)]
+        done = 0
+        with stage_progress("enrich", len(pending)) as update:
+            for future in futures:
+                result = future.result()
+                write_batch(con, result)
+                done += len(result.post_ids)
+                update(done)
+        return done
 
 
 @task(name="estimate", cache_policy=NO_CACHE, task_run_name="estimate {municipality_id}")
@@ -207,6 +255,9 @@ def nightly(
     warehouse_path: str | None = None,
     report_path: str | None = None,
     as_of: date | None = None,
+    runner: str = "threads",
+    workers: int | None = None,
+    dask_address: str | None = None,
 ) -> dict[str, Any]:
     """Collect, store, enrich, estimate and report, for every configured municipality.
 
@@ -216,6 +267,10 @@ def nightly(
         warehouse_path: overrides ``[warehouse] path``.
         report_path: where to write report.html (default: beside the warehouse).
         as_of: last day of the estimation period (default: today, UTC).
+        runner: where the enrichment computes: "threads" (this process), "processes" or "dask".
+        workers: parallel workers of the runner (default: 1 thread, else one per core).
+        dask_address: an existing Dask scheduler (tcp://host:8786); without it "dask" starts a
+            local cluster.
     """
     settings = load_settings(Path(config_path))
     if warehouse_path:
@@ -225,11 +280,14 @@ def nightly(
     warehouse = settings.warehouse.path
     report = Path(report_path) if report_path else warehouse.parent / "report.html"
     as_of = as_of or datetime.now(UTC).date()
+    task_runner = make_runner(runner, workers, dask_address)
     with RunLock(warehouse):  # a second run exits at once instead of waiting or interleaving
-        return _run(settings, mode, warehouse, report, as_of)
+        return _run(settings, mode, warehouse, report, as_of, task_runner)
 
 
-def _run(settings: Settings, mode: str, warehouse: Path, report: Path, as_of: date) -> dict[str, Any]:
+def _run(
+    settings: Settings, mode: str, warehouse: Path, report: Path, as_of: date, task_runner: TaskRunner
+) -> dict[str, Any]:
     pseudonymiser = Pseudonymiser(load_key(settings.key_file()))
     timings: dict[str, float] = {}
 
@@ -246,8 +304,7 @@ def _run(settings: Settings, mode: str, warehouse: Path, report: Path, as_of: da
             if mode == "sample"
             else live_sources(settings, pseudonymiser, summary.notes)
         )
-        futures = [collect_source.submit(s, states.get(s.key, {})) for s in sources]
-        results = [f.result() for f in futures]
+        results = collect_all(sources, states, settings.collect)
         timings["collect"] = time.monotonic() - started
 
         started = time.monotonic()
@@ -258,7 +315,9 @@ def _run(settings: Settings, mode: str, warehouse: Path, report: Path, as_of: da
         timings["store"] = time.monotonic() - started
 
         started = time.monotonic()
-        summary.posts_enriched = enrich_task(warehouse, settings.profile_model, options)
+        summary.posts_enriched = enrich_stage.with_options(task_runner=task_runner)(
+            str(warehouse), settings.profile_model, options
+        )
         timings["enrich"] = time.monotonic() - started
 
         started = time.monotonic()

@@ -8,7 +8,9 @@ Each batch is written in one transaction: a killed run loses at most the batch i
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import duckdb
 
@@ -39,6 +41,79 @@ def count_pending(con: duckdb.DuckDBPyConnection, nlp_version: str, evidence: Ev
     return con.execute(f"SELECT count(*) FROM ({PENDING_SQL})", params).fetchone()[0]
 
 
+def pending_posts(
+    con: duckdb.DuckDBPyConnection, nlp_version: str, evidence: EvidenceModel
+) -> list[tuple[Any, ...]]:
+    """(post_id, content_hash, source, channel, has_voice, full_text) of every post to enrich."""
+    params = {"nlp": nlp_version, "model": evidence.model.id, "mver": evidence.model.version_tag()}
+    return con.execute(PENDING_SQL, params).fetchall()
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """What one batch of posts yields: rows for the three tables, computed without the warehouse,
+    so a worker anywhere can compute it and the flow process writes it."""
+
+    nlp_version: str
+    post_ids: list[str]
+    enrichment: list[tuple[Any, ...]]
+    topics: list[tuple[Any, ...]]
+    signals: list[tuple[Any, ...]]
+
+
+def compute_batch(batch: list[tuple[Any, ...]], enricher: Enricher, evidence: EvidenceModel) -> BatchResult:
+    """NLP and profile signals for pending rows (as ``pending_posts`` returns them)."""
+    model, model_version = evidence.model.id, evidence.model.version_tag()
+    results = enricher.enrich([row[5] for row in batch])
+    now = datetime.now(UTC)
+    enrichment_rows, topic_rows, signal_rows = [], [], []
+    for (post_id, digest, source, channel, has_voice, _), result in zip(batch, results, strict=True):
+        enrichment_rows.append(
+            (
+                post_id,
+                enricher.version,
+                digest,
+                result.language,
+                result.sentiment,
+                result.sentiment_score,
+                result.trust,
+                result.n_tokens,
+                now,
+            )
+        )
+        topic_rows.extend(
+            (post_id, enricher.version, hit.id, hit.score, list(hit.evidence)) for hit in result.topics
+        )
+        if source == "reddit" and has_voice:
+            fired = evidence.fired(features_of(result, source, channel)) if result.language == "nl" else []
+            signal_rows.append((post_id, model, model_version, fired))
+    return BatchResult(enricher.version, [row[0] for row in batch], enrichment_rows, topic_rows, signal_rows)
+
+
+def write_batch(con: duckdb.DuckDBPyConnection, result: BatchResult) -> None:
+    """One transaction per batch: a killed run loses at most the batch in flight."""
+    with transaction(con):
+        con.execute(
+            "DELETE FROM enrichment WHERE nlp_version = ? AND post_id IN (SELECT unnest(?))",
+            [result.nlp_version, result.post_ids],
+        )
+        con.execute(
+            "DELETE FROM post_topics WHERE nlp_version = ? AND post_id IN (SELECT unnest(?))",
+            [result.nlp_version, result.post_ids],
+        )
+        con.executemany("INSERT INTO enrichment VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", result.enrichment)
+        if result.topics:
+            con.executemany("INSERT INTO post_topics VALUES (?, ?, ?, ?, ?)", result.topics)
+        if result.signals:
+            con.executemany("INSERT OR REPLACE INTO post_signals VALUES (?, ?, ?, ?)", result.signals)
+        faults.point("enrich:before-commit")
+    faults.point("enrich:after-commit")
+
+
+def batches(rows: list[tuple[Any, ...]], size: int = BATCH) -> list[list[tuple[Any, ...]]]:
+    return [rows[i : i + size] for i in range(0, len(rows), size)]
+
+
 def enrich_pending(
     con: duckdb.DuckDBPyConnection,
     enricher: Enricher,
@@ -46,54 +121,10 @@ def enrich_pending(
     batch_size: int = BATCH,
     progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Enrich every pending post; returns how many were enriched. ``progress(done)`` after each batch."""
-    params = {"nlp": enricher.version, "model": evidence.model.id, "mver": evidence.model.version_tag()}
-    pending = con.execute(PENDING_SQL, params).fetchall()
+    """Enrich every pending post in this process; returns how many. ``progress(done)`` per batch."""
     done = 0
-    for start in range(0, len(pending), batch_size):
-        batch = pending[start : start + batch_size]
-        results = enricher.enrich([row[5] for row in batch])
-        now = datetime.now(UTC)
-        enrichment_rows, topic_rows, signal_rows = [], [], []
-        for (post_id, digest, source, channel, has_voice, _), result in zip(batch, results, strict=True):
-            enrichment_rows.append(
-                (
-                    post_id,
-                    enricher.version,
-                    digest,
-                    result.language,
-                    result.sentiment,
-                    result.sentiment_score,
-                    result.trust,
-                    result.n_tokens,
-                    now,
-                )
-            )
-            topic_rows.extend(
-                (post_id, enricher.version, hit.id, hit.score, list(hit.evidence)) for hit in result.topics
-            )
-            if source == "reddit" and has_voice:
-                fired = (
-                    evidence.fired(features_of(result, source, channel)) if result.language == "nl" else []
-                )
-                signal_rows.append((post_id, params["model"], params["mver"], fired))
-        ids = [row[0] for row in batch]
-        with transaction(con):
-            con.execute(
-                "DELETE FROM enrichment WHERE nlp_version = ? AND post_id IN (SELECT unnest(?))",
-                [enricher.version, ids],
-            )
-            con.execute(
-                "DELETE FROM post_topics WHERE nlp_version = ? AND post_id IN (SELECT unnest(?))",
-                [enricher.version, ids],
-            )
-            con.executemany("INSERT INTO enrichment VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", enrichment_rows)
-            if topic_rows:
-                con.executemany("INSERT INTO post_topics VALUES (?, ?, ?, ?, ?)", topic_rows)
-            if signal_rows:
-                con.executemany("INSERT OR REPLACE INTO post_signals VALUES (?, ?, ?, ?)", signal_rows)
-            faults.point("enrich:before-commit")
-        faults.point("enrich:after-commit")
+    for batch in batches(pending_posts(con, enricher.version, evidence), batch_size):
+        write_batch(con, compute_batch(batch, enricher, evidence))
         done += len(batch)
         if progress is not None:
             progress(done)

@@ -1,0 +1,124 @@
+"""Scheduling and scale-out: the nightly deployment on a real Prefect server, and the enrichment
+stage on a process pool and on a real dask.distributed cluster giving the threads runner's rows."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from flows.cli import app
+
+DROP = ("enrichment", "post_topics", "post_signals")
+
+
+def test_serve_creates_a_deployment_with_schedule_and_parameters(
+    prefect_harness, minimal_config: Path
+) -> None:
+    from prefect import get_client
+
+    from flows.schedule import nightly_deployment
+
+    deployment_id = nightly_deployment(minimal_config, "30 3 * * 1-5", runner="processes").apply()
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment(deployment_id)
+        flow = client.read_flow(deployment.flow_id)
+    assert flow.name == "betrokken-nightly" and deployment.name == "nightly"
+    (schedule,) = deployment.schedules
+    assert schedule.active
+    assert schedule.schedule.cron == "30 3 * * 1-5"
+    assert schedule.schedule.timezone == "Europe/Amsterdam"
+    assert deployment.parameters == {
+        "config_path": str(minimal_config.resolve()),
+        "mode": "live",
+        "runner": "processes",
+    }
+    limit = deployment.global_concurrency_limit
+    assert limit is not None and limit.limit == 1  # and the run lock keeps a manual run out too
+
+
+def test_serve_rejects_a_bad_cron_or_runner(minimal_config: Path) -> None:
+    runner = CliRunner()
+    bad_cron = runner.invoke(app, ["serve", "-c", str(minimal_config), "--cron", "every night"])
+    assert bad_cron.exit_code == 2 and "not a cron expression" in bad_cron.output
+    bad_runner = runner.invoke(app, ["serve", "-c", str(minimal_config), "--runner", "ray"])
+    assert bad_runner.exit_code == 2 and "expected one of threads, processes, dask" in bad_runner.output
+
+
+def _unenriched_copy(source: Path, target: Path) -> Path:
+    target.mkdir()
+    shutil.copy(source, target / "warehouse.duckdb")
+    with duckdb.connect(str(target / "warehouse.duckdb")) as con:
+        for table in DROP:
+            con.execute(f"DELETE FROM {table}")
+    return target / "warehouse.duckdb"
+
+
+def _rows(path: Path) -> list[list[tuple]]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return [
+            con.execute(
+                "SELECT post_id, nlp_version, content_hash, language, sentiment, sentiment_score, trust, "
+                "n_tokens FROM enrichment ORDER BY post_id"
+            ).fetchall(),
+            con.execute("SELECT * FROM post_topics ORDER BY post_id, topic_id").fetchall(),
+            con.execute("SELECT * FROM post_signals ORDER BY post_id").fetchall(),
+        ]
+
+
+@pytest.fixture(scope="module")
+def threads_rows(demo_run, tmp_path_factory) -> list[list[tuple]]:
+    """The reference: the enrichment stage on the threads runner, in small batches."""
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    from flows.nightly import enrich_stage
+    from nlp.pipeline import BackendOptions
+
+    out, _, _ = demo_run
+    path = _unenriched_copy(out / "warehouse.duckdb", tmp_path_factory.mktemp("threads") / "w")
+    done = enrich_stage.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))(
+        str(path), "citisens", BackendOptions(), batch_size=40
+    )
+    assert done > 300
+    rows = _rows(path)
+    assert rows == _rows(out / "warehouse.duckdb")  # the same as the nightly run wrote
+    return rows
+
+
+def test_enrichment_on_a_process_pool_equals_threads(threads_rows, demo_run, tmp_path: Path) -> None:
+    from prefect.task_runners import ProcessPoolTaskRunner
+
+    from flows.nightly import enrich_stage
+    from nlp.pipeline import BackendOptions
+
+    path = _unenriched_copy(demo_run[0] / "warehouse.duckdb", tmp_path / "p")
+    enrich_stage.with_options(task_runner=ProcessPoolTaskRunner(max_workers=2))(
+        str(path), "citisens", BackendOptions(), batch_size=40
+    )
+    assert _rows(path) == threads_rows
+
+
+def test_enrichment_on_a_dask_cluster_equals_threads(threads_rows, demo_run, tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
+    from flows.nightly import enrich_stage
+    from flows.runners import make_runner
+    from nlp.pipeline import BackendOptions
+
+    path = _unenriched_copy(demo_run[0] / "warehouse.duckdb", tmp_path / "d")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
+        runner = make_runner("dask", dask_address=cluster.scheduler_address)
+        done = enrich_stage.with_options(task_runner=runner)(
+            str(path), "citisens", BackendOptions(), batch_size=40
+        )
+        worked = {w["id"] for w in client.scheduler_info()["workers"].values()}
+    assert done == len(threads_rows[0]) and len(worked) == 2
+    assert _rows(path) == threads_rows
