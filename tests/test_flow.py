@@ -83,16 +83,25 @@ def test_flow_report_is_self_contained_and_computed(demo_run) -> None:
     assert "nieuwsartikelen van" in html and "stem van een redactie" in html  # news reported apart
 
 
-def test_flow_live_run_survives_a_failing_feed(prefect_harness, httpserver, tmp_path: Path) -> None:
+def test_flow_live_run_retries_and_survives_a_failing_feed(
+    prefect_harness, httpserver, tmp_path: Path
+) -> None:
     from flows.nightly import nightly
 
     feed = (SAMPLE_DIR / "feeds" / "domstad-nieuws.rss").read_bytes()
     httpserver.expect_request("/ok.rss").respond_with_data(feed, content_type="application/rss+xml")
     httpserver.expect_request("/broken.rss").respond_with_data("boom", status=500)
+    # a feed that fails once and then answers: the collection task's retry brings it in
+    httpserver.expect_oneshot_request("/flaky.rss").respond_with_data("busy", status=503)
+    bode = (SAMPLE_DIR / "feeds" / "betuwe-bode.rss").read_bytes()
+    httpserver.expect_request("/flaky.rss").respond_with_data(bode, content_type="application/rss+xml")
     config = tmp_path / "live.toml"
     config.write_text(f"""
 [warehouse]
 path = "w.duckdb"
+[collect]
+retries = 2
+backoff_s = 0
 
 [[municipalities]]
 id = "utrecht"
@@ -105,15 +114,23 @@ places = ["Lombok", "Overvecht"]
   [[municipalities.feeds]]
   name = "Kapot"
   url = "{httpserver.url_for("/broken.rss")}"
+  [[municipalities.feeds]]
+  name = "Wisselvallig"
+  url = "{httpserver.url_for("/flaky.rss")}"
   [municipalities.reddit]
   subreddits = ["Utrecht"]
 """)
     summary = nightly(config_path=str(config), mode="live", as_of=date(2026, 11, 25))
     assert summary["status"] == "partial"
+    requests = [r.path for r, _ in httpserver.log]
+    assert requests.count("/broken.rss") == 3 and requests.count("/flaky.rss") == 2  # 2 retries at most
     by_source = {s["source_key"]: s for s in summary["sources"]}
     assert by_source["rss:utrecht:Lokaal"]["status"] == "ok" and by_source["rss:utrecht:Lokaal"]["new"] > 20
     assert by_source["rss:utrecht:Kapot"]["status"] == "failed"
     assert "HTTP 500" in by_source["rss:utrecht:Kapot"]["reason"]
+    assert "after 2 retries" in by_source["rss:utrecht:Kapot"]["reason"]
+    assert by_source["rss:utrecht:Wisselvallig"]["status"] == "ok"
+    assert by_source["rss:utrecht:Wisselvallig"]["fetched"] > 20
     assert any("Reddit skipped" in note for note in summary["notes"])
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM posts WHERE source = 'rss'").fetchone()[0] > 20
@@ -137,6 +154,8 @@ def test_flow_failing_reddit_does_not_stop_the_feeds(
     config.write_text(f"""
 [warehouse]
 path = "w.duckdb"
+[collect]
+retries = 0
 [reddit]
 retries = 1
 backoff_s = 0

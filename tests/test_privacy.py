@@ -209,6 +209,8 @@ def test_secrets_never_reach_logs_run_records_or_outputs(
     config.write_text(f"""
 [warehouse]
 path = "w.duckdb"
+[collect]
+retries = 0
 [reddit]
 retries = 1
 backoff_s = 0
