@@ -103,3 +103,45 @@ def test_item_deleted_at_the_source_loses_text_title_and_author(tmp_path: Path) 
         row = con.execute("SELECT is_deleted, title, text, author_key FROM posts").fetchone()
         assert row == (True, None, None, None)
         assert con.execute("SELECT count(*) FROM post_lsh").fetchone()[0] == 0
+
+
+def test_absurd_input_is_stored_safely_scrubbed_and_counted(tmp_path: Path, enricher) -> None:
+    """A 1 MB post, empty and invisible-only texts, a lone surrogate, bidi overrides, control
+    characters and emoji: no stage crashes, the huge post is cut with a flag, empty ones are
+    skipped and counted, and personal data never reaches the warehouse."""
+    from profiles.evidence import EvidenceModel
+    from profiles.model import load_model
+    from warehouse.enrich import enrich_pending
+
+    posts = [
+        _post("reddit:t3_huge", "Utrecht " + "parkeren is duur " * 70_000),
+        _post("reddit:t3_empty", ""),
+        _post("reddit:t3_blank", " \n\t "),
+        _post("reddit:t3_invisible", "\u200b\u200d\ufeff\u2066"),
+        _post("reddit:t3_surrogate", "Utrecht \ud83d half emoji en \x00\x07 besturing"),
+        _post("reddit:t3_rtl", "Utrecht \u202egnikrap\u202c in Lombok"),
+        _post("reddit:t3_emoji", "Utrecht 🚲🚲🚲🌳"),
+        _post("reddit:t3_pii", "Mail de wethouder in Utrecht: j.jansen@example.nl of bel 06-12345678."),
+    ]
+    with connect(tmp_path / "w.duckdb") as con:
+        counts = store_result(con, SourceResult("test:reddit", posts=posts), GAZ, begin_run(con, "live"))
+        assert (counts.fetched, counts.new, counts.skipped_empty, counts.truncated) == (8, 5, 3, 1)
+        recorded = con.execute("SELECT skipped_empty, truncated FROM run_sources").fetchone()
+        assert recorded == (3, 1)
+        huge = con.execute(
+            "SELECT length(text), text_truncated FROM posts WHERE post_id = 'reddit:t3_huge'"
+        ).fetchone()
+        assert huge[0] <= 100_000 and huge[1] is True
+        texts = dict(con.execute("SELECT post_id, text FROM posts").fetchall())
+        assert "\ud83d" not in texts["reddit:t3_surrogate"] and "\x00" not in texts["reddit:t3_surrogate"]
+        assert "\u202e" not in texts["reddit:t3_rtl"]
+        assert texts["reddit:t3_emoji"].endswith("🚲🚲🚲🌳")
+        pii = con.execute("SELECT text, pii_replaced FROM posts WHERE post_id = 'reddit:t3_pii'").fetchone()
+        assert "example.nl" not in pii[0] and "12345678" not in pii[0]
+        assert "[e-mail]" in pii[0] and "[telefoon]" in pii[0] and pii[1] == 2
+        done = enrich_pending(con, enricher, EvidenceModel(load_model("citisens")))
+        assert (
+            done == con.execute("SELECT count(*) FROM posts WHERE municipality_id IS NOT NULL").fetchone()[0]
+        )
+        scores = con.execute("SELECT min(sentiment_score), max(sentiment_score) FROM enrichment").fetchone()
+        assert -1.0 <= scores[0] <= scores[1] <= 1.0
