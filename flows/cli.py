@@ -38,6 +38,15 @@ EXIT_CONFIG = 2
 EXIT_PARTIAL = 3
 EXIT_BUSY = 4  # another run holds the warehouse
 
+# Options of every command that runs the nightly flow (demo, run, serve).
+RunnerOption = Annotated[
+    str, typer.Option(help="Where the NLP computes: threads (this process), processes or dask.")
+]
+WorkersOption = Annotated[int | None, typer.Option(min=1, help="Workers of the runner.")]
+DaskAddressOption = Annotated[
+    str | None, typer.Option(help="An existing Dask scheduler, tcp://host:8786 (with --runner dask).")
+]
+
 
 def _check_config(path: Path) -> Settings:
     """Validate the config and its profile model up front, so errors come before any work."""
@@ -170,13 +179,9 @@ def demo(
     out: Annotated[Path, typer.Option(help="Folder for warehouse.duckdb and report.html.")] = Path(
         "betrokken-demo"
     ),
-    runner: Annotated[
-        str, typer.Option(help="Where the NLP computes: threads (this process), processes or dask.")
-    ] = "threads",
-    workers: Annotated[int | None, typer.Option(min=1, help="Workers of the runner.")] = None,
-    dask_address: Annotated[
-        str | None, typer.Option(help="An existing Dask scheduler, tcp://host:8786 (with --runner dask).")
-    ] = None,
+    runner: RunnerOption = "threads",
+    workers: WorkersOption = None,
+    dask_address: DaskAddressOption = None,
 ) -> None:
     """Run the nightly flow on the bundled sample corpus (no network, no accounts).
 
@@ -208,13 +213,9 @@ def demo(
 def run(
     config: Annotated[Path, typer.Option("--config", "-c", help="The TOML configuration file.")],
     as_of: Annotated[str | None, typer.Option(help="Last day of the estimation period, YYYY-MM-DD.")] = None,
-    runner: Annotated[
-        str, typer.Option(help="Where the NLP computes: threads (this process), processes or dask.")
-    ] = "threads",
-    workers: Annotated[int | None, typer.Option(min=1, help="Workers of the runner.")] = None,
-    dask_address: Annotated[
-        str | None, typer.Option(help="An existing Dask scheduler, tcp://host:8786 (with --runner dask).")
-    ] = None,
+    runner: RunnerOption = "threads",
+    workers: WorkersOption = None,
+    dask_address: DaskAddressOption = None,
 ) -> None:
     """Run the nightly job on the live sources of a configuration.
 
@@ -987,13 +988,9 @@ def forget(
 def serve(
     config: Annotated[Path, typer.Option("--config", "-c", help="The TOML configuration file.")],
     cron: Annotated[str, typer.Option(help="When to run, in Europe/Amsterdam time.")] = "0 2 * * *",
-    runner: Annotated[
-        str, typer.Option(help="Where the NLP computes: threads (this process), processes or dask.")
-    ] = "threads",
-    workers: Annotated[int | None, typer.Option(min=1, help="Workers of the runner.")] = None,
-    dask_address: Annotated[
-        str | None, typer.Option(help="An existing Dask scheduler, tcp://host:8786 (with --runner dask).")
-    ] = None,
+    runner: RunnerOption = "threads",
+    workers: WorkersOption = None,
+    dask_address: DaskAddressOption = None,
 ) -> None:
     """Serve the nightly job as a Prefect deployment on a cron schedule (Europe/Amsterdam).
 

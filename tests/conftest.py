@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -79,24 +79,33 @@ def minimal_config(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def demo_run(prefect_harness, tmp_path_factory) -> tuple[Path, dict, dict]:
+def sample_run(prefect_harness) -> Callable[[Path], dict]:
+    """Runs the nightly flow on the bundled sample into a folder (as `betrokken demo` does)."""
+    from flows.nightly import nightly
+    from sources.sample import demo_config_path, sample_end
+
+    def run(out: Path) -> dict:
+        return nightly(
+            config_path=str(demo_config_path()),
+            mode="sample",
+            warehouse_path=str(out / "warehouse.duckdb"),
+            report_path=str(out / "report.html"),
+            as_of=sample_end().date(),
+        )
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def demo_run(sample_run, tmp_path_factory) -> tuple[Path, dict, dict]:
     """The nightly flow on the bundled sample, run twice (the second run must add nothing)."""
     import duckdb
 
-    from flows.nightly import nightly
-    from sources.sample import demo_config_path, sample_end
     from warehouse.db import table_counts
 
     out = tmp_path_factory.mktemp("demo")
-    params = dict(
-        config_path=str(demo_config_path()),
-        mode="sample",
-        warehouse_path=str(out / "warehouse.duckdb"),
-        report_path=str(out / "report.html"),
-        as_of=sample_end().date(),
-    )
-    first = nightly(**params)
+    first = sample_run(out)
     with duckdb.connect(str(out / "warehouse.duckdb"), read_only=True) as con:
         counts_first = table_counts(con)
-    second = nightly(**params)
+    second = sample_run(out)
     return out, first, {"first": counts_first, "second_summary": second}

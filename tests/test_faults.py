@@ -14,7 +14,6 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from sources.sample import demo_config_path, sample_end
 from warehouse.db import table_counts
 
 REPO = Path(__file__).resolve().parent.parent
@@ -65,10 +64,8 @@ def _killed_demo(out: Path, point: str, after: int) -> subprocess.CompletedProce
     ids=["during-store", "during-enrich"],
 )
 def test_run_killed_while_writing_then_rerun_equals_a_clean_run(
-    demo_run, prefect_harness, tmp_path: Path, point: str, after: int
+    demo_run, sample_run, tmp_path: Path, point: str, after: int
 ) -> None:
-    from flows.nightly import nightly
-
     clean_out, _, _ = demo_run
     clean = _fingerprint(clean_out / "warehouse.duckdb")
     out = tmp_path / "killed"
@@ -88,13 +85,7 @@ def test_run_killed_while_writing_then_rerun_equals_a_clean_run(
             assert con.execute("SELECT count(*) FROM enrichment").fetchone()[0] == 0  # batch rolled back
     partial = _fingerprint(warehouse)
     assert partial != clean
-    summary = nightly(
-        config_path=str(demo_config_path()),
-        mode="sample",
-        warehouse_path=str(warehouse),
-        report_path=str(out / "report.html"),
-        as_of=sample_end().date(),
-    )
+    summary = sample_run(out)
     assert summary["status"] == "ok"
     assert _fingerprint(warehouse) == clean
     with duckdb.connect(str(warehouse), read_only=True) as con:

@@ -17,7 +17,6 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from sources.pseudonym import Pseudonymiser, load_key
-from sources.sample import demo_config_path, sample_end
 from warehouse.publish import export_path, snapshot_path
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sources" / "sample"
@@ -99,9 +98,7 @@ def _count(path: Path, sql: str, params: list | None = None) -> int:
         return con.execute(sql, params or []).fetchone()[0]
 
 
-def test_forget_an_author_everywhere_and_for_good(copied_demo: Path, prefect_harness) -> None:
-    from flows.nightly import nightly
-
+def test_forget_an_author_everywhere_and_for_good(copied_demo: Path, sample_run) -> None:
     warehouse = copied_demo / "warehouse.duckdb"
     name, _ = SAMPLE_AUTHORS.most_common(1)[0]
     key = Pseudonymiser(load_key(copied_demo / "betrokken.key")).author_key(name)
@@ -130,13 +127,7 @@ def test_forget_an_author_everywhere_and_for_good(copied_demo: Path, prefect_har
             == 0
         )
     # the next run collects the same sample again: the author's items are not stored again
-    summary = nightly(
-        config_path=str(demo_config_path()),
-        mode="sample",
-        warehouse_path=str(warehouse),
-        report_path=str(copied_demo / "report.html"),
-        as_of=sample_end().date(),
-    )
+    summary = sample_run(copied_demo)
     assert summary["status"] == "ok"
     assert _count(warehouse, "SELECT count(*) FROM posts WHERE author_key = ?", [key]) == 0
     assert _count(warehouse, "SELECT count(*) FROM posts WHERE list_contains(?, post_id)", [ids]) == 0

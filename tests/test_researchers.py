@@ -15,7 +15,6 @@ from test_docs import DOCS, _recipes
 from typer.testing import CliRunner
 
 from flows.cli import EXIT_BUSY, app
-from sources.sample import demo_config_path, sample_end
 from warehouse.lock import RunLock
 from warehouse.publish import EXPORT_PARTITIONS, SNAPSHOT_RELATIONS, snapshot_path
 
@@ -76,22 +75,14 @@ def test_snapshot_and_export_hold_the_researcher_relations_without_author_keys(d
         assert months[0].startswith("month=2026-") and len(months) >= 3
 
 
-def test_reader_holding_the_snapshot_open_while_a_nightly_run_writes(demo_run, tmp_path) -> None:
+def test_reader_holding_the_snapshot_open_while_a_nightly_run_writes(demo_run, sample_run, tmp_path) -> None:
     """Both succeed: the writer replaces the snapshot beside the reader, who keeps the old one."""
-    from flows.nightly import nightly
-
     out, _, _ = demo_run
     shutil.copy(out / "warehouse.duckdb", tmp_path / "warehouse.duckdb")
     shutil.copy(snapshot_path(out / "warehouse.duckdb"), snapshot_path(tmp_path / "warehouse.duckdb"))
     reader = duckdb.connect(str(snapshot_path(tmp_path / "warehouse.duckdb")), read_only=True)
     runs_before = reader.execute("SELECT max(run_id) FROM runs").fetchone()[0]
-    summary = nightly(
-        config_path=str(demo_config_path()),
-        mode="sample",
-        warehouse_path=str(tmp_path / "warehouse.duckdb"),
-        report_path=str(tmp_path / "report.html"),
-        as_of=sample_end().date(),
-    )
+    summary = sample_run(tmp_path)
     assert summary["status"] == "ok"
     # the open reader still answers, from the snapshot it opened
     assert reader.execute("SELECT max(run_id) FROM runs").fetchone()[0] == runs_before
