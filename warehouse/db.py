@@ -89,6 +89,34 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     con.execute("COMMIT")
 
 
+def insert_rows(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    or_replace: bool = False,
+) -> None:
+    """Insert many rows in one statement: one list parameter per column, unnested side by side.
+
+    DuckDB's ``executemany`` runs one statement per row (20,000 rows: ~18 s here); this takes
+    ~0.2 s. Each list is cast to its column's type, so all-NULL or all-empty columns insert too.
+    """
+    if not rows:
+        return
+    types = dict(
+        con.execute(
+            "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'main' AND table_name = ?",
+            [table],
+        ).fetchall()
+    )
+    values = {f"c{i}": list(column) for i, column in enumerate(zip(*rows, strict=True))}
+    select = ", ".join(f"unnest($c{i}::{types[name]}[])" for i, name in enumerate(columns))
+    verb = "INSERT OR REPLACE" if or_replace else "INSERT"
+    con.execute(f"{verb} INTO {table} ({', '.join(columns)}) SELECT {select}", values)
+
+
 def begin_run(
     con: duckdb.DuckDBPyConnection, mode: str, as_of: date | None = None, nlp_version: str | None = None
 ) -> int:

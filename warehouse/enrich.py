@@ -17,9 +17,20 @@ import duckdb
 from nlp.pipeline import Enricher
 from profiles.evidence import EvidenceModel, features_of
 from warehouse import faults
-from warehouse.db import transaction
+from warehouse.db import insert_rows, transaction
 
 BATCH = 500
+ENRICHMENT_COLUMNS = (
+    "post_id",
+    "nlp_version",
+    "content_hash",
+    "language",
+    "sentiment",
+    "sentiment_score",
+    "trust",
+    "n_tokens",
+    "enriched_at",
+)
 
 PENDING_SQL = """
 SELECT p.post_id, p.content_hash, p.source, p.channel, p.author_key IS NOT NULL AS has_voice,
@@ -101,11 +112,17 @@ def write_batch(con: duckdb.DuckDBPyConnection, result: BatchResult) -> None:
             "DELETE FROM post_topics WHERE nlp_version = ? AND post_id IN (SELECT unnest(?))",
             [result.nlp_version, result.post_ids],
         )
-        con.executemany("INSERT INTO enrichment VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", result.enrichment)
-        if result.topics:
-            con.executemany("INSERT INTO post_topics VALUES (?, ?, ?, ?, ?)", result.topics)
-        if result.signals:
-            con.executemany("INSERT OR REPLACE INTO post_signals VALUES (?, ?, ?, ?)", result.signals)
+        insert_rows(con, "enrichment", ENRICHMENT_COLUMNS, result.enrichment)
+        insert_rows(
+            con, "post_topics", ("post_id", "nlp_version", "topic_id", "score", "evidence"), result.topics
+        )
+        insert_rows(
+            con,
+            "post_signals",
+            ("post_id", "profile_model", "model_version", "signal_ids"),
+            result.signals,
+            or_replace=True,
+        )
         faults.point("enrich:before-commit")
     faults.point("enrich:after-commit")
 

@@ -17,7 +17,7 @@ import numpy as np
 from profiles.estimate import estimate_shares
 from profiles.evidence import EvidenceModel
 from profiles.gap import Thresholds, reach_gap
-from warehouse.db import transaction
+from warehouse.db import insert_rows, transaction
 from warehouse.labels import labelled_posteriors
 
 METHODS = ("pcc", "emq")
@@ -212,13 +212,10 @@ def store_estimates(con: duckdb.DuckDBPyConnection, est: Estimates) -> int:
                 f"DELETE FROM {table} WHERE starts_with(group_key, ?) AND ends_with(group_key, ?)",
                 [prefix, suffix],
             )
-        if est.shares:
-            placeholders = ", ".join(["?"] * len(SHARE_COLUMNS))
-            con.executemany(f"INSERT INTO share_estimates VALUES ({placeholders})", est.shares)
-        if est.signals:
-            con.executemany("INSERT INTO estimate_signals VALUES (?, ?, ?)", est.signals)
-        if est.advice:
-            con.executemany("INSERT OR REPLACE INTO gap_advice VALUES (?, ?, ?, ?, ?, ?)", est.advice)
+        insert_rows(con, "share_estimates", SHARE_COLUMNS, est.shares)
+        insert_rows(con, "estimate_signals", ("group_key", "signal_id", "n_voices"), est.signals)
+        advice_columns = ("group_key", "profile_id", "aspect", "advice", "source", "is_assumption")
+        insert_rows(con, "gap_advice", advice_columns, est.advice, or_replace=True)
     return len(est.shares)
 
 

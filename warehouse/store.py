@@ -18,8 +18,32 @@ from sources.relevance import Gazetteer
 from sources.sanitise import sanitise
 from sources.scrub import scrub
 from warehouse import faults
-from warehouse.db import record_source, transaction
+from warehouse.db import insert_rows, record_source, transaction
 
+POST_COLUMNS = (
+    "post_id",
+    "source",
+    "source_key",
+    "kind",
+    "channel",
+    "created_utc",
+    "title",
+    "text",
+    "url",
+    "parent_id",
+    "thread_id",
+    "author_key",
+    "municipality_id",
+    "relevance",
+    "content_hash",
+    "duplicate_of",
+    "duplicate_kind",
+    "is_deleted",
+    "first_run_id",
+    "stored_at",
+    "text_truncated",
+    "pii_replaced",
+)
 # Shorter texts ("Dit.", "+1") are the same by chance, not copies of each other.
 MIN_DUPLICATE_CHARS = 40
 # A syndicated copy or a repost appears within days; similar texts months apart are new stories.
@@ -250,13 +274,7 @@ def store_result(
 
     with transaction(con):
         if rows:
-            con.executemany(
-                "INSERT INTO posts (post_id, source, source_key, kind, channel, created_utc, title, "
-                "text, url, parent_id, thread_id, author_key, municipality_id, relevance, content_hash, "
-                "duplicate_of, duplicate_kind, is_deleted, first_run_id, stored_at, text_truncated, "
-                "pii_replaced) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+            insert_rows(con, "posts", POST_COLUMNS, rows)
         if minhash_rows:
             # Column lists through unnest: one statement instead of one per row (executemany is slow).
             ids, groups, created, signatures = (list(c) for c in zip(*minhash_rows, strict=True))
