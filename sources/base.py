@@ -83,6 +83,9 @@ def normalise_for_hash(text: str) -> str:
     return _WS.sub(" ", text).strip()
 
 
-def content_hash(text: str) -> str:
-    """Stable hash of the normalised text; equal hashes mean exact duplicates."""
-    return hashlib.sha256(normalise_for_hash(text).encode("utf-8")).hexdigest()[:32]
+def content_hash(text: str, *, normalised: str | None = None) -> str:
+    """Stable hash of the normalised text; equal hashes mean exact duplicates. Pass ``normalised``
+    when ``normalise_for_hash(text)`` is at hand already."""
+    if normalised is None:
+        normalised = normalise_for_hash(text)
+    return hashlib.sha256(normalised.encode("utf-8")).hexdigest()[:32]

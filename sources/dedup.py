@@ -25,21 +25,25 @@ ROWS = NUM_PERM // BANDS  # a pair with Jaccard 0.4 becomes a candidate with pro
 SIMILARITY = 0.3
 MIN_WORDS = 12  # shorter texts are too short to call near-duplicates
 SEED = 1
+# Drawn once: datasketch would otherwise draw the same permutations again for every text.
+_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=SEED)
+_PERMUTATIONS, _SCHEME = _TEMPLATE.permutations, _TEMPLATE.scheme
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class Fingerprint:
-    signature: tuple[int, ...]
+    signature: np.ndarray  # NUM_PERM uint64 values
     buckets: tuple[int, ...]  # one bucket id per band
 
 
-def fingerprint(text: str) -> Fingerprint | None:
-    """MinHash fingerprint of a text, or None when it has fewer than ``MIN_WORDS`` words."""
-    words = normalise_for_hash(text).split()
+def fingerprint(text: str, *, normalised: str | None = None) -> Fingerprint | None:
+    """MinHash fingerprint of a text, or None when it has fewer than ``MIN_WORDS`` words. Pass
+    ``normalised`` when ``normalise_for_hash(text)`` is at hand already."""
+    words = (normalise_for_hash(text) if normalised is None else normalised).split()
     if len(words) < MIN_WORDS:
         return None
     shingles = {" ".join(words[i : i + 3]).encode("utf-8") for i in range(len(words) - 2)}
-    minhash = MinHash(num_perm=NUM_PERM, seed=SEED)
+    minhash = MinHash(num_perm=NUM_PERM, seed=SEED, permutations=_PERMUTATIONS, scheme=_SCHEME)
     minhash.update_batch(list(shingles))
     signature = minhash.hashvalues.astype(np.uint64)
     buckets = tuple(
@@ -48,9 +52,10 @@ def fingerprint(text: str) -> Fingerprint | None:
         )
         for b in range(BANDS)
     )
-    return Fingerprint(tuple(int(v) for v in signature), buckets)
+    return Fingerprint(signature, buckets)
 
 
-def similarity(a: tuple[int, ...], b: tuple[int, ...]) -> float:
-    """Estimated Jaccard similarity of two signatures."""
-    return float(np.mean(np.asarray(a, dtype=np.uint64) == np.asarray(b, dtype=np.uint64)))
+def similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray | float:
+    """Estimated Jaccard similarity of a signature with one signature, or with each row of a stack."""
+    equal = np.asarray(b, dtype=np.uint64) == np.asarray(a, dtype=np.uint64)
+    return equal.mean(axis=-1)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import duckdb
+import numpy as np
 
 from sources.base import Post, SourceResult, content_hash, normalise_for_hash
 from sources.dedup import SIMILARITY, Fingerprint, fingerprint, similarity
@@ -148,7 +149,9 @@ def _near_candidates(
         {"bands": bands, "buckets": buckets},
     ).fetchall()
     for band, bucket, post_id, group, created, signature in rows:
-        index.setdefault((band, bucket), []).append(_Indexed(post_id, group, created, tuple(signature)))
+        index.setdefault((band, bucket), []).append(
+            _Indexed(post_id, group, created, np.asarray(signature, dtype=np.uint64))
+        )
     return index
 
 
@@ -157,7 +160,7 @@ class _Indexed:
     post_id: str
     group: str
     created_utc: datetime
-    signature: tuple[int, ...]
+    signature: np.ndarray
 
 
 def _dedup_group(post: Post) -> str:
@@ -167,15 +170,18 @@ def _dedup_group(post: Post) -> str:
 def _nearest(
     index: dict[tuple[int, int], list[_Indexed]], fp: Fingerprint, group: str, created: datetime
 ) -> str | None:
-    best_id, best = None, SIMILARITY
+    candidates: dict[str, _Indexed] = {}
     for band, bucket in enumerate(fp.buckets):
         for item in index.get((band, bucket), ()):
-            if item.group != group or abs(item.created_utc - created) > NEAR_WINDOW:
-                continue
-            score = similarity(fp.signature, item.signature)
-            if score >= best:
-                best_id, best = item.post_id, score
-    return best_id
+            if item.group == group and abs(item.created_utc - created) <= NEAR_WINDOW:
+                candidates[item.post_id] = item
+    if not candidates:
+        return None
+    # among equally similar items, the oldest is the original
+    items = sorted(candidates.values(), key=lambda item: (item.created_utc, item.post_id))
+    scores = similarity(fp.signature, np.stack([item.signature for item in items]))
+    best = int(np.argmax(scores))
+    return items[best].post_id if scores[best] >= SIMILARITY else None
 
 
 def store_result(
@@ -208,13 +214,16 @@ def store_result(
     hygiene = {post.post_id: (truncated, pii) for post, truncated, pii in cleaned}
     posts = sorted((c[0] for c in cleaned), key=lambda p: (p.kind == "comment", p.created_utc, p.post_id))
     existing = _existing(con, [p.post_id for p in posts])
-    hashes = {p.post_id: content_hash(p.full_text) for p in posts}
+    normalised = {p.post_id: normalise_for_hash(p.full_text) for p in posts}
+    hashes = {p.post_id: content_hash(p.full_text, normalised=normalised[p.post_id]) for p in posts}
     known = _known_hashes(con, list(set(hashes.values())))
     thread_municipality = _thread_municipalities(con, {p.thread_id for p in posts if p.thread_id})
     prints = {
         p.post_id: fp
         for p in posts
-        if p.post_id not in existing and not p.is_deleted and (fp := fingerprint(p.full_text)) is not None
+        if p.post_id not in existing
+        and not p.is_deleted
+        and (fp := fingerprint(p.full_text, normalised=normalised[p.post_id])) is not None
     }
     index = _near_candidates(con, prints)
 
@@ -235,7 +244,7 @@ def store_result(
             thread_municipality[post.post_id] = municipality
         digest = hashes[post.post_id]
         duplicate_of, duplicate_kind = None, None
-        long_enough = len(normalise_for_hash(post.full_text)) >= MIN_DUPLICATE_CHARS
+        long_enough = len(normalised[post.post_id]) >= MIN_DUPLICATE_CHARS
         if not post.is_deleted and long_enough:
             duplicate_of = known.get(digest)
             if duplicate_of is None:
@@ -249,7 +258,7 @@ def store_result(
             if duplicate_of is not None:
                 duplicate_kind = "near"
             else:
-                minhash_rows.append((post.post_id, group, post.created_utc, list(fp.signature)))
+                minhash_rows.append((post.post_id, group, post.created_utc, fp.signature.tolist()))
                 for band, bucket in enumerate(fp.buckets):
                     lsh_rows.append((band, bucket, post.post_id))
                     index.setdefault((band, bucket), []).append(
