@@ -116,9 +116,13 @@ def _print_paths(summary: dict[str, Any]) -> None:
 
 def _print_summary(summary: dict[str, Any]) -> None:
     table = Table(title=f"Run {summary['run_id']}: {summary['status']}", title_justify="left")
-    numbers = ("fetched", "new", "duplicate", "empty", "truncated", "seconds")
-    for column in ("source", "status", *numbers, "reason"):
-        table.add_column(column, justify="right" if column in numbers else "left")
+    numbers = ("fetched", "new", "dup", "empty", "cut", "s")
+    table.add_column("source", overflow="fold", min_width=18)
+    table.add_column("status")
+    for column in numbers:
+        table.add_column(column, justify="right")
+    table.add_column("reason", overflow="fold")
+    table.caption = "dup: duplicates linked; empty: skipped, nothing visible; cut: truncated at 100,000 chars"
     for s in summary["sources"]:
         table.add_row(
             s["source_key"],

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -115,9 +117,20 @@ def live_sources(settings: Settings, pseudonymiser: Pseudonymiser, notes: list[s
 
 
 @task(name="collect", cache_policy=NO_CACHE, task_run_name="collect {source.key}")
-def collect_source(source: Source, state: dict[str, Any]) -> SourceResult:
-    """Collect one source; raises on failure so that Prefect retries it (see ``collect_all``)."""
-    return source.collect(state)
+def collect_source(source: Source, state: dict[str, Any], timeout_s: float) -> SourceResult:
+    """Collect one source; raises on failure so that Prefect retries it (see ``collect_all``).
+
+    The source runs in its own thread, which the run stops waiting for after ``timeout_s``: a
+    source that hangs costs the run that much time and no more (the thread ends on its own HTTP
+    timeout; its late result is dropped).
+    """
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="collect")
+    try:
+        return pool.submit(source.collect, state).result(timeout=timeout_s)
+    except FutureTimeout:
+        raise SourceError(f"no answer within {timeout_s:g} s") from None
+    finally:
+        pool.shutdown(wait=False)
 
 
 def collect_all(
@@ -128,10 +141,9 @@ def collect_all(
     task = collect_source.with_options(
         retries=options.retries,
         retry_delay_seconds=exponential_backoff(backoff_factor=options.backoff_s) if options.backoff_s else 0,
-        timeout_seconds=options.timeout_s,
     )
     started = time.monotonic()
-    futures = [task.submit(s, states.get(s.key, {})) for s in sources]
+    futures = [task.submit(s, states.get(s.key, {}), options.timeout_s) for s in sources]
     results = []
     for source, future in zip(sources, futures, strict=True):
         outcome = future.result(raise_on_failure=False)
@@ -140,8 +152,6 @@ def collect_all(
             continue
         if isinstance(outcome, SourceError):
             reason = str(outcome)
-        elif isinstance(outcome, TimeoutError):
-            reason = f"no answer within {options.timeout_s:g} s"
         else:  # an unexpected bug in one source must not stop the others
             reason = f"unexpected {type(outcome).__name__}: {outcome}"
         if options.retries:

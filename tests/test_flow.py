@@ -404,3 +404,51 @@ def test_labelling_loop_calibrates_the_estimates(demo_run, tmp_path: Path) -> No
             ).fetchall()
         )
     assert methods == {"pcc": False, "emq": False, "pacc": True}
+
+
+def test_a_hanging_source_costs_the_run_its_timeout_and_no_more(
+    prefect_harness, httpserver, tmp_path: Path
+) -> None:
+    import time
+
+    from werkzeug import Response
+
+    from flows.nightly import nightly
+
+    feed = (SAMPLE_DIR / "feeds" / "domstad-nieuws.rss").read_bytes()
+    httpserver.expect_request("/ok.rss").respond_with_data(feed, content_type="application/rss+xml")
+
+    def hang(_request):  # a server that answers long after the source's time limit
+        time.sleep(4)
+        return Response(feed, content_type="application/rss+xml")
+
+    httpserver.expect_request("/hangs.rss").respond_with_handler(hang)
+    config = tmp_path / "live.toml"
+    config.write_text(f"""
+[warehouse]
+path = "w.duckdb"
+[collect]
+retries = 0
+timeout_s = 1
+[rss]
+timeout_s = 30
+[[municipalities]]
+id = "utrecht"
+name = "Utrecht"
+cbs_code = "GM0344"
+  [[municipalities.feeds]]
+  name = "Lokaal"
+  url = "{httpserver.url_for("/ok.rss")}"
+  [[municipalities.feeds]]
+  name = "Traag"
+  url = "{httpserver.url_for("/hangs.rss")}"
+""")
+    started = time.monotonic()
+    summary = nightly(config_path=str(config), mode="live", as_of=date(2026, 11, 25))
+    by_source = {s["source_key"]: s for s in summary["sources"]}
+    assert by_source["rss:utrecht:Traag"]["status"] == "failed"
+    assert "no answer within 1 s" in by_source["rss:utrecht:Traag"]["reason"]
+    assert by_source["rss:utrecht:Lokaal"]["status"] == "ok" and summary["status"] == "partial"
+    collect_seconds = summary["stage_seconds"]["collect"]
+    assert collect_seconds < 3.5, collect_seconds  # did not wait for the 4 s answer
+    assert time.monotonic() - started > collect_seconds
