@@ -20,7 +20,7 @@ from statistics import NormalDist
 import numpy as np
 
 MAX_ITER = 1000
-TOL = 1e-7
+TOL = 1e-6  # shares are shown to 0.1 percentage point; 1e-7 cost a third more iterations
 
 
 @dataclass(frozen=True)
@@ -62,9 +62,9 @@ def emq(posteriors: np.ndarray, prior: np.ndarray, weights: np.ndarray) -> np.nd
     total = weights.sum(axis=1, keepdims=True)
 
     def step(current: np.ndarray) -> np.ndarray:
-        adjusted = likelihood[None, :, :] * current[:, None, :]
-        adjusted /= adjusted.sum(axis=2, keepdims=True)
-        return np.einsum("bn,bnk->bk", weights, adjusted) / total
+        # sum_n w[b,n] L[n,k] c[b,k] / sum_j L[n,j] c[b,j], as two matrix products (no b*n*k array)
+        denominator = current @ likelihood.T
+        return current * ((weights / np.maximum(denominator, 1e-300)) @ likelihood) / total
 
     current = weights @ posteriors / total
     for _ in range(MAX_ITER):
