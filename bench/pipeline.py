@@ -316,43 +316,13 @@ class Recorder:
         self.stages[name] = row
 
 
-def _gazetteer(settings: Any) -> Any:
-    """Copy of flows.nightly.gazetteer_for (keep in sync), so that way (a) does not import Prefect."""
-    from sources.gazetteer import shipped
-    from sources.relevance import Gazetteer, GazetteerEntry
-
-    entries = []
-    for m in settings.municipalities:
-        names = shipped(m.cbs_code)
-        channels = tuple(f"r/{s}" for s in (m.reddit.subreddits if m.reddit else []))
-        channels += tuple(f.name for f in m.feeds)
-        aliases = tuple(dict.fromkeys((m.name, *m.aliases, *names.aliases)))
-        places = tuple(dict.fromkeys((*m.place_names, *names.places)))
-        entries.append(GazetteerEntry(m.id, aliases, places, channels))
-    return Gazetteer(entries)
-
-
-def _estimate_settings(e: Any) -> Any:
-    """Copy of flows.nightly.estimate_settings (keep in sync)."""
-    from profiles.gap import Thresholds
-    from warehouse.estimates import EstimateSettings
-
-    return EstimateSettings(
-        period_days=e.period_days,
-        method=e.method,
-        n_boot=e.n_boot,
-        level=e.level,
-        seed=e.seed,
-        thresholds=Thresholds(e.min_cell_size, e.absent_below, e.under_below, e.over_above),
-    )
-
-
 def run_direct(config_path: Path, as_of: date, rec: Recorder, profile: frozenset[str] = frozenset()) -> None:
     """One nightly run through the stage functions, in the order of flows.nightly._run."""
     import cProfile
     import pstats
 
     from flows.config import load_settings
+    from flows.wiring import estimate_settings, gazetteer_for
     from nlp.pipeline import get_enricher, nlp_version
     from profiles.evidence import EvidenceModel
     from profiles.model import load_model, load_model_for
@@ -395,7 +365,7 @@ def run_direct(config_path: Path, as_of: date, rec: Recorder, profile: frozenset
             results = [s.collect(states.get(s.key, {})) for s in corpus_sources(config_path.parent)]
             row["count"] = sum(len(r.posts) for r in results)
         with stage("store") as row:
-            gazetteer = _gazetteer(settings)
+            gazetteer = gazetteer_for(settings)
             counts = []
             for result in results:
                 with connect(warehouse) as con:
@@ -410,7 +380,7 @@ def run_direct(config_path: Path, as_of: date, rec: Recorder, profile: frozenset
                     write_batch(con, compute_batch(batch, get_enricher(options), evidence))
                 row["count"] = len(pending)
         with stage("estimate") as row:
-            est = _estimate_settings(settings.estimation)
+            est = estimate_settings(settings.estimation)
             for m in settings.municipalities:
                 evidence = EvidenceModel(load_model_for(settings.profile_model, m.population_shares))
                 with connect(warehouse) as con:
@@ -461,6 +431,7 @@ def worker_prefect(args: argparse.Namespace) -> dict[str, Any]:
     import flows.nightly as nightly
     from flows.config import load_settings
     from flows.runners import make_runner
+    from flows.wiring import estimate_settings, gazetteer_for
     from nlp.pipeline import nlp_version
     from warehouse.db import begin_run, connect, finish_run, load_states, record_municipalities
     from warehouse.lock import RunLock
@@ -491,7 +462,7 @@ def worker_prefect(args: argparse.Namespace) -> dict[str, Any]:
                 results = nightly.collect_all(sources, states, settings.collect)
                 row["count"] = sum(len(r.posts) for r in results)
             with rec.stage("store") as row:
-                gazetteer = nightly.gazetteer_for(settings)
+                gazetteer = gazetteer_for(settings)
                 counts = [nightly.store_task(warehouse, r, gazetteer, run_id) for r in results]
                 row["count"] = sum(c.new for c in counts)
                 row["duplicates"] = sum(c.duplicate for c in counts)
@@ -501,7 +472,7 @@ def worker_prefect(args: argparse.Namespace) -> dict[str, Any]:
                     str(warehouse), settings.profile_model, options
                 )
             with rec.stage("estimate") as row:
-                est = nightly.estimate_settings(settings.estimation)
+                est = estimate_settings(settings.estimation)
                 row["count"] = sum(
                     nightly.estimate_task(
                         warehouse,

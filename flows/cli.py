@@ -802,7 +802,7 @@ def report(
     warehouse. Example: betrokken report --warehouse data/warehouse.duckdb --period 30d --lang en
     """
     from flows.config import Estimation
-    from flows.nightly import estimate_settings
+    from flows.wiring import estimate_settings
     from warehouse.db import WarehouseError, connect
     from warehouse.report import LANGUAGES, ReportError, ReportRequest, write_report
 

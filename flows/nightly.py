@@ -22,18 +22,17 @@ from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import TaskRunner
 from prefect.tasks import exponential_backoff
 
-from flows.config import CollectOptions, Estimation, Settings, load_settings
+from flows.config import CollectOptions, Settings, load_settings
 from flows.progress import stage_progress
 from flows.runners import make_runner
+from flows.wiring import estimate_settings, gazetteer_for
 from nlp.pipeline import BackendOptions, get_enricher, nlp_version
 from profiles.evidence import EvidenceModel
-from profiles.gap import Thresholds
 from profiles.model import load_model, load_model_for, read_population_shares
 from sources.base import Source, SourceError, SourceResult
-from sources.gazetteer import shipped as shipped_names
 from sources.pseudonym import Pseudonymiser, load_key
 from sources.reddit import RedditOptions, RedditSource, credentials_from_block, credentials_from_env
-from sources.relevance import Gazetteer, GazetteerEntry
+from sources.relevance import Gazetteer
 from sources.rss import RssSource
 from sources.sample import sample_sources
 from warehouse.db import begin_run, connect, finish_run, load_states, record_municipalities
@@ -65,19 +64,6 @@ class RunSummary:
     text_purged: int = 0
     notes: list[str] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
-
-
-def gazetteer_for(settings: Settings) -> Gazetteer:
-    """Names from the config, merged with the gazetteer the project ships for the CBS code."""
-    entries = []
-    for m in settings.municipalities:
-        names = shipped_names(m.cbs_code)
-        channels = tuple(f"r/{s}" for s in (m.reddit.subreddits if m.reddit else []))
-        channels += tuple(f.name for f in m.feeds)
-        aliases = tuple(dict.fromkeys((m.name, *m.aliases, *names.aliases)))
-        places = tuple(dict.fromkeys((*m.place_names, *names.places)))
-        entries.append(GazetteerEntry(m.id, aliases, places, channels))
-    return Gazetteer(entries)
 
 
 def reddit_credentials(settings: Settings) -> dict[str, str] | None:
@@ -245,17 +231,6 @@ def municipality_rows(settings: Settings) -> list[tuple[Any, ...]]:
             shares = json.dumps(read_population_shares(m.population_shares, ids))
         rows.append((m.id, m.name, m.cbs_code, settings.profile_model, shares))
     return rows
-
-
-def estimate_settings(e: Estimation) -> EstimateSettings:
-    return EstimateSettings(
-        period_days=e.period_days,
-        method=e.method,
-        n_boot=e.n_boot,
-        level=e.level,
-        seed=e.seed,
-        thresholds=Thresholds(e.min_cell_size, e.absent_below, e.under_below, e.over_above),
-    )
 
 
 @flow(name="betrokken-nightly", log_prints=False)

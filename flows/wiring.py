@@ -1,0 +1,36 @@
+"""What a configuration turns into for the stages: the gazetteer and the estimation settings.
+
+Kept free of Prefect, so the stages can also be run and measured without it (bench/pipeline.py).
+"""
+
+from __future__ import annotations
+
+from flows.config import Estimation, Settings
+from profiles.gap import Thresholds
+from sources.gazetteer import shipped as shipped_names
+from sources.relevance import Gazetteer, GazetteerEntry
+from warehouse.estimates import EstimateSettings
+
+
+def gazetteer_for(settings: Settings) -> Gazetteer:
+    """Names from the config, merged with the gazetteer the project ships for the CBS code."""
+    entries = []
+    for m in settings.municipalities:
+        names = shipped_names(m.cbs_code)
+        channels = tuple(f"r/{s}" for s in (m.reddit.subreddits if m.reddit else []))
+        channels += tuple(f.name for f in m.feeds)
+        aliases = tuple(dict.fromkeys((m.name, *m.aliases, *names.aliases)))
+        places = tuple(dict.fromkeys((*m.place_names, *names.places)))
+        entries.append(GazetteerEntry(m.id, aliases, places, channels))
+    return Gazetteer(entries)
+
+
+def estimate_settings(e: Estimation) -> EstimateSettings:
+    return EstimateSettings(
+        period_days=e.period_days,
+        method=e.method,
+        n_boot=e.n_boot,
+        level=e.level,
+        seed=e.seed,
+        thresholds=Thresholds(e.min_cell_size, e.absent_below, e.under_below, e.over_above),
+    )
