@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 from tenacity import Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
 MIGRATIONS = Path(str(resources.files("warehouse") / "migrations"))
@@ -97,12 +98,26 @@ def insert_rows(
     *,
     or_replace: bool = False,
 ) -> None:
-    """Insert many rows in one statement: one list parameter per column, unnested side by side.
-
-    DuckDB's ``executemany`` runs one statement per row (20,000 rows: ~18 s here); this takes
-    ~0.2 s. Each list is cast to its column's type, so all-NULL or all-empty columns insert too.
-    """
+    """Insert many rows in one statement (see ``insert_columns``)."""
     if not rows:
+        return
+    data = {
+        name: np.fromiter(column, dtype=object, count=len(rows))
+        for name, column in zip(columns, zip(*rows, strict=True), strict=True)
+    }
+    insert_columns(con, table, data, or_replace=or_replace)
+
+
+def insert_columns(
+    con: duckdb.DuckDBPyConnection, table: str, data: dict[str, np.ndarray], *, or_replace: bool = False
+) -> None:
+    """Insert columns given as NumPy arrays of equal length in one statement.
+
+    DuckDB scans the arrays in place. ``executemany`` runs one statement per row (20,000 rows:
+    ~18 s here) and list parameters convert every value (~0.16 s for 10,000 rows of 7 columns);
+    this takes ~0.04 s. Each column is cast to its table column's type, so all-NULL columns insert.
+    """
+    if not data or len(next(iter(data.values()))) == 0:
         return
     types = dict(
         con.execute(
@@ -111,10 +126,14 @@ def insert_rows(
             [table],
         ).fetchall()
     )
-    values = {f"c{i}": list(column) for i, column in enumerate(zip(*rows, strict=True))}
-    select = ", ".join(f"unnest($c{i}::{types[name]}[])" for i, name in enumerate(columns))
-    verb = "INSERT OR REPLACE" if or_replace else "INSERT"
-    con.execute(f"{verb} INTO {table} ({', '.join(columns)}) SELECT {select}", values)
+    name = f"_insert_{table}"
+    con.register(name, {f"c{i}": values for i, values in enumerate(data.values())})
+    try:
+        select = ", ".join(f"c{i}::{types[column]}" for i, column in enumerate(data))
+        verb = "INSERT OR REPLACE" if or_replace else "INSERT"
+        con.execute(f"{verb} INTO {table} ({', '.join(data)}) SELECT {select} FROM {name}")
+    finally:
+        con.unregister(name)
 
 
 def begin_run(

@@ -14,12 +14,12 @@ import duckdb
 import numpy as np
 
 from sources.base import Post, SourceResult, content_hash, normalise_for_hash
-from sources.dedup import SIMILARITY, Fingerprint, fingerprint, similarity
+from sources.dedup import BANDS, NUM_PERM, SCHEME, SIMILARITY, Fingerprint, fingerprints, similarity
 from sources.relevance import Gazetteer
 from sources.sanitise import sanitise
 from sources.scrub import scrub
 from warehouse import faults
-from warehouse.db import insert_rows, record_source, transaction
+from warehouse.db import insert_columns, insert_rows, record_source, transaction
 
 POST_COLUMNS = (
     "post_id",
@@ -133,26 +133,36 @@ def _near_candidates(
     con: duckdb.DuckDBPyConnection, prints: dict[str, Fingerprint]
 ) -> dict[tuple[int, int], list[_Indexed]]:
     """Stored items that share an LSH bucket with any of the new fingerprints."""
-    bands, buckets = [], []
-    for fp in prints.values():
-        for band, bucket in enumerate(fp.buckets):
-            bands.append(band)
-            buckets.append(bucket)
     index: dict[tuple[int, int], list[_Indexed]] = {}
-    if not bands:
+    if not prints:
         return index
-    rows = con.execute(
-        "WITH wanted AS (SELECT unnest($bands::SMALLINT[]) AS band, unnest($buckets::UBIGINT[]) AS bucket) "
-        "SELECT l.band, l.bucket, m.post_id, m.dedup_group, m.created_utc, m.signature "
-        "FROM wanted w JOIN post_lsh l ON l.band = w.band AND l.bucket = w.bucket "
-        "JOIN post_minhash m ON m.post_id = l.post_id",
-        {"bands": bands, "buckets": buckets},
-    ).fetchall()
+    wanted = {
+        "band": np.tile(np.arange(BANDS, dtype=np.int16), len(prints)),
+        "bucket": np.fromiter(
+            (b for fp in prints.values() for b in fp.buckets), dtype=np.uint64, count=BANDS * len(prints)
+        ),
+    }
+    con.register("_wanted_buckets", wanted)
+    try:
+        rows = con.execute(
+            "SELECT l.band, l.bucket, m.post_id, m.dedup_group, m.created_utc, m.signature "
+            "FROM (SELECT DISTINCT band, bucket FROM _wanted_buckets) w "
+            "JOIN post_lsh l ON l.band = w.band AND l.bucket = w.bucket "
+            "JOIN post_minhash m ON m.post_id = l.post_id"
+        ).fetchall()
+    finally:
+        con.unregister("_wanted_buckets")
+    items: dict[str, _Indexed] = {}
     for band, bucket, post_id, group, created, signature in rows:
-        index.setdefault((band, bucket), []).append(
-            _Indexed(post_id, group, created, np.asarray(signature, dtype=np.uint64))
-        )
+        item = items.get(post_id)
+        if item is None:
+            item = items[post_id] = _Indexed(post_id, group, created, _signature(signature))
+        index.setdefault((band, bucket), []).append(item)
     return index
+
+
+def _signature(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype="<u4", count=NUM_PERM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,16 +173,49 @@ class _Indexed:
     signature: np.ndarray
 
 
-def _dedup_group(post: Post) -> str:
-    return "article" if post.kind == "article" else "resident"
+def _dedup_group(kind: str) -> str:
+    return "article" if kind == "article" else "resident"
+
+
+def _shared_bands(
+    prints: dict[str, Fingerprint], index: dict[tuple[int, int], list[_Indexed]]
+) -> dict[str, list[int]]:
+    """For each new item that can have a near-duplicate at all, the bands whose bucket it shares
+    with another new item or with a stored one. Items not listed share no bucket with anything, so
+    they are neither compared nor kept in the in-memory index (most items, and the per-item cost)."""
+    if not prints:
+        return {}
+    buckets = np.array([fp.buckets for fp in prints.values()], dtype=np.uint64)
+    bands = np.broadcast_to(np.arange(BANDS, dtype=np.uint64), buckets.shape)
+    keys = _band_keys(bands, buckets)
+    _, inverse, counts = np.unique(keys.ravel(), return_inverse=True, return_counts=True)
+    shared = (counts[inverse] > 1).reshape(buckets.shape)
+    if index:
+        stored = np.array(list(index), dtype=np.uint64)
+        shared |= np.isin(keys, _band_keys(stored[:, 0], stored[:, 1]))
+    rows, columns = np.nonzero(shared)
+    post_ids = list(prints)
+    found: dict[str, list[int]] = {}
+    for row, band in zip(rows.tolist(), columns.tolist(), strict=True):
+        found.setdefault(post_ids[row], []).append(band)
+    return found
+
+
+def _band_keys(bands: np.ndarray, buckets: np.ndarray) -> np.ndarray:
+    """One number per (band, bucket) pair; a chance collision only costs a comparison, never a link."""
+    return buckets + bands * np.uint64(0x9E3779B97F4A7C15)
 
 
 def _nearest(
-    index: dict[tuple[int, int], list[_Indexed]], fp: Fingerprint, group: str, created: datetime
+    index: dict[tuple[int, int], list[_Indexed]],
+    fp: Fingerprint,
+    bands: list[int],
+    group: str,
+    created: datetime,
 ) -> str | None:
     candidates: dict[str, _Indexed] = {}
-    for band, bucket in enumerate(fp.buckets):
-        for item in index.get((band, bucket), ()):
+    for band in bands:
+        for item in index.get((band, fp.buckets[band]), ()):
             if item.group == group and abs(item.created_utc - created) <= NEAR_WINDOW:
                 candidates[item.post_id] = item
     if not candidates:
@@ -207,6 +250,7 @@ def store_result(
             result.source_key, "failed", 0, 0, 0, result.duration_s, result.error, tuple(result.warnings)
         )
 
+    ensure_near_index(con)
     # Submissions and articles before comments, so comments can inherit their thread's municipality.
     kept = _not_erased(con, result.posts)
     cleaned = [c for c in (_clean(p) for p in kept) if c is not None]
@@ -218,16 +262,18 @@ def store_result(
     hashes = {p.post_id: content_hash(p.full_text, normalised=normalised[p.post_id]) for p in posts}
     known = _known_hashes(con, list(set(hashes.values())))
     thread_municipality = _thread_municipalities(con, {p.thread_id for p in posts if p.thread_id})
+    fresh = [p.post_id for p in posts if p.post_id not in existing and not p.is_deleted]
     prints = {
-        p.post_id: fp
-        for p in posts
-        if p.post_id not in existing
-        and not p.is_deleted
-        and (fp := fingerprint(p.full_text, normalised=normalised[p.post_id])) is not None
+        post_id: fp
+        for post_id, fp in zip(fresh, fingerprints([normalised[i] for i in fresh]), strict=True)
+        if fp is not None
     }
     index = _near_candidates(con, prints)
+    shared = _shared_bands(prints, index)
 
-    rows, minhash_rows, lsh_rows, deleted_now = [], [], [], []
+    rows: list[tuple[object, ...]] = []
+    indexed: list[tuple[_Indexed, Fingerprint]] = []
+    deleted_now: list[str] = []
     seen_ids: set[str] = set()
     duplicates = 0
     for post in posts:
@@ -253,17 +299,16 @@ def store_result(
                 duplicate_kind = "exact"
         fp = prints.get(post.post_id)
         if fp is not None and duplicate_of is None:
-            group = _dedup_group(post)
-            duplicate_of = _nearest(index, fp, group, post.created_utc)
+            group = _dedup_group(post.kind)
+            bands = shared.get(post.post_id, [])
+            duplicate_of = _nearest(index, fp, bands, group, post.created_utc) if bands else None
             if duplicate_of is not None:
                 duplicate_kind = "near"
             else:
-                minhash_rows.append((post.post_id, group, post.created_utc, fp.signature.tolist()))
-                for band, bucket in enumerate(fp.buckets):
-                    lsh_rows.append((band, bucket, post.post_id))
-                    index.setdefault((band, bucket), []).append(
-                        _Indexed(post.post_id, group, post.created_utc, fp.signature)
-                    )
+                item = _Indexed(post.post_id, group, post.created_utc, fp.signature)
+                indexed.append((item, fp))
+                for band in bands:
+                    index.setdefault((band, fp.buckets[band]), []).append(item)
         if duplicate_of is not None:
             duplicates += 1
         rows.append(
@@ -284,20 +329,7 @@ def store_result(
     with transaction(con):
         if rows:
             insert_rows(con, "posts", POST_COLUMNS, rows)
-        if minhash_rows:
-            # Column lists through unnest: one statement instead of one per row (executemany is slow).
-            ids, groups, created, signatures = (list(c) for c in zip(*minhash_rows, strict=True))
-            con.execute(
-                "INSERT INTO post_minhash SELECT unnest($ids), unnest($groups), unnest($created), "
-                "unnest($signatures::UBIGINT[][])",
-                {"ids": ids, "groups": groups, "created": created, "signatures": signatures},
-            )
-            bands, buckets, lsh_ids = (list(c) for c in zip(*lsh_rows, strict=True))
-            con.execute(
-                "INSERT INTO post_lsh SELECT unnest($bands::SMALLINT[]), unnest($buckets::UBIGINT[]), "
-                "unnest($ids)",
-                {"bands": bands, "buckets": buckets, "ids": lsh_ids},
-            )
+        write_near_index(con, indexed)
         if deleted_now:
             mark_deleted(con, deleted_now)
         faults.point("store:before-commit")
@@ -331,6 +363,60 @@ def store_result(
         skipped_empty,
         sum(1 for t, _ in hygiene.values() if t),
     )
+
+
+def write_near_index(con: duckdb.DuckDBPyConnection, indexed: list[tuple[_Indexed, Fingerprint]]) -> None:
+    """Signatures and band buckets of new original items, as column arrays (one statement each)."""
+    if not indexed:
+        return
+    n = len(indexed)
+    insert_columns(
+        con,
+        "post_minhash",
+        {
+            "post_id": np.array([item.post_id for item, _ in indexed], dtype=object),
+            "dedup_group": np.array([item.group for item, _ in indexed], dtype=object),
+            "created_utc": np.array([item.created_utc for item, _ in indexed], dtype=object),
+            "signature": np.array([fp.signature.astype("<u4").tobytes() for _, fp in indexed], dtype=object),
+        },
+    )
+    insert_columns(
+        con,
+        "post_lsh",
+        {
+            "band": np.tile(np.arange(BANDS, dtype=np.int16), n),
+            "bucket": np.fromiter(
+                (b for _, fp in indexed for b in fp.buckets), dtype=np.uint64, count=BANDS * n
+            ),
+            "post_id": np.repeat(np.array([item.post_id for item, _ in indexed], dtype=object), BANDS),
+        },
+    )
+
+
+def ensure_near_index(con: duckdb.DuckDBPyConnection) -> int:
+    """Rebuild the near-duplicate index when it was built with another ``SCHEME`` (or never):
+    fingerprints of every stored original item that still has its text. Returns how many were
+    written; 0 when the index is current. Runs in one transaction, so a killed rebuild reruns."""
+    built = con.execute("SELECT scheme FROM near_index ORDER BY built_at DESC LIMIT 1").fetchone()
+    if built is not None and built[0] == SCHEME:
+        return 0
+    rows = con.execute(
+        "SELECT post_id, kind, created_utc, coalesce(title || chr(10), '') || coalesce(text, '') "
+        "FROM posts WHERE duplicate_of IS NULL AND NOT is_deleted AND text IS NOT NULL ORDER BY post_id"
+    ).fetchall()
+    indexed = []
+    for (post_id, kind, created, _), fp in zip(
+        rows, fingerprints([normalise_for_hash(r[3]) for r in rows]), strict=True
+    ):
+        if fp is not None:
+            indexed.append((_Indexed(post_id, _dedup_group(kind), created, fp.signature), fp))
+    with transaction(con):
+        con.execute("DELETE FROM post_lsh")
+        con.execute("DELETE FROM post_minhash")
+        write_near_index(con, indexed)
+        con.execute("DELETE FROM near_index")
+        con.execute("INSERT INTO near_index VALUES (?, ?, ?)", [SCHEME, datetime.now(UTC), len(indexed)])
+    return len(indexed)
 
 
 def mark_deleted(con: duckdb.DuckDBPyConnection, post_ids: list[str]) -> None:

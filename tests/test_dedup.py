@@ -1,0 +1,101 @@
+"""MinHash near-duplicate detection: the estimate, the batch, and a warehouse built with an older scheme."""
+
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+
+from sources.base import Post, SourceResult, normalise_for_hash
+from sources.dedup import MIN_WORDS, SCHEME, fingerprints, similarity
+from sources.relevance import Gazetteer, GazetteerEntry
+from warehouse.db import begin_run, connect
+from warehouse.store import store_result
+
+GAZ = Gazetteer([GazetteerEntry("utrecht", ("Utrecht",), ("Lombok",), ())])
+WHEN = datetime(2026, 10, 1, 12, tzinfo=UTC)
+
+
+def _shingles(words: list[str]) -> set[tuple[str, ...]]:
+    return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
+
+
+def test_signatures_estimate_the_jaccard_similarity_of_word_shingles() -> None:
+    rng = random.Random(7)
+    vocabulary = [f"woord{i}" for i in range(3000)]
+    texts, truth = [], []
+    for _ in range(200):
+        a = [rng.choice(vocabulary) for _ in range(rng.randint(MIN_WORDS, 150))]
+        b = list(a)
+        for i in rng.sample(range(len(a)), rng.randint(0, len(a) * 3 // 4)):
+            b[i] = rng.choice(vocabulary)
+        texts += [" ".join(a), " ".join(b)]
+        sa, sb = _shingles(a), _shingles(b)
+        truth.append(len(sa & sb) / len(sa | sb))
+    prints = fingerprints(texts)
+    estimate = np.array(
+        [similarity(prints[2 * i].signature, prints[2 * i + 1].signature) for i in range(200)]
+    )
+    error = estimate - np.array(truth)
+    # 126 values: the standard error of one estimate is at most sqrt(0.25 / 126) = 0.045
+    assert abs(error.mean()) < 0.01
+    assert np.sqrt((error**2).mean()) < 0.045
+    assert all(p.signature.dtype == np.uint32 for p in prints)
+
+
+def test_a_batch_gives_each_text_the_fingerprint_it_has_alone() -> None:
+    texts = [
+        "te kort",
+        " ".join(f"w{i}" for i in range(40)),
+        "",
+        " ".join(f"w{i}" for i in range(10, 60)),
+        " ".join(["zelfde"] * 20),
+    ]
+    batch = fingerprints(texts)
+    assert batch[0] is None and batch[2] is None
+    for text, fp in zip(texts, batch, strict=True):
+        alone = fingerprints([text])[0]
+        if fp is None:
+            assert alone is None
+        else:
+            assert np.array_equal(fp.signature, alone.signature) and fp.buckets == alone.buckets
+    assert 0.4 < similarity(batch[1].signature, batch[3].signature) < 0.8  # true Jaccard 28/68 = 0.41
+
+
+def test_index_of_an_older_scheme_is_rebuilt_before_new_posts_are_compared(tmp_path: Path) -> None:
+    story = (
+        "De gemeente Utrecht gaat in Lombok de Kanaalstraat autoluw maken na een proef van een jaar met "
+        "bloembakken en meer ruimte voor fietsers en voetgangers op de stoep"
+    )
+    original = Post("reddit:t3_o", "reddit", "post", "r/utrecht", WHEN, story, author_key="a1")
+    repost = Post(
+        "reddit:t3_r",
+        "reddit",
+        "post",
+        "r/utrecht",
+        WHEN + timedelta(days=1),
+        story + " vanaf maart",
+        author_key="a2",
+    )
+    with connect(tmp_path / "w.duckdb") as con:
+        store_result(con, SourceResult("s:1", posts=[original]), GAZ, begin_run(con, "live"))
+        # built (empty) before the first delivery, which then added its item
+        assert con.execute("SELECT scheme, posts FROM near_index").fetchall() == [(SCHEME, 0)]
+        assert con.execute("SELECT count(*) FROM post_minhash").fetchone()[0] == 1
+        # what a warehouse indexed by an older scheme looks like: signatures that mean nothing now
+        con.execute("UPDATE near_index SET scheme = 'older'")
+        con.execute("UPDATE post_minhash SET signature = repeat('\\x00', 504)::BLOB")
+        con.execute("UPDATE post_lsh SET bucket = 1")
+        counts = store_result(con, SourceResult("s:2", posts=[repost]), GAZ, begin_run(con, "live"))
+        assert counts.duplicate == 1
+        assert con.execute(
+            "SELECT duplicate_of, duplicate_kind FROM posts WHERE post_id = 'reddit:t3_r'"
+        ).fetchone() == (
+            "reddit:t3_o",
+            "near",
+        )
+        assert con.execute("SELECT scheme, posts FROM near_index").fetchall() == [(SCHEME, 1)]
+        signature = con.execute("SELECT signature FROM post_minhash").fetchone()[0]
+        expected = fingerprints([normalise_for_hash(story)])[0]
+        assert np.array_equal(np.frombuffer(signature, dtype="<u4"), expected.signature)
+        assert con.execute("SELECT count(*) FROM post_lsh WHERE bucket = 1").fetchone()[0] == 0
