@@ -9,7 +9,7 @@ from functools import lru_cache
 from itertools import islice
 
 import spacy
-from spacy.attrs import LOWER
+from spacy.attrs import LANG, LOWER
 from spacy.language import Language
 
 from nlp.data import data_fingerprint
@@ -60,6 +60,10 @@ def nlp_version(options: BackendOptions | None = None) -> str:
 def build_nlp() -> Language:
     """A blank Dutch pipeline with the lookup lemmatizer (tables from spacy-lookups-data)."""
     nlp = spacy.blank("nl")
+    # Each new word form becomes a lexeme with some twenty attributes (shape, like_url, is_stop...);
+    # the enrichment reads only LOWER, and open-vocabulary text makes new forms all the time.
+    getters = nlp.vocab.lex_attr_getters
+    nlp.vocab.lex_attr_getters = {LOWER: getters[LOWER], LANG: getters[LANG]}
     nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
     nlp.initialize()
     return nlp
