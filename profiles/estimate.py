@@ -61,15 +61,19 @@ def emq(posteriors: np.ndarray, prior: np.ndarray, weights: np.ndarray) -> np.nd
     likelihood = posteriors / np.asarray(prior, dtype=float)  # proportional to p(x | profile)
     total = weights.sum(axis=1, keepdims=True)
 
-    def step(current: np.ndarray) -> np.ndarray:
+    def step(current: np.ndarray, w: np.ndarray, t: np.ndarray) -> np.ndarray:
         # sum_n w[b,n] L[n,k] c[b,k] / sum_j L[n,j] c[b,j], as two matrix products (no b*n*k array)
         denominator = current @ likelihood.T
-        return current * ((weights / np.maximum(denominator, 1e-300)) @ likelihood) / total
+        return current * ((w / np.maximum(denominator, 1e-300)) @ likelihood) / t
 
-    current = weights @ posteriors / total
+    result = weights @ posteriors / total
+    # Replicates converge at different speeds: each leaves the iteration when it has converged, so
+    # the slowest one does not keep the others iterating.
+    active = np.arange(len(result))
     for _ in range(MAX_ITER):
-        first = step(current)
-        second = step(first)
+        w, t, current = weights[active], total[active], result[active]
+        first = step(current, w, t)
+        second = step(first, w, t)
         r = first - current
         v = second - first - r
         r_norm = np.sqrt((r * r).sum(axis=1, keepdims=True))
@@ -79,12 +83,12 @@ def emq(posteriors: np.ndarray, prior: np.ndarray, weights: np.ndarray) -> np.nd
         extrapolated = current - 2 * alpha * r + alpha * alpha * v
         extrapolated = np.clip(extrapolated, 0.0, None)
         extrapolated /= extrapolated.sum(axis=1, keepdims=True)
-        updated = step(extrapolated)
-        if np.abs(updated - current).max() < TOL:
-            current = updated
+        updated = step(extrapolated, w, t)
+        result[active] = updated
+        active = active[np.abs(updated - current).max(axis=1) >= TOL]
+        if len(active) == 0:
             break
-        current = updated
-    return current / current.sum(axis=1, keepdims=True)
+    return result / result.sum(axis=1, keepdims=True)
 
 
 def cc(posteriors: np.ndarray, prior: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -13,6 +13,8 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from nlp.data import parse_yaml
+
 SHIPPED_DIR = Path(str(resources.files("profiles")))
 
 
@@ -194,7 +196,7 @@ def resolve_model_path(ref: str) -> Path:
 def load_model(ref: str) -> ProfileModel:
     path = resolve_model_path(ref)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = parse_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ProfileModelError(f"{path}: not valid YAML: {exc}") from None
     try:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-import yaml
+from nlp.data import parse_yaml
 
 GAZETTEER_DIR = Path(str(resources.files("sources.gazetteer")))
 
@@ -22,7 +22,7 @@ def shipped(cbs_code: str) -> PlaceNames:
     path = GAZETTEER_DIR / f"{cbs_code}.yaml"
     if not path.exists():
         return PlaceNames((), ())
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = parse_yaml(path.read_text(encoding="utf-8"))
     places = [
         *data.get("kernen", []),
         *data.get("wijken", []),

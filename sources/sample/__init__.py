@@ -11,8 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from nlp.data import parse_yaml
 from sources.base import SourceResult
 from sources.pseudonym import Pseudonymiser
 from sources.reddit import iter_thread, map_comment, map_submission
@@ -71,7 +70,7 @@ def sample_sources(pseudonymiser: Pseudonymiser) -> list[SampleReddit | SampleFe
 
 def intended_mix() -> dict[str, Any]:
     """The profile mix the corpus was written with (voices per profile), from the sidecar file."""
-    return yaml.safe_load((SAMPLE_DIR / "intended_mix.yaml").read_text(encoding="utf-8"))
+    return parse_yaml((SAMPLE_DIR / "intended_mix.yaml").read_text(encoding="utf-8"))
 
 
 def sample_end() -> datetime:

@@ -19,10 +19,10 @@ from typing import Any
 import altair as alt
 import duckdb
 import vl_convert
-import yaml
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from nlp.data import parse_yaml
 from nlp.topics import TopicMatcher
 from profiles.evidence import EvidenceModel
 from profiles.model import ProfileModel, load_model
@@ -44,7 +44,7 @@ class ReportError(Exception):
 @cache
 def messages() -> dict[str, dict[str, str]]:
     path = resources.files("warehouse.report") / "messages.yaml"
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return parse_yaml(path.read_text(encoding="utf-8"))
 
 
 @dataclass
