@@ -46,9 +46,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -316,7 +318,37 @@ class Recorder:
         self.stages[name] = row
 
 
-def run_direct(config_path: Path, as_of: date, rec: Recorder, profile: frozenset[str] = frozenset()) -> None:
+def enrich_in_worker(batch: list[tuple[Any, ...]], options: Any, profile_model: str) -> Any:
+    """What the processes runner's enrich task does in a worker process: NLP in, rows out."""
+    from nlp.pipeline import get_enricher
+    from profiles.evidence import EvidenceModel
+    from profiles.model import load_model
+    from warehouse.enrich import compute_batch
+
+    global _WORKER_EVIDENCE
+    if _WORKER_EVIDENCE is None:
+        _WORKER_EVIDENCE = EvidenceModel(load_model(profile_model))
+    return compute_batch(batch, get_enricher(options), _WORKER_EVIDENCE)
+
+
+_WORKER_EVIDENCE: Any = None
+
+
+def children_maxrss_mb() -> float:
+    """Peak RSS of the largest finished child process (the enrich workers)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def run_direct(
+    config_path: Path,
+    as_of: date,
+    rec: Recorder,
+    profile: frozenset[str] = frozenset(),
+    runner: str = "threads",
+    workers: int = 1,
+) -> None:
     """One nightly run through the stage functions, in the order of flows.nightly._run."""
     import cProfile
     import pstats
@@ -376,8 +408,18 @@ def run_direct(config_path: Path, as_of: date, rec: Recorder, profile: frozenset
             evidence = EvidenceModel(load_model(settings.profile_model))
             with connect(warehouse) as con:
                 pending = pending_posts(con, nlp_version(options), evidence)
-                for batch in batches(pending, BATCH) if pending else []:  # none: the NLP is not loaded
-                    write_batch(con, compute_batch(batch, get_enricher(options), evidence))
+                if pending and runner == "processes":  # as the processes runner: NLP in workers
+                    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+                        futures = [
+                            pool.submit(enrich_in_worker, b, options, settings.profile_model)
+                            for b in batches(pending, BATCH)
+                        ]
+                        for future in futures:  # written here, in input order
+                            write_batch(con, future.result())
+                    row["workers_peak_rss_mb"] = children_maxrss_mb()
+                else:
+                    for batch in batches(pending, BATCH) if pending else []:  # none: NLP not loaded
+                        write_batch(con, compute_batch(batch, get_enricher(options), evidence))
                 row["count"] = len(pending)
         with stage("estimate") as row:
             est = estimate_settings(settings.estimation)
@@ -408,7 +450,8 @@ def worker_direct(args: argparse.Namespace) -> dict[str, Any]:
     for i in range(1 if args.cprofile else 2):  # the second run finds no new posts
         rec = Recorder(trace=args.tracemalloc)
         started = time.perf_counter()
-        run_direct(Path(args.config), as_of, rec, frozenset(args.cprofile or ()) if i == 0 else frozenset())
+        profile = frozenset(args.cprofile or ()) if i == 0 else frozenset()
+        run_direct(Path(args.config), as_of, rec, profile, args.runner, args.workers)
         runs.append({"total": time.perf_counter() - started, "stages": rec.stages})
     out["runs"] = runs
     out["peak_rss_mb"] = maxrss_mb()
@@ -467,7 +510,7 @@ def worker_prefect(args: argparse.Namespace) -> dict[str, Any]:
                 row["count"] = sum(c.new for c in counts)
                 row["duplicates"] = sum(c.duplicate for c in counts)
             with rec.stage("enrich") as row:
-                runner = make_runner("threads")  # the nightly default: one thread in the flow process
+                runner = make_runner(args.runner, args.workers)  # nightly default: threads, 1 worker
                 row["count"] = nightly.enrich_stage.with_options(task_runner=runner)(
                     str(warehouse), settings.profile_model, options
                 )
@@ -542,6 +585,7 @@ def spawn(
         as_of.isoformat(),
     ]
     command += ["--result", str(result), "--posts", str(args.posts)]
+    command += ["--runner", args.runner, "--workers", str(args.workers)]
     if args.tracemalloc and way == "direct":
         command.append("--tracemalloc")
     if cprofile:
@@ -611,6 +655,13 @@ def main() -> None:
         "--cprofile", nargs="+", choices=STAGES, help="profile these stages in an extra run of (a)"
     )
     parser.add_argument("--no-prefect", action="store_true", help="only way (a)")
+    parser.add_argument(
+        "--runner",
+        choices=("threads", "processes"),
+        default="threads",
+        help="where the enrich stage runs its NLP, as `betrokken run --runner` (default: threads)",
+    )
+    parser.add_argument("--workers", type=int, default=1, help="enrich workers (default 1)")
     parser.add_argument("--keep", type=Path, help="keep the work folders here")
     parser.add_argument("--worker", choices=("direct", "prefect"), help=argparse.SUPPRESS)
     parser.add_argument("--config", help=argparse.SUPPRESS)
@@ -677,6 +728,11 @@ def main() -> None:
             f"medians of {args.repeat}; RSS = high-water mark after the stage, +RSS = its growth in the stage"
         )
         print_tables(args.posts, direct, prefect, 0)
+        worker_rss = _median([r["runs"][0]["stages"]["enrich"].get("workers_peak_rss_mb") for r in direct])
+        print(
+            f"enrich ran its NLP on the {args.runner} runner with {args.workers} worker(s)"
+            + (f"; largest worker's peak RSS {worker_rss:,.0f} MiB" if worker_rss else " in the process")
+        )
         print(
             f"\nrun 2 on the same warehouse, the same posts again (nothing new); "
             f"posts/s still per {args.posts:,}"
@@ -690,9 +746,15 @@ def main() -> None:
             + ("OK" if max(enriched) == 0 else "FAILED: the rerun did NLP")
         )
         peak_a = _median([r["peak_rss_mb"] for r in direct])
+        workers_peak = (worker_rss or 0.0) * (args.workers if args.runner == "processes" else 0)
         print(
             f"\n(a) process: peak RSS {peak_a:,.0f} MiB "
             f"(after imports {_median([r['imports_rss_mb'] for r in direct]):,.0f} MiB)"
+            + (
+                f"; with {args.workers} enrich workers at most {peak_a + workers_peak:,.0f} MiB together"
+                if workers_peak
+                else ""
+            )
         )
         if prefect:
             print(
@@ -707,7 +769,8 @@ def main() -> None:
         print(
             f"target: {args.posts:,} posts in {a_total:.1f} s of work "
             f"({'within' if a_total < 60 * args.posts / 100_000 else 'over'} "
-            f"the 60 s per 100k posts target, pro rata), peak {peak_a:,.0f} MiB (target 1,536 MiB)"
+            f"the 60 s per 100k posts target, pro rata), peak {peak_a + workers_peak:,.0f} MiB "
+            f"(target 1,536 MiB)"
         )
         if args.cprofile:
             spawn("direct", write_workdir(base / "profile", corpus_dir), as_of, args, cprofile=args.cprofile)

@@ -71,16 +71,17 @@ class Source(Protocol):
     def collect(self, state: dict[str, Any]) -> SourceResult: ...
 
 
-_WS = re.compile(r"\s+")
 _URL = re.compile(r"https?://\S+")
+_NOT_WORD = re.compile(r"[^\w\s]+")
 
 
 def normalise_for_hash(text: str) -> str:
     """Text reduced to what makes two items the same story: case, spacing and links do not count."""
     text = unicodedata.normalize("NFKC", text).casefold()
-    text = _URL.sub(" ", text)
-    text = re.sub(r"[^\w\s]", " ", text)
-    return _WS.sub(" ", text).strip()
+    if "http" in text:
+        text = _URL.sub(" ", text)
+    # str.split() splits on exactly the characters that the regex class \s matches
+    return " ".join(_NOT_WORD.sub(" ", text).split())
 
 
 def content_hash(text: str, *, normalised: str | None = None) -> str:

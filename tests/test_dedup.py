@@ -99,3 +99,49 @@ def test_index_of_an_older_scheme_is_rebuilt_before_new_posts_are_compared(tmp_p
         expected = fingerprints([normalise_for_hash(story)])[0]
         assert np.array_equal(np.frombuffer(signature, dtype="<u4"), expected.signature)
         assert con.execute("SELECT count(*) FROM post_lsh WHERE bucket = 1").fetchone()[0] == 0
+
+
+def test_a_delivery_stored_in_chunks_gives_the_rows_of_one_pass(tmp_path: Path, monkeypatch) -> None:
+    import warehouse.store as store
+
+    story = " ".join(f"woord{i}" for i in range(30)) + " in Lombok"
+    posts = [
+        Post("reddit:t3_a", "reddit", "post", "r/utrecht", WHEN, story, author_key="a"),
+        Post("reddit:t3_b", "reddit", "post", "r/utrecht", WHEN, "Utrecht " + story, author_key="b"),  # near
+        Post("reddit:t3_c", "reddit", "post", "r/utrecht", WHEN, story.upper(), author_key="c"),  # exact
+        Post("reddit:t3_d", "reddit", "post", "r/nederland", WHEN, "Een nieuwe draad over Utrecht"),
+    ] + [
+        Post(
+            f"reddit:t1_{i}",
+            "reddit",
+            "comment",
+            "r/nederland",
+            WHEN,
+            f"Reactie nummer {i}",
+            thread_id="reddit:t3_d",
+        )
+        for i in range(5)
+    ]
+    tables = {}
+    for chunk in (1_000, 1):  # one pass, and every item in a chunk of its own
+        monkeypatch.setattr(store, "CHUNK", chunk)
+        with connect(tmp_path / f"w{chunk}.duckdb") as con:
+            counts = store_result(con, SourceResult("s", posts=posts), GAZ, begin_run(con, "live"))
+            tables[chunk] = (
+                counts.new,
+                counts.duplicate,
+                con.execute(
+                    "SELECT post_id, municipality_id, relevance, duplicate_of, duplicate_kind "
+                    "FROM posts ORDER BY 1"
+                ).fetchall(),
+                con.execute("SELECT post_id FROM post_minhash ORDER BY 1").fetchall(),
+            )
+    assert tables[1] == tables[1_000]
+    new, duplicates, rows, _ = tables[1]
+    assert (new, duplicates) == (9, 2)
+    linked = {r[0]: (r[3], r[4]) for r in rows}
+    assert linked["reddit:t3_b"] == ("reddit:t3_a", "near") and linked["reddit:t3_c"] == (
+        "reddit:t3_a",
+        "exact",
+    )
+    assert all(r[1] == "utrecht" and r[2] == "thread" for r in rows if r[0].startswith("reddit:t1_"))

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from itertools import chain
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -49,6 +51,8 @@ POST_COLUMNS = (
 MIN_DUPLICATE_CHARS = 40
 # A syndicated copy or a repost appears within days; similar texts months apart are new stories.
 NEAR_WINDOW = timedelta(days=31)
+# Items of one delivery handled at a time: a delivery of 70,000 items held ~1.6 GB at once.
+CHUNK = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,57 +133,98 @@ def _known_hashes(con: duckdb.DuckDBPyConnection, hashes: list[str]) -> dict[str
     return dict(rows)
 
 
-def _near_candidates(
-    con: duckdb.DuckDBPyConnection, prints: dict[str, Fingerprint]
-) -> dict[tuple[int, int], list[_Indexed]]:
-    """Stored items that share an LSH bucket with any of the new fingerprints."""
-    index: dict[tuple[int, int], list[_Indexed]] = {}
-    if not prints:
-        return index
-    wanted = {
-        "band": np.tile(np.arange(BANDS, dtype=np.int16), len(prints)),
-        "bucket": np.fromiter(
-            (b for fp in prints.values() for b in fp.buckets), dtype=np.uint64, count=BANDS * len(prints)
-        ),
-    }
-    con.register("_wanted_buckets", wanted)
-    try:
-        rows = con.execute(
-            "SELECT l.band, l.bucket, m.post_id, m.dedup_group, m.created_utc, m.signature "
-            "FROM (SELECT DISTINCT band, bucket FROM _wanted_buckets) w "
-            "JOIN post_lsh l ON l.band = w.band AND l.bucket = w.bucket "
-            "JOIN post_minhash m ON m.post_id = l.post_id"
-        ).fetchall()
-    finally:
-        con.unregister("_wanted_buckets")
-    items: dict[str, _Indexed] = {}
-    for band, bucket, post_id, group, created, signature in rows:
-        item = items.get(post_id)
-        if item is None:
-            item = items[post_id] = _Indexed(post_id, group, created, _signature(signature))
-        index.setdefault((band, bucket), []).append(item)
-    return index
+class _NearIndex:
+    """The items a new item may be a near-duplicate of: stored ones that share a bucket with the
+    delivery, and the delivery's own originals so far. Signatures sit in one matrix and each
+    (band, bucket) lists its rows, so comparing with many candidates is one array operation (a
+    bucket shared by thousands of items, as with boilerplate text, stays cheap)."""
+
+    def __init__(self, capacity: int) -> None:
+        self.post_ids: list[str] = []
+        self.groups = np.empty(capacity, dtype=np.int8)
+        self.created = np.empty(capacity, dtype=np.int64)  # microseconds since the epoch
+        self.signatures = np.empty((capacity, NUM_PERM), dtype=np.uint32)
+        self.rows: dict[tuple[int, int], list[int]] = {}
+
+    def __len__(self) -> int:
+        return len(self.post_ids)
+
+    def add(
+        self, post_id: str, group: str, created: datetime, signature: np.ndarray, keys: list[tuple[int, int]]
+    ) -> None:
+        row = len(self.post_ids)
+        self.post_ids.append(post_id)
+        self.groups[row] = _GROUPS[group]
+        self.created[row] = _microseconds(created)
+        self.signatures[row] = signature
+        for key in keys:
+            self.rows.setdefault(key, []).append(row)
+
+    def nearest(
+        self, signature: np.ndarray, keys: list[tuple[int, int]], group: str, created: datetime
+    ) -> str | None:
+        """The most similar candidate in the same group within ``NEAR_WINDOW`` whose estimated
+        similarity reaches ``SIMILARITY``; among equally similar ones the oldest is the original."""
+        found = [rows for key in keys if (rows := self.rows.get(key))]
+        if not found:
+            return None
+        rows = np.unique(np.fromiter(chain.from_iterable(found), dtype=np.int64))
+        rows = rows[
+            (self.groups[rows] == _GROUPS[group])
+            & (np.abs(self.created[rows] - _microseconds(created)) <= _WINDOW_US)
+        ]
+        if len(rows) == 0:
+            return None
+        scores = similarity(signature, self.signatures[rows])
+        best = scores.max()
+        if best < SIMILARITY:
+            return None
+        return min((int(self.created[r]), self.post_ids[r]) for r in rows[scores == best].tolist())[1]
 
 
-def _signature(blob: bytes) -> np.ndarray:
-    return np.frombuffer(blob, dtype="<u4", count=NUM_PERM)
+_GROUPS = {"resident": 0, "article": 1}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_WINDOW_US = NEAR_WINDOW // timedelta(microseconds=1)
 
 
-@dataclass(frozen=True, slots=True)
-class _Indexed:
-    post_id: str
-    group: str
-    created_utc: datetime
-    signature: np.ndarray
+def _microseconds(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
 def _dedup_group(kind: str) -> str:
     return "article" if kind == "article" else "resident"
 
 
-def _shared_bands(
-    prints: dict[str, Fingerprint], index: dict[tuple[int, int], list[_Indexed]]
-) -> dict[str, list[int]]:
+def _near_index(con: duckdb.DuckDBPyConnection, prints: dict[str, Fingerprint]) -> _NearIndex:
+    """An index of the stored items that share an LSH bucket with any of the new fingerprints,
+    with room for the new ones."""
+    rows: list[tuple[Any, ...]] = []
+    if prints:
+        wanted = {
+            "band": np.tile(np.arange(BANDS, dtype=np.int16), len(prints)),
+            "bucket": np.fromiter(
+                (b for fp in prints.values() for b in fp.buckets), dtype=np.uint64, count=BANDS * len(prints)
+            ),
+        }
+        con.register("_wanted_buckets", wanted)
+        try:
+            rows = con.execute(
+                "SELECT m.post_id, any_value(m.dedup_group), any_value(m.created_utc), "
+                "any_value(m.signature), list(l.band), list(l.bucket) "
+                "FROM (SELECT DISTINCT band, bucket FROM _wanted_buckets) w "
+                "JOIN post_lsh l ON l.band = w.band AND l.bucket = w.bucket "
+                "JOIN post_minhash m ON m.post_id = l.post_id GROUP BY m.post_id"
+            ).fetchall()
+        finally:
+            con.unregister("_wanted_buckets")
+    index = _NearIndex(len(rows) + len(prints))
+    for post_id, group, created, signature, bands, buckets in rows:
+        signature = np.frombuffer(signature, dtype="<u4", count=NUM_PERM)
+        index.add(post_id, group, created, signature, list(zip(bands, buckets, strict=True)))
+    return index
+
+
+def _shared_bands(prints: dict[str, Fingerprint], index: _NearIndex) -> dict[str, list[int]]:
     """For each new item that can have a near-duplicate at all, the bands whose bucket it shares
     with another new item or with a stored one. Items not listed share no bucket with anything, so
     they are neither compared nor kept in the in-memory index (most items, and the per-item cost)."""
@@ -190,8 +235,8 @@ def _shared_bands(
     keys = _band_keys(bands, buckets)
     _, inverse, counts = np.unique(keys.ravel(), return_inverse=True, return_counts=True)
     shared = (counts[inverse] > 1).reshape(buckets.shape)
-    if index:
-        stored = np.array(list(index), dtype=np.uint64)
+    if index.rows:
+        stored = np.array(list(index.rows), dtype=np.uint64)
         shared |= np.isin(keys, _band_keys(stored[:, 0], stored[:, 1]))
     rows, columns = np.nonzero(shared)
     post_ids = list(prints)
@@ -204,27 +249,6 @@ def _shared_bands(
 def _band_keys(bands: np.ndarray, buckets: np.ndarray) -> np.ndarray:
     """One number per (band, bucket) pair; a chance collision only costs a comparison, never a link."""
     return buckets + bands * np.uint64(0x9E3779B97F4A7C15)
-
-
-def _nearest(
-    index: dict[tuple[int, int], list[_Indexed]],
-    fp: Fingerprint,
-    bands: list[int],
-    group: str,
-    created: datetime,
-) -> str | None:
-    candidates: dict[str, _Indexed] = {}
-    for band in bands:
-        for item in index.get((band, fp.buckets[band]), ()):
-            if item.group == group and abs(item.created_utc - created) <= NEAR_WINDOW:
-                candidates[item.post_id] = item
-    if not candidates:
-        return None
-    # among equally similar items, the oldest is the original
-    items = sorted(candidates.values(), key=lambda item: (item.created_utc, item.post_id))
-    scores = similarity(fp.signature, np.stack([item.signature for item in items]))
-    best = int(np.argmax(scores))
-    return items[best].post_id if scores[best] >= SIMILARITY else None
 
 
 def store_result(
@@ -252,11 +276,71 @@ def store_result(
 
     ensure_near_index(con)
     # Submissions and articles before comments, so comments can inherit their thread's municipality.
-    kept = _not_erased(con, result.posts)
-    cleaned = [c for c in (_clean(p) for p in kept) if c is not None]
-    skipped_empty = len(kept) - len(cleaned)
+    posts = sorted(
+        _not_erased(con, result.posts), key=lambda p: (p.kind == "comment", p.created_utc, p.post_id)
+    )
+    tally = _Tally()
+    with transaction(con):
+        # A chunk at a time bounds memory; a later chunk finds the rows of earlier ones in the
+        # warehouse (a transaction sees its own writes), as a later delivery would.
+        for start in range(0, len(posts), CHUNK):
+            _store_chunk(con, posts[start : start + CHUNK], result.source_key, gazetteer, run_id, now, tally)
+        faults.point("store:before-commit")
+        con.execute(
+            "INSERT OR REPLACE INTO source_state VALUES (?, ?, ?)",
+            [result.source_key, json.dumps(result.state), now],
+        )
+        record_source(
+            con,
+            run_id,
+            result.source_key,
+            "ok",
+            len(result.posts),
+            tally.new,
+            tally.duplicates,
+            result.duration_s,
+            None,
+            result.warnings,
+            skipped_empty=tally.skipped_empty,
+            truncated=tally.truncated,
+        )
+    return StoreCounts(
+        result.source_key,
+        "ok",
+        len(result.posts),
+        tally.new,
+        tally.duplicates,
+        result.duration_s,
+        None,
+        tuple(result.warnings),
+        tally.skipped_empty,
+        tally.truncated,
+    )
+
+
+@dataclass(slots=True)
+class _Tally:
+    new: int = 0
+    duplicates: int = 0
+    skipped_empty: int = 0
+    truncated: int = 0
+
+
+def _store_chunk(
+    con: duckdb.DuckDBPyConnection,
+    chunk: list[Post],
+    source_key: str,
+    gazetteer: Gazetteer,
+    run_id: int,
+    now: datetime,
+    tally: _Tally,
+) -> None:
+    """Clean, relate, deduplicate and insert one chunk of a delivery (inside its transaction)."""
+    cleaned = [c for c in (_clean(p) for p in chunk) if c is not None]
+    tally.skipped_empty += len(chunk) - len(cleaned)
     hygiene = {post.post_id: (truncated, pii) for post, truncated, pii in cleaned}
-    posts = sorted((c[0] for c in cleaned), key=lambda p: (p.kind == "comment", p.created_utc, p.post_id))
+    tally.truncated += sum(1 for truncated, _ in hygiene.values() if truncated)
+    posts = [c[0] for c in cleaned]
     existing = _existing(con, [p.post_id for p in posts])
     normalised = {p.post_id: normalise_for_hash(p.full_text) for p in posts}
     hashes = {p.post_id: content_hash(p.full_text, normalised=normalised[p.post_id]) for p in posts}
@@ -268,14 +352,13 @@ def store_result(
         for post_id, fp in zip(fresh, fingerprints([normalised[i] for i in fresh]), strict=True)
         if fp is not None
     }
-    index = _near_candidates(con, prints)
+    index = _near_index(con, prints)
     shared = _shared_bands(prints, index)
 
     rows: list[tuple[object, ...]] = []
-    indexed: list[tuple[_Indexed, Fingerprint]] = []
+    originals: list[tuple[str, str, datetime, Fingerprint]] = []
     deleted_now: list[str] = []
     seen_ids: set[str] = set()
-    duplicates = 0
     for post in posts:
         if post.post_id in existing:
             if post.is_deleted:
@@ -300,21 +383,20 @@ def store_result(
         fp = prints.get(post.post_id)
         if fp is not None and duplicate_of is None:
             group = _dedup_group(post.kind)
-            bands = shared.get(post.post_id, [])
-            duplicate_of = _nearest(index, fp, bands, group, post.created_utc) if bands else None
+            keys = [(band, fp.buckets[band]) for band in shared.get(post.post_id, ())]
+            duplicate_of = index.nearest(fp.signature, keys, group, post.created_utc) if keys else None
             if duplicate_of is not None:
                 duplicate_kind = "near"
             else:
-                item = _Indexed(post.post_id, group, post.created_utc, fp.signature)
-                indexed.append((item, fp))
-                for band in bands:
-                    index.setdefault((band, fp.buckets[band]), []).append(item)
+                originals.append((post.post_id, group, post.created_utc, fp))
+                if keys:
+                    index.add(post.post_id, group, post.created_utc, fp.signature, keys)
         if duplicate_of is not None:
-            duplicates += 1
+            tally.duplicates += 1
         rows.append(
             _row(
                 post,
-                result.source_key,
+                source_key,
                 municipality,
                 reason,
                 digest,
@@ -325,70 +407,45 @@ def store_result(
                 *hygiene[post.post_id],
             )
         )
-
-    with transaction(con):
-        if rows:
-            insert_rows(con, "posts", POST_COLUMNS, rows)
-        write_near_index(con, indexed)
-        if deleted_now:
-            mark_deleted(con, deleted_now)
-        faults.point("store:before-commit")
-        con.execute(
-            "INSERT OR REPLACE INTO source_state VALUES (?, ?, ?)",
-            [result.source_key, json.dumps(result.state), now],
-        )
-        record_source(
-            con,
-            run_id,
-            result.source_key,
-            "ok",
-            len(result.posts),
-            len(rows),
-            duplicates,
-            result.duration_s,
-            None,
-            result.warnings,
-            skipped_empty=skipped_empty,
-            truncated=sum(1 for t, _ in hygiene.values() if t),
-        )
-    return StoreCounts(
-        result.source_key,
-        "ok",
-        len(result.posts),
-        len(rows),
-        duplicates,
-        result.duration_s,
-        None,
-        tuple(result.warnings),
-        skipped_empty,
-        sum(1 for t, _ in hygiene.values() if t),
-    )
+    tally.new += len(rows)
+    if rows:
+        insert_rows(con, "posts", POST_COLUMNS, rows)
+    write_near_index(con, originals)
+    if deleted_now:
+        mark_deleted(con, deleted_now)
 
 
-def write_near_index(con: duckdb.DuckDBPyConnection, indexed: list[tuple[_Indexed, Fingerprint]]) -> None:
-    """Signatures and band buckets of new original items, as column arrays (one statement each)."""
-    if not indexed:
+def write_near_index(
+    con: duckdb.DuckDBPyConnection, originals: list[tuple[str, str, datetime, Fingerprint]]
+) -> None:
+    """Signatures and band buckets of new original items (post id, dedup group, created, print),
+    as column arrays: one statement per table."""
+    if not originals:
         return
-    n = len(indexed)
+    ids = np.array([post_id for post_id, _, _, _ in originals], dtype=object)
     insert_columns(
         con,
         "post_minhash",
         {
-            "post_id": np.array([item.post_id for item, _ in indexed], dtype=object),
-            "dedup_group": np.array([item.group for item, _ in indexed], dtype=object),
-            "created_utc": np.array([item.created_utc for item, _ in indexed], dtype=object),
-            "signature": np.array([fp.signature.astype("<u4").tobytes() for _, fp in indexed], dtype=object),
+            "post_id": ids,
+            "dedup_group": np.array([group for _, group, _, _ in originals], dtype=object),
+            "created_utc": np.array([created for _, _, created, _ in originals], dtype=object),
+            "signature": np.array(
+                [fp.signature.astype("<u4").tobytes() for _, _, _, fp in originals], dtype=object
+            ),
         },
     )
     insert_columns(
         con,
         "post_lsh",
         {
-            "band": np.tile(np.arange(BANDS, dtype=np.int16), n),
+            "band": np.tile(np.arange(BANDS, dtype=np.int16), len(originals)),
             "bucket": np.fromiter(
-                (b for _, fp in indexed for b in fp.buckets), dtype=np.uint64, count=BANDS * n
+                (b for _, _, _, fp in originals for b in fp.buckets),
+                dtype=np.uint64,
+                count=BANDS * len(originals),
             ),
-            "post_id": np.repeat(np.array([item.post_id for item, _ in indexed], dtype=object), BANDS),
+            "post_id": np.repeat(ids, BANDS),
         },
     )
 
@@ -404,19 +461,20 @@ def ensure_near_index(con: duckdb.DuckDBPyConnection) -> int:
         "SELECT post_id, kind, created_utc, coalesce(title || chr(10), '') || coalesce(text, '') "
         "FROM posts WHERE duplicate_of IS NULL AND NOT is_deleted AND text IS NOT NULL ORDER BY post_id"
     ).fetchall()
-    indexed = []
-    for (post_id, kind, created, _), fp in zip(
-        rows, fingerprints([normalise_for_hash(r[3]) for r in rows]), strict=True
-    ):
-        if fp is not None:
-            indexed.append((_Indexed(post_id, _dedup_group(kind), created, fp.signature), fp))
+    originals = [
+        (post_id, _dedup_group(kind), created, fp)
+        for (post_id, kind, created, _), fp in zip(
+            rows, fingerprints([normalise_for_hash(r[3]) for r in rows]), strict=True
+        )
+        if fp is not None
+    ]
     with transaction(con):
         con.execute("DELETE FROM post_lsh")
         con.execute("DELETE FROM post_minhash")
-        write_near_index(con, indexed)
+        write_near_index(con, originals)
         con.execute("DELETE FROM near_index")
-        con.execute("INSERT INTO near_index VALUES (?, ?, ?)", [SCHEME, datetime.now(UTC), len(indexed)])
-    return len(indexed)
+        con.execute("INSERT INTO near_index VALUES (?, ?, ?)", [SCHEME, datetime.now(UTC), len(originals)])
+    return len(originals)
 
 
 def mark_deleted(con: duckdb.DuckDBPyConnection, post_ids: list[str]) -> None:
