@@ -37,6 +37,89 @@ HEADLINES_PER_TOPIC = 2
 EXCERPT_CHARS = 160
 
 
+# ---- The report's SQL. bench/warehouse.py imports these statements, so what it times is what runs. ----
+
+LATEST_PERIOD_SQL = (
+    "SELECT period_end, date_diff('day', period_start, period_end) + 1 FROM share_estimates "
+    "ORDER BY run_id DESC, period_end DESC LIMIT 1"
+)
+STORED_ESTIMATES_SQL = (
+    "SELECT * FROM share_estimates WHERE municipality_id = $m AND period_start = $start "
+    "AND period_end = $end AND profile_model = $model"
+)
+# The posts a section counts: one municipality's originals that were not deleted, in the period.
+IN_PERIOD = (
+    "p.municipality_id = $m AND p.duplicate_of IS NULL AND NOT p.is_deleted "
+    "AND CAST(p.created_utc AS DATE) BETWEEN $start AND $end"
+)
+# The same for every municipality of the report at once ($ms: their ids).
+IN_PERIOD_ANY = (
+    "p.municipality_id IN (SELECT unnest($ms)) AND p.duplicate_of IS NULL AND NOT p.is_deleted "
+    "AND CAST(p.created_utc AS DATE) BETWEEN $start AND $end"
+)
+POSTS_BY_SOURCE_SQL = f"""
+    SELECT p.source, count(*) AS n_posts, count(DISTINCT p.author_key) AS n_voices,
+           count(DISTINCT p.channel) AS n_channels
+    FROM posts p WHERE {IN_PERIOD} GROUP BY p.source ORDER BY p.source"""
+# A lower bound of enriched_at for the period's posts, so that the enrichment scan skips the row
+# groups of older enrichments (DuckDB keeps min/max per row group). Sound because a post is only
+# enriched after it was stored (enrich reads it from posts), so enriched_at >= stored_at; the day
+# of slack covers a clock that was set back between the two.
+ENRICHED_FROM_SQL = f"SELECT min(p.stored_at) - INTERVAL 1 DAY FROM posts p WHERE {IN_PERIOD_ANY}"
+# One row per (post, topic) of the period for all municipalities of the report, with the post's
+# sentiment (enriched = false: no enrichment row under this NLP version). post_topics and
+# enrichment are scanned once per report instead of three times per municipality; the statements
+# below read only this table (and posts for the headlines' text).
+TOPIC_POSTS_SQL = f"""
+    CREATE OR REPLACE TEMP TABLE report_topic_posts AS
+    SELECT p.municipality_id, t.topic_id, p.source, p.created_utc,
+           CASE WHEN p.source = 'rss' THEN p.post_id END AS post_id,
+           e.sentiment, e.sentiment_score, e.post_id IS NOT NULL AS enriched
+    FROM posts p
+    JOIN post_topics t ON t.post_id = p.post_id AND t.nlp_version = $nlp
+    LEFT JOIN enrichment e
+      ON e.post_id = p.post_id AND e.nlp_version = $nlp AND e.enriched_at >= $enriched_from
+    WHERE {IN_PERIOD_ANY}"""
+TOPICS_SQL = """
+    SELECT topic_id, count(*) AS n_posts, avg(sentiment_score) AS mean_score,
+           count(*) FILTER (WHERE sentiment = 'negative') AS n_negative,
+           count(*) FILTER (WHERE sentiment = 'neutral') AS n_neutral,
+           count(*) FILTER (WHERE sentiment = 'positive') AS n_positive
+    FROM report_topic_posts WHERE municipality_id = $m AND enriched
+    GROUP BY ALL ORDER BY n_posts DESC, topic_id"""
+WEEKLY_SQL = """
+    SELECT topic_id, CAST(date_trunc('week', created_utc) AS DATE) AS week, count(*) AS n_posts,
+           avg(sentiment_score) AS mean_score
+    FROM report_topic_posts WHERE municipality_id = $m AND enriched AND list_contains($top, topic_id)
+    GROUP BY ALL ORDER BY week, topic_id"""
+HEADLINES_SQL = f"""
+    SELECT r.topic_id, p.channel, CAST(p.created_utc AS DATE) AS day,
+           coalesce(p.title, left(p.text, {EXCERPT_CHARS})) AS excerpt
+    FROM report_topic_posts r
+    JOIN posts p ON p.post_id = r.post_id
+    WHERE r.municipality_id = $m AND r.source = 'rss' AND list_contains($top, r.topic_id)
+      AND {IN_PERIOD} AND coalesce(p.title, p.text) IS NOT NULL
+    QUALIFY row_number() OVER (PARTITION BY r.topic_id ORDER BY p.created_utc DESC, p.post_id)
+            <= {HEADLINES_PER_TOPIC}
+    ORDER BY r.topic_id, day DESC"""
+SOURCE_HEALTH_SQL = """
+    SELECT rs.*,
+           (SELECT max(p.created_utc) FROM posts p WHERE p.source_key = rs.source_key) AS newest_post
+    FROM run_sources rs WHERE rs.run_id = (SELECT max(run_id) FROM run_sources) ORDER BY rs.source_key"""
+# In the order a report runs them (the temporary table first).
+REPORT_SQL = {
+    "latest period": LATEST_PERIOD_SQL,
+    "stored estimates": STORED_ESTIMATES_SQL,
+    "posts per source": POSTS_BY_SOURCE_SQL,
+    "enriched_at bound": ENRICHED_FROM_SQL,
+    "period topics (temp table)": TOPIC_POSTS_SQL,
+    "topics + sentiment": TOPICS_SQL,
+    "weekly per top topic": WEEKLY_SQL,
+    "headlines": HEADLINES_SQL,
+    "source health": SOURCE_HEALTH_SQL,
+}
+
+
 class ReportError(Exception):
     """The warehouse holds nothing to report on (no run yet, or an unknown municipality)."""
 
@@ -136,10 +219,7 @@ def _weekly_chart(rows: list[dict[str, Any]], value: str, title: str, axis: str,
 
 def _period_of_latest_run(con: duckdb.DuckDBPyConnection) -> tuple[date | None, int | None]:
     """As-of date and period length of the newest stored estimates (what the nightly run wrote)."""
-    row = con.execute(
-        "SELECT period_end, date_diff('day', period_start, period_end) + 1 FROM share_estimates "
-        "ORDER BY run_id DESC, period_end DESC LIMIT 1"
-    ).fetchone()
+    row = con.execute(LATEST_PERIOD_SQL).fetchone()
     return (row[0], int(row[1])) if row else (None, None)
 
 
@@ -162,12 +242,7 @@ def _gap_rows(
     """Stored estimates of the period, or, for a period the nightly run did not estimate, fresh ones
     computed in memory (nothing is written)."""
     params = {"m": municipality["municipality_id"], "start": period[0], "end": period[1], "model": model.id}
-    stored = records(
-        con,
-        "SELECT * FROM share_estimates WHERE municipality_id = $m AND period_start = $start "
-        "AND period_end = $end AND profile_model = $model",
-        params,
-    )
+    stored = records(con, STORED_ESTIMATES_SQL, params)
     if stored:
         return stored
     evidence = EvidenceModel(model)
@@ -189,18 +264,7 @@ def _section(
     model = _model_for(municipality)
     start, end = period
     params = {"m": municipality["municipality_id"], "start": start, "end": end, "nlp": nlp}
-    in_period = (
-        "p.municipality_id = $m AND p.duplicate_of IS NULL AND NOT p.is_deleted "
-        "AND CAST(p.created_utc AS DATE) BETWEEN $start AND $end"
-    )
-    posts_by_source = records(
-        con,
-        f"""
-        SELECT p.source, count(*) AS n_posts, count(DISTINCT p.author_key) AS n_voices,
-               count(DISTINCT p.channel) AS n_channels
-        FROM posts p WHERE {in_period} GROUP BY p.source ORDER BY p.source""",
-        params,
-    )
+    posts_by_source = records(con, POSTS_BY_SOURCE_SQL, params)
     every = _gap_rows(con, municipality, model, nlp, period, settings)
     overall = [r for r in every if r["topic_id"] is None and r["channel"] is None]
     overall.sort(key=lambda r: (-r["population_share"], r["profile_id"]))
@@ -221,32 +285,10 @@ def _section(
         for r in primary
         if r["status"] in ("absent", "under")
     ]
-    topic_rows = records(
-        con,
-        f"""
-        SELECT t.topic_id, count(*) AS n_posts, avg(e.sentiment_score) AS mean_score,
-               count(*) FILTER (WHERE e.sentiment = 'negative') AS n_negative,
-               count(*) FILTER (WHERE e.sentiment = 'neutral') AS n_neutral,
-               count(*) FILTER (WHERE e.sentiment = 'positive') AS n_positive
-        FROM posts p
-        JOIN enrichment e ON e.post_id = p.post_id AND e.nlp_version = $nlp
-        JOIN post_topics t ON t.post_id = p.post_id AND t.nlp_version = $nlp
-        WHERE {in_period} GROUP BY ALL ORDER BY n_posts DESC, t.topic_id""",
-        params,
-    )
+    # report_topic_posts holds the period's (post, topic) rows of this report's municipalities.
+    topic_rows = records(con, TOPICS_SQL, params)
     top = [r["topic_id"] for r in topic_rows[:TOP_TOPICS]]
-    weekly_rows = records(
-        con,
-        f"""
-        SELECT t.topic_id, CAST(date_trunc('week', p.created_utc) AS DATE) AS week, count(*) AS n_posts,
-               avg(e.sentiment_score) AS mean_score
-        FROM posts p
-        JOIN enrichment e ON e.post_id = p.post_id AND e.nlp_version = $nlp
-        JOIN post_topics t ON t.post_id = p.post_id AND t.nlp_version = $nlp
-        WHERE {in_period} AND list_contains($top, t.topic_id)
-        GROUP BY ALL ORDER BY week, t.topic_id""",
-        {**params, "top": top},
-    )
+    weekly_rows = records(con, WEEKLY_SQL, {**params, "top": top})
     for r in topic_rows + weekly_rows:
         r["label"] = labels.get(r["topic_id"], r["topic_id"])
     who_speaks = []
@@ -263,20 +305,7 @@ def _section(
                 "under": [r["profile_name"] for r in group if r["status"] in ("absent", "under")],
             }
         )
-    headlines = records(
-        con,
-        f"""
-        SELECT t.topic_id, p.channel, CAST(p.created_utc AS DATE) AS day,
-               coalesce(p.title, left(p.text, {EXCERPT_CHARS})) AS excerpt
-        FROM posts p
-        JOIN post_topics t ON t.post_id = p.post_id AND t.nlp_version = $nlp
-        WHERE {in_period} AND p.source = 'rss' AND list_contains($top, t.topic_id)
-          AND coalesce(p.title, p.text) IS NOT NULL
-        QUALIFY row_number() OVER (PARTITION BY t.topic_id ORDER BY p.created_utc DESC, p.post_id)
-                <= {HEADLINES_PER_TOPIC}
-        ORDER BY t.topic_id, day DESC""",
-        {**params, "top": top},
-    )
+    headlines = records(con, HEADLINES_SQL, {**params, "top": top})
     for h in headlines:
         h["label"] = labels.get(h["topic_id"], h["topic_id"])
         if len(h["excerpt"]) > EXCERPT_CHARS:
@@ -339,15 +368,15 @@ def render_report(con: duckdb.DuckDBPyConnection, request: ReportRequest, settin
     period = period_for(as_of, request.period_days or stored_days or settings.period_days)
     nlp = con.execute("SELECT nlp_version FROM v_current_nlp").fetchone()[0] or ""
     labels = {topic.id: topic.label for topic in TopicMatcher().topics}
-    sections = [_section(con, m, nlp, period, settings, t, labels) for m in municipalities]
-    health = records(
-        con,
-        """
-        SELECT rs.*,
-               (SELECT max(p.created_utc) FROM posts p WHERE p.source_key = rs.source_key) AS newest_post
-        FROM run_sources rs WHERE rs.run_id = (SELECT max(run_id) FROM run_sources) ORDER BY rs.source_key""",
-        {},
-    )
+    ids = [m["municipality_id"] for m in municipalities]
+    bound = {"ms": ids, "start": period[0], "end": period[1]}
+    enriched_from = con.execute(ENRICHED_FROM_SQL, bound).fetchone()[0]
+    con.execute(TOPIC_POSTS_SQL, {**bound, "nlp": nlp, "enriched_from": enriched_from})
+    try:
+        sections = [_section(con, m, nlp, period, settings, t, labels) for m in municipalities]
+    finally:
+        con.execute("DROP TABLE IF EXISTS temp.report_topic_posts")
+    health = records(con, SOURCE_HEALTH_SQL, {})
     model = _model_for(municipalities[0])
     env = Environment(loader=PackageLoader("warehouse.report", "."), autoescape=select_autoescape(["j2"]))
     env.filters["pct"] = lambda v: "–" if v is None else f"{100 * v:.0f}%"
