@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from itertools import chain
-from typing import Any
 
 import duckdb
 import numpy as np
@@ -98,7 +96,10 @@ def _clean(post: Post) -> tuple[Post, bool, int] | None:
     heading = scrub(title.text) if title is not None and not title.empty else None
     replaced = sum(body.counts.values()) + (sum(heading.counts.values()) if heading else 0)
     truncated = text.truncated or (title is not None and title.truncated)
-    return replace(post, text=body.text, title=heading.text if heading else None), truncated, replaced
+    title_text = heading.text if heading else None
+    if body.text == post.text and title_text == post.title:
+        return post, truncated, replaced  # most items: nothing to change, no copy
+    return replace(post, text=body.text, title=title_text), truncated, replaced
 
 
 def _not_erased(con: duckdb.DuckDBPyConnection, posts: list[Post]) -> list[Post]:
@@ -135,22 +136,40 @@ def _known_hashes(con: duckdb.DuckDBPyConnection, hashes: list[str]) -> dict[str
 
 class _NearIndex:
     """The items a new item may be a near-duplicate of: stored ones that share a bucket with the
-    delivery, and the delivery's own originals so far. Signatures sit in one matrix and each
-    (band, bucket) lists its rows, so comparing with many candidates is one array operation (a
-    bucket shared by thousands of items, as with boilerplate text, stays cheap)."""
+    delivery, and the delivery's own originals so far. Signatures sit in one matrix, and each band
+    key (see ``_band_keys``) maps to its rows, so comparing with many candidates is one array
+    operation (a bucket shared by thousands of items, as with boilerplate text, stays cheap)."""
 
     def __init__(self, capacity: int) -> None:
         self.post_ids: list[str] = []
         self.groups = np.empty(capacity, dtype=np.int8)
         self.created = np.empty(capacity, dtype=np.int64)  # microseconds since the epoch
         self.signatures = np.empty((capacity, NUM_PERM), dtype=np.uint32)
-        self.rows: dict[tuple[int, int], list[int]] = {}
+        self.stored: dict[int, np.ndarray] = {}  # band key -> rows of stored items
+        self.added: dict[int, list[int]] = {}  # band key -> rows of this delivery's items
 
-    def __len__(self) -> int:
-        return len(self.post_ids)
+    def load(
+        self,
+        post_ids: list[str],
+        articles: np.ndarray,
+        created_us: np.ndarray,
+        signatures: np.ndarray,
+        keys: np.ndarray,
+        rows: np.ndarray,
+    ) -> None:
+        """Stored items (one entry each) and their band keys (``keys[i]`` belongs to ``rows[i]``)."""
+        n = len(post_ids)
+        self.post_ids = list(post_ids)
+        self.groups[:n] = articles
+        self.created[:n] = created_us
+        self.signatures[:n] = signatures
+        order = np.argsort(keys, kind="stable")
+        keys, rows = keys[order], rows[order]
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        self.stored = dict(zip(keys[starts].tolist(), np.split(rows, starts[1:]), strict=True))
 
     def add(
-        self, post_id: str, group: str, created: datetime, signature: np.ndarray, keys: list[tuple[int, int]]
+        self, post_id: str, group: str, created: datetime, signature: np.ndarray, keys: list[int]
     ) -> None:
         row = len(self.post_ids)
         self.post_ids.append(post_id)
@@ -158,17 +177,16 @@ class _NearIndex:
         self.created[row] = _microseconds(created)
         self.signatures[row] = signature
         for key in keys:
-            self.rows.setdefault(key, []).append(row)
+            self.added.setdefault(key, []).append(row)
 
-    def nearest(
-        self, signature: np.ndarray, keys: list[tuple[int, int]], group: str, created: datetime
-    ) -> str | None:
+    def nearest(self, signature: np.ndarray, keys: list[int], group: str, created: datetime) -> str | None:
         """The most similar candidate in the same group within ``NEAR_WINDOW`` whose estimated
         similarity reaches ``SIMILARITY``; among equally similar ones the oldest is the original."""
-        found = [rows for key in keys if (rows := self.rows.get(key))]
+        found = [rows for key in keys if (rows := self.stored.get(key)) is not None]
+        found += [np.array(rows) for key in keys if (rows := self.added.get(key))]
         if not found:
             return None
-        rows = np.unique(np.fromiter(chain.from_iterable(found), dtype=np.int64))
+        rows = np.unique(np.concatenate(found)) if len(found) > 1 else found[0]
         rows = rows[
             (self.groups[rows] == _GROUPS[group])
             & (np.abs(self.created[rows] - _microseconds(created)) <= _WINDOW_US)
@@ -197,36 +215,60 @@ def _dedup_group(kind: str) -> str:
 
 def _near_index(con: duckdb.DuckDBPyConnection, prints: dict[str, Fingerprint]) -> _NearIndex:
     """An index of the stored items that share an LSH bucket with any of the new fingerprints,
-    with room for the new ones."""
-    rows: list[tuple[Any, ...]] = []
-    if prints:
-        wanted = {
-            "band": np.tile(np.arange(BANDS, dtype=np.int16), len(prints)),
-            "bucket": np.fromiter(
-                (b for fp in prints.values() for b in fp.buckets), dtype=np.uint64, count=BANDS * len(prints)
+    with room for the new ones. Read as columns: a delivery can share buckets with many items."""
+    if not prints:
+        return _NearIndex(0)
+    wanted = {
+        "band": np.tile(np.arange(BANDS, dtype=np.int16), len(prints)),
+        "bucket": np.fromiter(
+            (b for fp in prints.values() for b in fp.buckets), dtype=np.uint64, count=BANDS * len(prints)
+        ),
+    }
+    con.register("_wanted_buckets", wanted)
+    try:
+        # The matching LSH rows, the candidates they point to numbered in post_id order, and then
+        # both as columns (the join with the matches gives each key its candidate's number).
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _near_matches AS SELECT l.post_id, l.band, l.bucket "
+            "FROM (SELECT DISTINCT band, bucket FROM _wanted_buckets) w "
+            "JOIN post_lsh l ON l.band = w.band AND l.bucket = w.bucket"
+        )
+    finally:
+        con.unregister("_wanted_buckets")
+    try:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _near_rows AS "
+            "SELECT m.post_id, m.dedup_group = 'article' AS article, epoch_us(m.created_utc) AS created, "
+            "       m.signature, row_number() OVER (ORDER BY m.post_id) - 1 AS row "
+            "FROM post_minhash m SEMI JOIN _near_matches x ON x.post_id = m.post_id"
+        )
+        stored = con.execute(
+            "SELECT post_id, article, created, signature FROM _near_rows ORDER BY row"
+        ).fetchnumpy()
+        keys = con.execute(
+            "SELECT r.row, x.band, x.bucket FROM _near_matches x JOIN _near_rows r ON r.post_id = x.post_id"
+        ).fetchnumpy()
+    finally:
+        con.execute("DROP TABLE IF EXISTS _near_matches")
+        con.execute("DROP TABLE IF EXISTS _near_rows")
+    index = _NearIndex(len(stored["post_id"]) + len(prints))
+    if len(stored["post_id"]):
+        index.load(
+            list(stored["post_id"]),
+            np.asarray(stored["article"], dtype=np.int8),
+            np.asarray(stored["created"], dtype=np.int64),
+            np.frombuffer(b"".join(stored["signature"]), dtype="<u4").reshape(-1, NUM_PERM),
+            _band_keys(
+                np.asarray(keys["band"], dtype=np.uint64), np.asarray(keys["bucket"], dtype=np.uint64)
             ),
-        }
-        con.register("_wanted_buckets", wanted)
-        try:
-            rows = con.execute(
-                "SELECT m.post_id, any_value(m.dedup_group), any_value(m.created_utc), "
-                "any_value(m.signature), list(l.band), list(l.bucket) "
-                "FROM (SELECT DISTINCT band, bucket FROM _wanted_buckets) w "
-                "JOIN post_lsh l ON l.band = w.band AND l.bucket = w.bucket "
-                "JOIN post_minhash m ON m.post_id = l.post_id GROUP BY m.post_id"
-            ).fetchall()
-        finally:
-            con.unregister("_wanted_buckets")
-    index = _NearIndex(len(rows) + len(prints))
-    for post_id, group, created, signature, bands, buckets in rows:
-        signature = np.frombuffer(signature, dtype="<u4", count=NUM_PERM)
-        index.add(post_id, group, created, signature, list(zip(bands, buckets, strict=True)))
+            np.asarray(keys["row"], dtype=np.int64),
+        )
     return index
 
 
-def _shared_bands(prints: dict[str, Fingerprint], index: _NearIndex) -> dict[str, list[int]]:
-    """For each new item that can have a near-duplicate at all, the bands whose bucket it shares
-    with another new item or with a stored one. Items not listed share no bucket with anything, so
+def _shared_keys(prints: dict[str, Fingerprint], index: _NearIndex) -> dict[str, list[int]]:
+    """For each new item that can have a near-duplicate at all, the band keys it shares with
+    another new item or with a stored one. Items not listed share no bucket with anything, so
     they are neither compared nor kept in the in-memory index (most items, and the per-item cost)."""
     if not prints:
         return {}
@@ -235,14 +277,13 @@ def _shared_bands(prints: dict[str, Fingerprint], index: _NearIndex) -> dict[str
     keys = _band_keys(bands, buckets)
     _, inverse, counts = np.unique(keys.ravel(), return_inverse=True, return_counts=True)
     shared = (counts[inverse] > 1).reshape(buckets.shape)
-    if index.rows:
-        stored = np.array(list(index.rows), dtype=np.uint64)
-        shared |= np.isin(keys, _band_keys(stored[:, 0], stored[:, 1]))
+    if index.stored:
+        shared |= np.isin(keys, np.fromiter(index.stored, dtype=np.uint64, count=len(index.stored)))
     rows, columns = np.nonzero(shared)
     post_ids = list(prints)
     found: dict[str, list[int]] = {}
-    for row, band in zip(rows.tolist(), columns.tolist(), strict=True):
-        found.setdefault(post_ids[row], []).append(band)
+    for row, key in zip(rows.tolist(), keys[rows, columns].tolist(), strict=True):
+        found.setdefault(post_ids[row], []).append(key)
     return found
 
 
@@ -353,7 +394,7 @@ def _store_chunk(
         if fp is not None
     }
     index = _near_index(con, prints)
-    shared = _shared_bands(prints, index)
+    shared = _shared_keys(prints, index)
 
     rows: list[tuple[object, ...]] = []
     originals: list[tuple[str, str, datetime, Fingerprint]] = []
@@ -383,7 +424,7 @@ def _store_chunk(
         fp = prints.get(post.post_id)
         if fp is not None and duplicate_of is None:
             group = _dedup_group(post.kind)
-            keys = [(band, fp.buckets[band]) for band in shared.get(post.post_id, ())]
+            keys = shared.get(post.post_id, [])
             duplicate_of = index.nearest(fp.signature, keys, group, post.created_utc) if keys else None
             if duplicate_of is not None:
                 duplicate_kind = "near"
