@@ -99,3 +99,44 @@ def test_a_second_run_on_a_busy_warehouse_exits_at_once(prefect_harness, tmp_pat
     assert result.exit_code == EXIT_BUSY
     assert "a run is already in progress" in result.output
     assert not warehouse.exists()  # it touched nothing
+
+
+def _parquet_rows(export: Path, name: str) -> list[tuple]:
+    with duckdb.connect() as con:
+        return con.execute(
+            f"SELECT * FROM read_parquet('{export / name}/*/*/*.parquet', hive_partitioning = true) "
+            "ORDER BY ALL"
+        ).fetchall()
+
+
+def test_export_rewrites_only_the_partitions_that_changed(demo_run, tmp_path) -> None:
+    """A publish after a change in one month rewrites that month's partitions only (the others are
+    the same files), and the export equals a full rewrite."""
+    from warehouse.db import connect
+    from warehouse.privacy import erase_posts
+    from warehouse.publish import write_export
+
+    out, _, _ = demo_run
+    shutil.copytree(out, tmp_path / "demo")
+    warehouse = tmp_path / "demo" / "warehouse.duckdb"
+    export = tmp_path / "demo" / "export"
+    with connect(warehouse) as con:
+        assert write_export(con, export) == dict.fromkeys(EXPORT_PARTITIONS, 0)  # nothing changed
+        post_id, month = con.execute(
+            "SELECT post_id, strftime(created_utc, '%Y-%m') FROM posts JOIN enrichment USING (post_id) "
+            "WHERE municipality_id = 'utrecht' AND source = 'reddit' ORDER BY created_utc LIMIT 1"
+        ).fetchone()
+        before = {p: p.stat().st_ino for p in export.rglob("*.parquet")}
+        erase_posts(con, [post_id])
+        written = write_export(con, export)
+        write_export(con, tmp_path / "full", full=True)
+    assert written["v_posts"] == 1 and written["v_enrichment"] == 1 and written["v_reach_gap"] == 0
+    changed = f"municipality=utrecht/month={month}"
+    for path, inode in before.items():
+        if path.exists() and changed not in str(path):
+            assert path.stat().st_ino == inode, path  # kept: the same file, hard-linked
+    rewritten = export / "v_posts" / changed
+    assert all(p.stat().st_ino != before.get(p) for p in rewritten.glob("*.parquet"))
+    for name in EXPORT_PARTITIONS:
+        assert _parquet_rows(export, name) == _parquet_rows(tmp_path / "full", name), name
+    assert post_id not in {r[0] for r in _parquet_rows(export, "v_posts")}

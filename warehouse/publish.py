@@ -5,12 +5,22 @@ researchers never open the live warehouse: they get a separate snapshot file wit
 researcher relations (no author key, no per-voice rows) and a hive-partitioned Parquet export.
 Both are built beside the old copy and swapped in with a rename, so a reader holding the old
 snapshot open keeps reading it undisturbed and the next reader sees the new one.
+
+The export is incremental: a manifest in the export folder keeps, per partition, the number of rows
+and a sum of row hashes of what was written. Each publish computes the same for the live views; a
+partition whose rows are unchanged is hard-linked from the previous export into the new folder,
+only changed or new partitions are written, and partitions that no longer have rows are left out.
+So new posts, purged texts, items deleted at the source and erasures all rewrite exactly the
+partitions they touch, whoever changed the rows.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -77,27 +87,116 @@ def write_snapshot(con: duckdb.DuckDBPyConnection, target: Path) -> dict[str, in
     return rows
 
 
-def write_export(con: duckdb.DuckDBPyConnection, target: Path) -> None:
-    """Parquet per relation under ``<relation>/municipality=<id>/month=<YYYY-MM>/``."""
+# Kept in each relation's folder of the export (hidden, so no reader's glob of *.parquet sees it);
+# bump FORMAT when what a partition holds changes for the same rows.
+MANIFEST = ".partitions.json"
+FORMAT = 1
+
+
+def _export_select(name: str) -> str:
+    municipality, moment = EXPORT_PARTITIONS[name]
+    return (
+        f"SELECT * EXCLUDE ({municipality}), coalesce({municipality}, 'none') AS municipality, "
+        f"strftime({moment}, '%Y-%m') AS month FROM main.{name}"
+    )
+
+
+def _fingerprints(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, list[str]]:
+    """{'<municipality>/<month>': [rows, sum of row hashes]} of what the export of ``name`` holds."""
+    rows = con.execute(
+        f"SELECT municipality || '/' || month, count(*), CAST(sum(hash(v)) AS VARCHAR) "
+        f"FROM ({_export_select(name)}) v GROUP BY ALL"
+    ).fetchall()
+    return {key: [str(n), digest] for key, n, digest in rows}
+
+
+def _columns(con: duckdb.DuckDBPyConnection, name: str) -> list[list[str]]:
+    return [[r[0], r[1]] for r in con.execute(f"DESCRIBE {_export_select(name)}").fetchall()]
+
+
+def _read_manifest(folder: Path) -> dict:
+    """What the previous export wrote in this relation's folder; {} when unknown."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return manifest if manifest.get("format") == FORMAT else {}
+
+
+def _partition_dir(root: Path, name: str, key: str) -> Path:
+    municipality, month = key.rsplit("/", 1)
+    return root / name / f"municipality={municipality}" / f"month={month}"
+
+
+def _link_tree(source: Path, target: Path) -> None:
+    """``target`` gets the files of ``source`` as hard links (copies where links are not possible)."""
+    target.mkdir(parents=True)
+    for file in source.iterdir():
+        try:
+            os.link(file, target / file.name)
+        except OSError:
+            shutil.copy2(file, target / file.name)
+
+
+def write_export(con: duckdb.DuckDBPyConnection, target: Path, *, full: bool = False) -> dict[str, int]:
+    """Parquet per relation under ``<relation>/municipality=<id>/month=<YYYY-MM>/``.
+
+    Rewrites only the partitions whose rows changed since the export in ``target`` was written
+    (all of them with ``full``, without a readable manifest, or when a view's columns changed).
+    Returns the number of partitions written per relation.
+    """
     tmp = target.with_name(target.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
+    stage = target.with_name(target.name + ".stage")
+    for leftover in (tmp, stage):
+        shutil.rmtree(leftover, ignore_errors=True)
     tmp.mkdir(parents=True)
-    for name, (municipality, moment) in EXPORT_PARTITIONS.items():
+    written: dict[str, int] = {}
+    for name, (_, moment) in EXPORT_PARTITIONS.items():
+        columns = _columns(con, name)
+        partitions = _fingerprints(con, name)
+        before = {} if full else _read_manifest(target / name)
+        (tmp / name).mkdir()
+        manifest = {"format": FORMAT, "columns": columns, "partitions": partitions}
+        (tmp / name / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+        same_columns = before.get("columns") == columns
+        changed = []
+        for key, fingerprint in partitions.items():
+            kept = _partition_dir(target, name, key)
+            if same_columns and before.get("partitions", {}).get(key) == fingerprint and kept.is_dir():
+                _link_tree(kept, _partition_dir(tmp, name, key))
+            else:
+                changed.append(key)
+        written[name] = len(changed)
+        if not changed:
+            continue
+        stage.mkdir(exist_ok=True)
+        # The changed partitions only; the month bounds let DuckDB skip the other row groups.
+        months = sorted({key.rsplit("/", 1)[1] for key in changed})
+        first = date.fromisoformat(months[0] + "-01")
+        last = date.fromisoformat(months[-1] + "-01")
+        after = date(last.year + last.month // 12, last.month % 12 + 1, 1)
         con.execute(
             f"""
             COPY (
-                SELECT * EXCLUDE ({municipality}), coalesce({municipality}, 'none') AS municipality,
-                       strftime({moment}, '%Y-%m') AS month
-                FROM main.{name}
-            ) TO {_quote(tmp / name)} (FORMAT parquet, PARTITION_BY (municipality, month))
-            """
+                SELECT * FROM ({_export_select(name)})
+                WHERE CAST({moment} AS DATE) >= $first AND CAST({moment} AS DATE) < $after
+                  AND list_contains($keys, municipality || '/' || month)
+            ) TO {_quote(stage / name)} (FORMAT parquet, PARTITION_BY (municipality, month))
+            """,
+            {"keys": changed, "first": first, "after": after},
         )
-    old = target.with_name(target.name + ".old")
-    shutil.rmtree(old, ignore_errors=True)
+        for key in changed:
+            dest = _partition_dir(tmp, name, key)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            _partition_dir(stage, name, key).rename(dest)
+    shutil.rmtree(stage, ignore_errors=True)
+    previous = target.with_name(target.name + ".old")
+    shutil.rmtree(previous, ignore_errors=True)
     if target.exists():
-        target.rename(old)
+        target.rename(previous)
     tmp.rename(target)
-    shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(previous, ignore_errors=True)
+    return written
 
 
 def publish(con: duckdb.DuckDBPyConnection, warehouse: Path) -> Published:
