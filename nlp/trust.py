@@ -6,6 +6,7 @@ import re
 from re import _parser as sre_parse  # the stdlib's own regex parser, to find required literals
 
 from nlp.data import load_yaml
+from nlp.literals import Literals
 
 
 def _branch_literals(arg: object) -> set[str] | None:
@@ -71,13 +72,12 @@ class TrustDetector:
                     self._always.append(entry)
                 for literal in needed or ():
                     self._by_literal.setdefault(literal, []).append(entry)
-        self._literals = tuple(sorted(self._by_literal))
+        self._literals = Literals(self._by_literal)
 
     def detect(self, lower_text: str) -> str:
         candidates = list(self._always)
-        for literal in self._literals:
-            if literal in lower_text:
-                candidates.extend(self._by_literal[literal])
+        for literal in self._literals.found(lower_text):
+            candidates.extend(self._by_literal[literal])
         balance = 0
         for side, pattern in dict.fromkeys(candidates):  # a pattern filed twice is searched once
             if pattern.search(lower_text):

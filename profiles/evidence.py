@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from nlp.literals import Literals
 from profiles.model import ProfileModel, Signal
 
 
@@ -48,9 +49,9 @@ class _CompiledSignal:
         self.id = signal.id
         m = signal.match
         self.lemmas = frozenset(w.lower() for w in m.lemmas)
-        # A substring test first: far cheaper than the regex, and the regex only confirms the word
-        # boundaries of a phrase that is there at all.
-        self.phrase_texts = tuple(p.lower() for p in m.phrases)
+        # The regex only confirms the word boundaries of a phrase found as a substring (one pass
+        # over the text for all signals' phrases, in ``EvidenceModel.fired``).
+        self.phrase_texts = frozenset(p.lower() for p in m.phrases)
         self.phrases = (
             re.compile("|".join(rf"(?<!\w){re.escape(p)}(?!\w)" for p in self.phrase_texts))
             if m.phrases
@@ -63,7 +64,8 @@ class _CompiledSignal:
         self.source = m.source
         self.channel = m.channel.lower() if m.channel else None
 
-    def fires(self, f: PostFeatures) -> bool:
+    def fires(self, f: PostFeatures, present: set[str]) -> bool:
+        """Whether the signal fires; ``present``: the phrases of the model found in the text."""
         if self.source is not None and f.source != self.source:
             return False
         if self.channel is not None and f.channel.lower() != self.channel:
@@ -76,9 +78,8 @@ class _CompiledSignal:
             return False
         if self.has_words:
             word_hit = bool(self.lemmas & f.words)
-            if not word_hit and self.phrases is not None:
-                text = f.lower_text
-                word_hit = any(p in text for p in self.phrase_texts) and self.phrases.search(text) is not None
+            if not word_hit and self.phrases is not None and not self.phrase_texts.isdisjoint(present):
+                word_hit = self.phrases.search(f.lower_text) is not None
             return word_hit
         return True
 
@@ -89,6 +90,7 @@ class EvidenceModel:
     def __init__(self, model: ProfileModel) -> None:
         self.model = model
         self.signals = [_CompiledSignal(s) for s in model.signals]
+        self._phrases = Literals(p for s in self.signals for p in s.phrase_texts)
         ids = model.profile_ids
         self.log_lr = {
             s.id: np.log(np.array([s.lr.get(pid, 1.0) for pid in ids], dtype=float)) for s in model.signals
@@ -97,7 +99,8 @@ class EvidenceModel:
 
     def fired(self, features: PostFeatures) -> list[str]:
         """Ids of the signals that fire on one post."""
-        return [s.id for s in self.signals if s.fires(features)]
+        present = self._phrases.found(features.lower_text)
+        return [s.id for s in self.signals if s.fires(features, present)]
 
     def posterior(self, signal_ids: Iterable[str]) -> np.ndarray:
         """Posterior over profiles for one voice, from the distinct signals of all its posts."""

@@ -1,0 +1,28 @@
+"""Which of a fixed set of strings occur in a text, found in one pass (Aho-Corasick).
+
+Testing each string with ``in`` costs one scan of the text per string; the word lists test dozens
+of phrases and literals on every post.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import ahocorasick
+
+
+class Literals:
+    def __init__(self, literals: Iterable[str]) -> None:
+        self._automaton: ahocorasick.Automaton | None = None
+        unique = {literal for literal in literals if literal}
+        if unique:
+            self._automaton = ahocorasick.Automaton()
+            for literal in unique:
+                self._automaton.add_word(literal, literal)
+            self._automaton.make_automaton()
+
+    def found(self, text: str) -> set[str]:
+        """The literals that occur in ``text`` as substrings (case-sensitive)."""
+        if self._automaton is None:
+            return set()
+        return {literal for _, literal in self._automaton.iter(text)}
