@@ -318,8 +318,9 @@ class Recorder:
         self.stages[name] = row
 
 
-def enrich_in_worker(batch: list[tuple[Any, ...]], options: Any, profile_model: str) -> Any:
-    """What the processes runner's enrich task does in a worker process: NLP in, rows out."""
+def enrich_in_worker(batch: list[tuple[Any, ...]], options: Any, profile_model: str) -> tuple[Any, float]:
+    """What the processes runner's enrich task does in a worker process: NLP in, rows out (and
+    the worker's peak RSS so far, which the bench reports)."""
     from nlp.pipeline import get_enricher
     from profiles.evidence import EvidenceModel
     from profiles.model import load_model
@@ -328,17 +329,10 @@ def enrich_in_worker(batch: list[tuple[Any, ...]], options: Any, profile_model: 
     global _WORKER_EVIDENCE
     if _WORKER_EVIDENCE is None:
         _WORKER_EVIDENCE = EvidenceModel(load_model(profile_model))
-    return compute_batch(batch, get_enricher(options), _WORKER_EVIDENCE)
+    return compute_batch(batch, get_enricher(options), _WORKER_EVIDENCE), maxrss_mb()
 
 
 _WORKER_EVIDENCE: Any = None
-
-
-def children_maxrss_mb() -> float:
-    """Peak RSS of the largest finished child process (the enrich workers)."""
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 def run_direct(
@@ -414,9 +408,12 @@ def run_direct(
                             pool.submit(enrich_in_worker, b, options, settings.profile_model)
                             for b in batches(pending, BATCH)
                         ]
+                        worker_peak = 0.0
                         for future in futures:  # written here, in input order
-                            write_batch(con, future.result())
-                    row["workers_peak_rss_mb"] = children_maxrss_mb()
+                            result, peak = future.result()
+                            write_batch(con, result)
+                            worker_peak = max(worker_peak, peak)
+                    row["workers_peak_rss_mb"] = worker_peak
                 else:
                     for batch in batches(pending, BATCH) if pending else []:  # none: NLP not loaded
                         write_batch(con, compute_batch(batch, get_enricher(options), evidence))
