@@ -14,15 +14,19 @@ empty (no measured query reads them).
 
 Then it times, with ``--repeat`` repetitions (first run, median, min):
 - the reach-gap query of one municipality and the ``betrokken gap`` query over all municipalities;
-- ``warehouse.report.render_report`` for the largest municipality as a whole, and its main SQL
-  statements separately (copied below; keep them in sync with ``warehouse/report/__init__.py``);
-- the researcher views and ``warehouse.publish.write_snapshot`` and ``write_export``.
+- ``warehouse.report.render_report`` for the largest municipality as a whole, and its SQL
+  statements separately (imported from ``warehouse.report``, so they are the ones that run);
+- the researcher views, ``warehouse.publish.write_snapshot``, and ``write_export`` in full, with
+  nothing changed, and after a night's changes (texts of one day purged, items of the newest day
+  deleted at the source; made in a transaction that is rolled back afterwards).
 
 Usage:
-    python bench/warehouse.py --rows 1000000 [--repeat 5] [--keep PATH] [--explain]
+    python bench/warehouse.py --rows 1000000 [--repeat 5] [--keep PATH | --reuse PATH] [--explain]
 
 ``--keep PATH`` writes the warehouse to PATH and leaves it there (else a temporary folder is used
-and removed). ``--explain`` prints EXPLAIN ANALYZE of every timed SQL statement after the table.
+and removed). ``--reuse PATH`` measures a warehouse built earlier with ``--keep`` (migrations are
+applied when it is opened) instead of building one; ``--rows`` is then only a label. ``--explain``
+prints EXPLAIN ANALYZE of every timed SQL statement after the table.
 The machine is shared: read medians, and compare figures only within one run.
 """
 
@@ -31,6 +35,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
 import resource
 import shutil
 import statistics
@@ -40,7 +45,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +54,8 @@ sys.path.insert(0, str(ROOT))  # before bench/, so `warehouse` is the package, n
 
 import duckdb  # noqa: E402
 import yaml  # noqa: E402
+
+import warehouse.report as report_sql  # noqa: E402
 
 MUNICIPALITIES = [  # (id, name, CBS code, subreddit, news feed): labels only, the data is synthetic
     ("utrecht", "Utrecht", "GM0344", "utrecht", "Domstad Nieuws"),
@@ -79,7 +86,7 @@ RETENTION_DAYS = 90
 PERIOD_DAYS = 90
 AS_OF = date(2026, 11, 25)  # the latest nightly run estimates the period up to this day
 
-# ---- The SQL users run. Keep in sync with flows/cli.py (gap) and warehouse/report/__init__.py. ----
+# ---- The SQL users run. Keep in sync with flows/cli.py (gap); the report's comes from its module. ----
 
 REACH_GAP_SQL = (
     "SELECT * FROM v_reach_gap WHERE municipality = $m AND topic IS NULL AND channel IS NULL "
@@ -93,56 +100,8 @@ GAP_ALL_SQL = (
     "AND period_end = (SELECT max(period_end) FROM v_reach_gap) "
     "ORDER BY municipality, population_share DESC, profile_id"
 )
-# warehouse/report/__init__.py: _period_of_latest_run, _gap_rows (stored), _section, render_report.
-REPORT_IN_PERIOD = (
-    "p.municipality_id = $m AND p.duplicate_of IS NULL AND NOT p.is_deleted "
-    "AND CAST(p.created_utc AS DATE) BETWEEN $start AND $end"
-)
-REPORT_SQL = {
-    "latest period": (
-        "SELECT period_end, date_diff('day', period_start, period_end) + 1 FROM share_estimates "
-        "ORDER BY run_id DESC, period_end DESC LIMIT 1"
-    ),
-    "stored estimates": (
-        "SELECT * FROM share_estimates WHERE municipality_id = $m AND period_start = $start "
-        "AND period_end = $end AND profile_model = $model"
-    ),
-    "posts per source": f"""
-        SELECT p.source, count(*) AS n_posts, count(DISTINCT p.author_key) AS n_voices,
-               count(DISTINCT p.channel) AS n_channels
-        FROM posts p WHERE {REPORT_IN_PERIOD} GROUP BY p.source ORDER BY p.source""",
-    "topics + sentiment": f"""
-        SELECT t.topic_id, count(*) AS n_posts, avg(e.sentiment_score) AS mean_score,
-               count(*) FILTER (WHERE e.sentiment = 'negative') AS n_negative,
-               count(*) FILTER (WHERE e.sentiment = 'neutral') AS n_neutral,
-               count(*) FILTER (WHERE e.sentiment = 'positive') AS n_positive
-        FROM posts p
-        JOIN enrichment e ON e.post_id = p.post_id AND e.nlp_version = $nlp
-        JOIN post_topics t ON t.post_id = p.post_id AND t.nlp_version = $nlp
-        WHERE {REPORT_IN_PERIOD} GROUP BY ALL ORDER BY n_posts DESC, t.topic_id""",
-    "weekly per top topic": f"""
-        SELECT t.topic_id, CAST(date_trunc('week', p.created_utc) AS DATE) AS week, count(*) AS n_posts,
-               avg(e.sentiment_score) AS mean_score
-        FROM posts p
-        JOIN enrichment e ON e.post_id = p.post_id AND e.nlp_version = $nlp
-        JOIN post_topics t ON t.post_id = p.post_id AND t.nlp_version = $nlp
-        WHERE {REPORT_IN_PERIOD} AND list_contains($top, t.topic_id)
-        GROUP BY ALL ORDER BY week, t.topic_id""",
-    "headlines": f"""
-        SELECT t.topic_id, p.channel, CAST(p.created_utc AS DATE) AS day,
-               coalesce(p.title, left(p.text, 160)) AS excerpt
-        FROM posts p
-        JOIN post_topics t ON t.post_id = p.post_id AND t.nlp_version = $nlp
-        WHERE {REPORT_IN_PERIOD} AND p.source = 'rss' AND list_contains($top, t.topic_id)
-          AND coalesce(p.title, p.text) IS NOT NULL
-        QUALIFY row_number() OVER (PARTITION BY t.topic_id ORDER BY p.created_utc DESC, p.post_id)
-                <= 2
-        ORDER BY t.topic_id, day DESC""",
-    "source health": """
-        SELECT rs.*,
-               (SELECT max(p.created_utc) FROM posts p WHERE p.source_key = rs.source_key) AS newest_post
-        FROM run_sources rs WHERE rs.run_id = (SELECT max(run_id) FROM run_sources) ORDER BY rs.source_key""",
-}
+# The report's statements, in the order render_report runs them, from the report module itself.
+REPORT_SQL = report_sql.REPORT_SQL
 # A plain full scan and aggregate of posts: the baseline each query is compared with, so that figures
 # taken while the shared machine is busier stay comparable.
 BASELINE_SQL = "SELECT municipality_id, count(*), max(created_utc) FROM posts GROUP BY 1"
@@ -696,9 +655,18 @@ def measure(path: Path, times: int, publish_times: int, explain: bool) -> tuple[
     nlp = con.execute("SELECT nlp_version FROM v_current_nlp").fetchone()[0]
     as_of, days = con.execute(REPORT_SQL["latest period"]).fetchone()
     start, end = period_for(as_of, days)
-    params: dict[str, Any] = {"m": largest, "start": start, "end": end, "nlp": nlp, "model": "citisens"}
+    params: dict[str, Any] = {
+        "m": largest,
+        "ms": [largest],
+        "start": start,
+        "end": end,
+        "nlp": nlp,
+        "model": "citisens",
+    }
+    params["enriched_from"] = con.execute(*_used(REPORT_SQL["enriched_at bound"], params)).fetchone()[0]
+    con.execute(*_used(REPORT_SQL["period topics (temp table)"], params))
     topics = con.execute(*_used(REPORT_SQL["topics + sentiment"], params)).fetchall()
-    params["top"] = [r[0] for r in topics[:6]]  # TOP_TOPICS of the report
+    params["top"] = [r[0] for r in topics[: report_sql.TOP_TOPICS]]
     timings = [repeat(BASELINE, lambda: con.execute(BASELINE_SQL).fetchall(), times)]
     statements: dict[str, tuple[str, dict[str, Any]]] = {
         f"reach gap, {largest}": _used(REACH_GAP_SQL, params),
@@ -750,7 +718,30 @@ def measure(path: Path, times: int, publish_times: int, explain: bool) -> tuple[
     snapshot = path.with_name(path.stem + ".snapshot.duckdb")
     export = path.parent / "export"
     timings.append(repeat("write_snapshot", lambda: write_snapshot(con, snapshot), publish_times))
-    timings.append(repeat("write_export", lambda: write_export(con, export), publish_times))
+    timings.append(repeat("write_export, full", lambda: write_export(con, export, full=True), publish_times))
+    timings.append(repeat("write_export, nothing changed", lambda: write_export(con, export), publish_times))
+    # A night's changes, rolled back afterwards: the purge of one day's texts (as the nightly purge
+    # does) and items of the newest day deleted at the source (as the store stage marks them).
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            "UPDATE posts SET text = NULL, title = NULL, text_purged_at = now() "
+            "WHERE CAST(created_utc AS DATE) = $day",
+            {"day": end - timedelta(days=RETENTION_DAYS - 10)},
+        )
+        con.execute(
+            "UPDATE posts SET is_deleted = true, text = NULL, title = NULL, author_key = NULL "
+            "WHERE CAST(created_utc AS DATE) = $day AND hash(post_id) % 20 = 0",
+            {"day": end},
+        )
+        started = time.perf_counter()
+        written = write_export(con, export)
+        note = "partitions rewritten: " + ", ".join(f"{k} {v}" for k, v in written.items())
+        timings.append(
+            Timing("write_export, after a night's changes", [time.perf_counter() - started], note=note)
+        )
+    finally:
+        con.execute("ROLLBACK")
     notes.append(f"snapshot {size_mb(snapshot):,.1f} MiB, Parquet export {size_mb(export):,.1f} MiB")
     if explain:
         for name, (sql, used) in {**statements, **report_statements, **researcher}.items():
@@ -763,7 +754,7 @@ def measure(path: Path, times: int, publish_times: int, explain: bool) -> tuple[
 
 def _used(sql: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """The statement with only the parameters it names (DuckDB rejects unused ones)."""
-    return sql, {k: v for k, v in params.items() if f"${k}" in sql}
+    return sql, {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
 
 
 def main() -> None:
@@ -773,6 +764,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, required=True, help="posts in the warehouse")
     parser.add_argument("--repeat", type=int, default=5, help="repetitions of each query")
     parser.add_argument("--keep", type=Path, help="write the warehouse here and keep it")
+    parser.add_argument("--reuse", type=Path, help="measure this warehouse (built with --keep) as it is")
     parser.add_argument("--days", type=int, default=365, help="days of posts and nightly runs")
     parser.add_argument("--nights", type=int, help="nightly estimate periods kept (default: --days)")
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of the SQL")
@@ -790,24 +782,32 @@ def main() -> None:
         f"{len(MUNICIPALITIES)} municipalities; queries repeated {args.repeat} times"
     )
     tmp = None
-    if args.keep:
+    if args.reuse:
+        path = args.reuse.resolve()
+        if not path.exists():
+            parser.error(f"--reuse {path}: no warehouse there")
+    elif args.keep:
         path = args.keep.resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
     else:
         tmp = Path(tempfile.mkdtemp(prefix="betrokken-bench-warehouse-"))
         path = tmp / "warehouse.duckdb"
     try:
-        started = time.perf_counter()
-        timings = build(path, args.rows, args.days, nights)
-        build_s = time.perf_counter() - started
-        timings.append(Timing("build: total", [build_s], rows=args.rows, note="rows/s = posts/s"))
+        timings = []
+        if not args.reuse:
+            started = time.perf_counter()
+            timings = build(path, args.rows, args.days, nights)
+            build_s = time.perf_counter() - started
+            timings.append(Timing("build: total", [build_s], rows=args.rows, note="rows/s = posts/s"))
+            wal = path.with_name(path.name + ".wal")
+            print(
+                f"built in {build_s:.1f} s ({args.rows / build_s:,.0f} posts/s overall); file "
+                f"{size_mb(path):,.1f} MiB{f' + WAL {size_mb(wal):,.1f} MiB' if wal.exists() else ''}; "
+                f"peak RSS so far {maxrss_mb():,.0f} MiB"
+            )
+        else:
+            print(f"reusing {path} ({size_mb(path):,.1f} MiB), built earlier; not rebuilt")
         measured_from = time.perf_counter()
-        wal = path.with_name(path.name + ".wal")
-        print(
-            f"built in {build_s:.1f} s ({args.rows / build_s:,.0f} posts/s overall); file "
-            f"{size_mb(path):,.1f} MiB{f' + WAL {size_mb(wal):,.1f} MiB' if wal.exists() else ''}; "
-            f"peak RSS so far {maxrss_mb():,.0f} MiB"
-        )
         measured, notes = measure(path, args.repeat, args.publish_repeat or args.repeat, args.explain)
         print()
         print_table(timings + measured)
@@ -815,7 +815,8 @@ def main() -> None:
         for note in notes:
             print(note)
         print(
-            f"warehouse file {size_mb(path):,.1f} MiB at {path if args.keep else '(temporary)'}; peak RSS of "
+            f"warehouse file {size_mb(path):,.1f} MiB at {path if tmp is None else '(temporary)'}; "
+            "peak RSS of "
             f"this process {maxrss_mb():,.0f} MiB; measuring took {time.perf_counter() - measured_from:.0f} s"
         )
         print(machine_line().replace("machine:", "machine at the end:"))

@@ -139,3 +139,44 @@ def test_report_in_headless_chromium(warehouse: Path, tmp_path: Path) -> None:
         browser.close()
     assert (tmp_path / "report.png").stat().st_size > 50_000
     assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_period_table_counts_what_the_direct_joins_count(warehouse: Path) -> None:
+    """The report's statements over report_topic_posts give the rows of the direct joins of posts,
+    enrichment and post_topics they replace."""
+    from warehouse import report
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        con.execute("SET TimeZone = 'UTC'")
+        nlp = con.execute("SELECT nlp_version FROM v_current_nlp").fetchone()[0]
+        end = con.execute("SELECT max(CAST(created_utc AS DATE)) FROM posts").fetchone()[0]
+        period = {"start": end.replace(day=1).replace(month=max(1, end.month - 2)), "end": end}
+        ms = [r[0] for r in con.execute("SELECT municipality_id FROM municipalities").fetchall()]
+        bound = con.execute(report.ENRICHED_FROM_SQL, {"ms": ms, **period}).fetchone()[0]
+        con.execute(report.TOPIC_POSTS_SQL, {"ms": ms, **period, "nlp": nlp, "enriched_from": bound})
+        joins = f"""FROM posts p JOIN enrichment e ON e.post_id = p.post_id AND e.nlp_version = $nlp
+                    JOIN post_topics t ON t.post_id = p.post_id AND t.nlp_version = $nlp
+                    WHERE {report.IN_PERIOD}"""
+        for m in ms:
+            params = {"m": m, **period}
+            topics = report.records(con, report.TOPICS_SQL, params)
+            direct = report.records(
+                con,
+                "SELECT t.topic_id, count(*) AS n_posts, avg(e.sentiment_score) AS mean_score, "
+                "count(*) FILTER (WHERE e.sentiment = 'negative') AS n_negative, "
+                "count(*) FILTER (WHERE e.sentiment = 'neutral') AS n_neutral, "
+                "count(*) FILTER (WHERE e.sentiment = 'positive') AS n_positive "
+                f"{joins} GROUP BY ALL ORDER BY n_posts DESC, t.topic_id",
+                {**params, "nlp": nlp},
+            )
+            assert topics and [{**r, "mean_score": pytest.approx(r["mean_score"])} for r in direct] == topics
+            top = [r["topic_id"] for r in topics[:6]]
+            weekly = report.records(con, report.WEEKLY_SQL, {**params, "top": top})
+            direct = report.records(
+                con,
+                "SELECT t.topic_id, CAST(date_trunc('week', p.created_utc) AS DATE) AS week, "
+                f"count(*) AS n_posts, avg(e.sentiment_score) AS mean_score {joins} "
+                "AND list_contains($top, t.topic_id) GROUP BY ALL ORDER BY week, t.topic_id",
+                {**params, "nlp": nlp, "top": top},
+            )
+            assert [{**r, "mean_score": pytest.approx(r["mean_score"])} for r in direct] == weekly
