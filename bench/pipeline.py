@@ -318,7 +318,7 @@ class Recorder:
         self.stages[name] = row
 
 
-def enrich_in_worker(batch: list[tuple[Any, ...]], options: Any, profile_model: str) -> tuple[Any, float]:
+def enrich_in_worker(group: list[list[Any]], options: Any, profile_model: str) -> tuple[list[Any], float]:
     """What the processes runner's enrich task does in a worker process: NLP in, rows out (and
     the worker's peak RSS so far, which the bench reports)."""
     from nlp.pipeline import get_enricher
@@ -329,7 +329,8 @@ def enrich_in_worker(batch: list[tuple[Any, ...]], options: Any, profile_model: 
     global _WORKER_EVIDENCE
     if _WORKER_EVIDENCE is None:
         _WORKER_EVIDENCE = EvidenceModel(load_model(profile_model))
-    return compute_batch(batch, get_enricher(options), _WORKER_EVIDENCE), maxrss_mb()
+    enricher = get_enricher(options)
+    return [compute_batch(batch, enricher, _WORKER_EVIDENCE) for batch in group], maxrss_mb()
 
 
 _WORKER_EVIDENCE: Any = None
@@ -403,15 +404,17 @@ def run_direct(
             with connect(warehouse) as con:
                 pending = pending_posts(con, nlp_version(options), evidence)
                 if pending and runner == "processes":  # as the processes runner: NLP in workers
+                    groups = batches(batches(pending, BATCH), -(-len(pending) // BATCH // (4 * workers)))
                     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
                         futures = [
-                            pool.submit(enrich_in_worker, b, options, settings.profile_model)
-                            for b in batches(pending, BATCH)
+                            pool.submit(enrich_in_worker, group, options, settings.profile_model)
+                            for group in groups
                         ]
                         worker_peak = 0.0
                         for future in futures:  # written here, in input order
-                            result, peak = future.result()
-                            write_batch(con, result)
+                            results, peak = future.result()
+                            for result in results:
+                                write_batch(con, result)
                             worker_peak = max(worker_peak, peak)
                     row["workers_peak_rss_mb"] = worker_peak
                 else:
@@ -470,7 +473,7 @@ def worker_prefect(args: argparse.Namespace) -> dict[str, Any]:
 
     import flows.nightly as nightly
     from flows.config import load_settings
-    from flows.runners import make_runner
+    from flows.runners import make_runner, tasks_for
     from flows.wiring import estimate_settings, gazetteer_for
     from nlp.pipeline import nlp_version
     from warehouse.db import begin_run, connect, finish_run, load_states, record_municipalities
@@ -509,7 +512,10 @@ def worker_prefect(args: argparse.Namespace) -> dict[str, Any]:
             with rec.stage("enrich") as row:
                 runner = make_runner(args.runner, args.workers)  # nightly default: threads, 1 worker
                 row["count"] = nightly.enrich_stage.with_options(task_runner=runner)(
-                    str(warehouse), settings.profile_model, options
+                    str(warehouse),
+                    settings.profile_model,
+                    options,
+                    tasks=tasks_for(args.runner, args.workers),
                 )
             with rec.stage("estimate") as row:
                 est = estimate_settings(settings.estimation)

@@ -24,7 +24,7 @@ from prefect.tasks import exponential_backoff
 
 from flows.config import CollectOptions, Settings, load_settings
 from flows.progress import stage_progress
-from flows.runners import make_runner
+from flows.runners import make_runner, tasks_for
 from flows.wiring import estimate_settings, gazetteer_for
 from nlp.pipeline import BackendOptions, get_enricher, nlp_version
 from profiles.evidence import EvidenceModel
@@ -158,30 +158,48 @@ def evidence_for(profile_model: str) -> EvidenceModel:
     return EvidenceModel(load_model(profile_model))
 
 
-@task(name="enrich-batch", cache_policy=NO_CACHE)
-def enrich_batch(batch: list[tuple[Any, ...]], options: BackendOptions, profile_model: str) -> BatchResult:
+@task(name="enrich-batches", cache_policy=NO_CACHE)
+def enrich_batches(
+    group: list[list[tuple[Any, ...]]], options: BackendOptions, profile_model: str
+) -> list[BatchResult]:
     """Pure computation, so it can run on any runner: texts in, rows out; nothing is written."""
-    return compute_batch(batch, get_enricher(options), evidence_for(profile_model))
+    return [compute_batch(batch, get_enricher(options), evidence_for(profile_model)) for batch in group]
 
 
 @flow(name="betrokken-enrich", log_prints=False)
-def enrich_stage(warehouse: str, profile_model: str, options: BackendOptions, batch_size: int = BATCH) -> int:
+def enrich_stage(
+    warehouse: str,
+    profile_model: str,
+    options: BackendOptions,
+    batch_size: int = BATCH,
+    tasks: int | None = None,
+) -> int:
     """NLP for every pending post on this flow's task runner; the results are written here, in the
     flow process, batch by batch in input order. Posts already enriched under this NLP version
-    (same content hash) are not pending, so a retried or repeated run redoes no NLP."""
+    (same content hash) are not pending, so a retried or repeated run redoes no NLP.
+
+    ``tasks``: into how many tasks to group the batches (None: one task per batch). A task in
+    another process costs Prefect's bookkeeping and a round trip, so the process and Dask runners
+    get a few large tasks per worker (``tasks_for``); each batch is still written on its own.
+    """
     evidence = evidence_for(profile_model)
     with connect(Path(warehouse)) as con:
         pending = pending_posts(con, nlp_version(options), evidence)
         if not pending:
             return 0  # nothing new: do not even load the NLP pipeline
-        futures = [enrich_batch.submit(b, options, profile_model) for b in batches(pending, batch_size)]
+        all_batches = batches(pending, batch_size)
+        per_task = 1 if tasks is None else -(-len(all_batches) // tasks)
+        futures = [
+            enrich_batches.submit(all_batches[i : i + per_task], options, profile_model)
+            for i in range(0, len(all_batches), per_task)
+        ]
         done = 0
         with stage_progress("enrich", len(pending)) as update:
             for future in futures:
-                result = future.result()
-                write_batch(con, result)
-                done += len(result.post_ids)
-                update(done)
+                for result in future.result():
+                    write_batch(con, result)
+                    done += len(result.post_ids)
+                    update(done)
         return done
 
 
@@ -267,11 +285,17 @@ def nightly(
     as_of = as_of or datetime.now(UTC).date()
     task_runner = make_runner(runner, workers, dask_address)
     with RunLock(warehouse):  # a second run exits at once instead of waiting or interleaving
-        return _run(settings, mode, warehouse, report, as_of, task_runner)
+        return _run(settings, mode, warehouse, report, as_of, task_runner, tasks_for(runner, workers))
 
 
 def _run(
-    settings: Settings, mode: str, warehouse: Path, report: Path, as_of: date, task_runner: TaskRunner
+    settings: Settings,
+    mode: str,
+    warehouse: Path,
+    report: Path,
+    as_of: date,
+    task_runner: TaskRunner,
+    enrich_tasks: int | None = None,
 ) -> dict[str, Any]:
     pseudonymiser = Pseudonymiser(load_key(settings.key_file()))
     timings: dict[str, float] = {}
@@ -301,7 +325,7 @@ def _run(
 
         started = time.monotonic()
         summary.posts_enriched = enrich_stage.with_options(task_runner=task_runner)(
-            str(warehouse), settings.profile_model, options
+            str(warehouse), settings.profile_model, options, tasks=enrich_tasks
         )
         timings["enrich"] = time.monotonic() - started
 

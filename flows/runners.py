@@ -38,3 +38,12 @@ def make_runner(name: str, workers: int | None = None, dask_address: str | None 
             return DaskTaskRunner(address=dask_address)
         return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1})
     raise RunnerError(f"unknown runner {name!r}; choose one of {', '.join(RUNNERS)}")
+
+
+def tasks_for(name: str, workers: int | None = None) -> int | None:
+    """How many enrichment tasks to make on this runner: None (one per batch) in threads, else four
+    per worker. Through Prefect, a task on the process pool cost about 2 s of bookkeeping and
+    start-up on a busy 2-core machine; a handful per worker keeps them all busy to the end."""
+    if name == "threads":
+        return None
+    return 4 * (workers or os.cpu_count() or 1)

@@ -92,12 +92,15 @@ def test_enrichment_on_a_process_pool_equals_threads(threads_rows, demo_run, tmp
     from prefect.task_runners import ProcessPoolTaskRunner
 
     from flows.nightly import enrich_stage
+    from flows.runners import tasks_for
     from nlp.pipeline import BackendOptions
 
     path = _unenriched_copy(demo_run[0] / "warehouse.duckdb", tmp_path / "p")
-    enrich_stage.with_options(task_runner=ProcessPoolTaskRunner(max_workers=2))(
-        str(path), "citisens", BackendOptions(), batch_size=40
+    # grouped as the processes runner groups them: a few tasks of several batches each
+    done = enrich_stage.with_options(task_runner=ProcessPoolTaskRunner(max_workers=2))(
+        str(path), "citisens", BackendOptions(), batch_size=40, tasks=tasks_for("processes", 2)
     )
+    assert done == len(threads_rows[0])
     assert _rows(path) == threads_rows
 
 
@@ -107,7 +110,7 @@ def test_enrichment_on_a_dask_cluster_equals_threads(threads_rows, demo_run, tmp
     from flows.runners import make_runner
     from nlp.pipeline import BackendOptions
 
-    path = _unenriched_copy(demo_run[0] / "warehouse.duckdb", tmp_path / "d")
+    path = _unenriched_copy(demo_run[0] / "warehouse.duckdb", tmp_path / "d")  # 3 tasks of ~3 batches
     with (
         distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
@@ -117,7 +120,7 @@ def test_enrichment_on_a_dask_cluster_equals_threads(threads_rows, demo_run, tmp
         assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
         runner = make_runner("dask", dask_address=cluster.scheduler_address)
         done = enrich_stage.with_options(task_runner=runner)(
-            str(path), "citisens", BackendOptions(), batch_size=40
+            str(path), "citisens", BackendOptions(), batch_size=40, tasks=3
         )
         worked = {w["id"] for w in client.scheduler_info()["workers"].values()}
     assert done == len(threads_rows[0]) and len(worked) == 2
