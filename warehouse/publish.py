@@ -90,7 +90,7 @@ def write_snapshot(con: duckdb.DuckDBPyConnection, target: Path) -> dict[str, in
 # Kept in each relation's folder of the export (hidden, so no reader's glob of *.parquet sees it);
 # bump FORMAT when what a partition holds changes for the same rows.
 MANIFEST = ".partitions.json"
-FORMAT = 1
+FORMAT = 2  # 2: floating-point columns hashed rounded
 
 
 def _export_select(name: str) -> str:
@@ -101,13 +101,27 @@ def _export_select(name: str) -> str:
     )
 
 
-def _fingerprints(con: duckdb.DuckDBPyConnection, name: str) -> dict[str, list[str]]:
-    """{'<municipality>/<month>': [rows, sum of row hashes]} of what the export of ``name`` holds."""
+def _fingerprints(
+    con: duckdb.DuckDBPyConnection, name: str, columns: list[list[str]]
+) -> dict[str, list[str]]:
+    """{'<municipality>/<month>': [rows, sum of row hashes]} of what the export of ``name`` holds.
+
+    Floating-point columns are hashed rounded to 9 decimals: a parallel avg() sums in a different
+    order on every run, and its last bits alone rewrote every partition of v_sentiment_daily.
+    """
+    values = ", ".join(
+        f"round({_quote_name(column)}, 9)" if kind in ("DOUBLE", "FLOAT") else _quote_name(column)
+        for column, kind in columns
+    )
     rows = con.execute(
-        f"SELECT municipality || '/' || month, count(*), CAST(sum(hash(v)) AS VARCHAR) "
+        f"SELECT municipality || '/' || month, count(*), CAST(sum(hash({values})) AS VARCHAR) "
         f"FROM ({_export_select(name)}) v GROUP BY ALL"
     ).fetchall()
     return {key: [str(n), digest] for key, n, digest in rows}
+
+
+def _quote_name(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
 
 
 def _columns(con: duckdb.DuckDBPyConnection, name: str) -> list[list[str]]:
@@ -153,7 +167,7 @@ def write_export(con: duckdb.DuckDBPyConnection, target: Path, *, full: bool = F
     written: dict[str, int] = {}
     for name, (_, moment) in EXPORT_PARTITIONS.items():
         columns = _columns(con, name)
-        partitions = _fingerprints(con, name)
+        partitions = _fingerprints(con, name, columns)
         before = {} if full else _read_manifest(target / name)
         (tmp / name).mkdir()
         manifest = {"format": FORMAT, "columns": columns, "partitions": partitions}
