@@ -159,11 +159,6 @@ def evidence_for(profile_model: str) -> EvidenceModel:
     return EvidenceModel(load_model(profile_model))
 
 
-# Ten batches (5,000 posts, a few seconds of NLP) per task on the threads runner keep Prefect's
-# bookkeeping near 1% of the stage; a killed run loses at most one task's unwritten results.
-BATCHES_PER_TASK = 10
-
-
 @task(name="enrich-batches", cache_policy=NO_CACHE)
 def enrich_batches(
     group: list[list[tuple[Any, ...]]], options: BackendOptions, profile_model: str
@@ -184,10 +179,9 @@ def enrich_stage(
     flow process, batch by batch in input order. Posts already enriched under this NLP version
     (same content hash) are not pending, so a retried or repeated run redoes no NLP.
 
-    ``tasks``: into how many tasks to group the batches (None: ``BATCHES_PER_TASK`` batches a
-    task). Every task costs Prefect's bookkeeping (~80 ms here, 16 s for 100k posts in batches of
-    500) and, in another process, a round trip; the process and Dask runners get a few large tasks
-    per worker (``tasks_for``). Each batch is still written in its own transaction.
+    ``tasks``: into how many tasks to group the batches (None: one task per batch). A task in
+    another process costs Prefect's bookkeeping and a round trip, so the process and Dask runners
+    get a few large tasks per worker (``tasks_for``); each batch is still written on its own.
     """
     evidence = evidence_for(profile_model)
     with connect(Path(warehouse)) as con:
@@ -195,7 +189,7 @@ def enrich_stage(
         if not pending:
             return 0  # nothing new: do not even load the NLP pipeline
         all_batches = batches(pending, batch_size)
-        per_task = BATCHES_PER_TASK if tasks is None else -(-len(all_batches) // tasks)
+        per_task = 1 if tasks is None else -(-len(all_batches) // tasks)
         futures = [
             enrich_batches.submit(all_batches[i : i + per_task], options, profile_model)
             for i in range(0, len(all_batches), per_task)

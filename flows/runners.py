@@ -41,10 +41,9 @@ def make_runner(name: str, workers: int | None = None, dask_address: str | None 
 
 
 def tasks_for(name: str, workers: int | None = None) -> int | None:
-    """How many enrichment tasks to make on this runner: None (``BATCHES_PER_TASK`` batches each)
-    in threads, else four per worker. Through Prefect, a task on the process pool costs a worker's
-    start-up (Prefect and spaCy imports) and bookkeeping: one task per batch added 41 s to
-    enriching 10k posts on a busy 2-core machine. A handful per worker keeps them all busy."""
+    """How many enrichment tasks to make on this runner: None (one per batch) in threads, else four
+    per worker. Through Prefect, a task on the process pool cost about 2 s of bookkeeping and
+    start-up on a busy 2-core machine; a handful per worker keeps them all busy to the end."""
     if name == "threads":
         return None
     return 4 * (workers or os.cpu_count() or 1)
