@@ -298,22 +298,12 @@ def store_result(
     """Store one source's delivery (or record its failure) in one transaction."""
     now = datetime.now(UTC)
     if not result.ok:
-        with transaction(con):
-            record_source(
-                con,
-                run_id,
-                result.source_key,
-                "failed",
-                0,
-                0,
-                0,
-                result.duration_s,
-                result.error,
-                result.warnings,
-            )
-        return StoreCounts(
+        counts = StoreCounts(
             result.source_key, "failed", 0, 0, 0, result.duration_s, result.error, tuple(result.warnings)
         )
+        with transaction(con):
+            _record(con, run_id, counts)
+        return counts
 
     ensure_near_index(con)
     # Submissions and articles before comments, so comments can inherit their thread's municipality.
@@ -331,9 +321,7 @@ def store_result(
             "INSERT OR REPLACE INTO source_state VALUES (?, ?, ?)",
             [result.source_key, json.dumps(result.state), now],
         )
-        record_source(
-            con,
-            run_id,
+        counts = StoreCounts(
             result.source_key,
             "ok",
             len(result.posts),
@@ -341,21 +329,29 @@ def store_result(
             tally.duplicates,
             result.duration_s,
             None,
-            result.warnings,
-            skipped_empty=tally.skipped_empty,
-            truncated=tally.truncated,
+            tuple(result.warnings),
+            tally.skipped_empty,
+            tally.truncated,
         )
-    return StoreCounts(
-        result.source_key,
-        "ok",
-        len(result.posts),
-        tally.new,
-        tally.duplicates,
-        result.duration_s,
-        None,
-        tuple(result.warnings),
-        tally.skipped_empty,
-        tally.truncated,
+        _record(con, run_id, counts)
+    return counts
+
+
+def _record(con: duckdb.DuckDBPyConnection, run_id: int, counts: StoreCounts) -> None:
+    """The source's line in ``run_sources``, from its counts."""
+    record_source(
+        con,
+        run_id,
+        counts.source_key,
+        counts.status,
+        counts.fetched,
+        counts.new,
+        counts.duplicate,
+        counts.duration_s,
+        counts.reason,
+        counts.warnings,
+        skipped_empty=counts.skipped_empty,
+        truncated=counts.truncated,
     )
 
 
