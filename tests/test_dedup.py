@@ -145,3 +145,34 @@ def test_a_delivery_stored_in_chunks_gives_the_rows_of_one_pass(tmp_path: Path, 
         "exact",
     )
     assert all(r[1] == "utrecht" and r[2] == "thread" for r in rows if r[0].startswith("reddit:t1_"))
+
+
+def test_a_rebuild_in_chunks_writes_the_index_of_one_pass(tmp_path: Path, monkeypatch) -> None:
+    import warehouse.store as store
+
+    posts = [
+        Post(
+            f"reddit:t3_{i}",
+            "reddit",
+            "post",
+            "r/utrecht",
+            WHEN,
+            f"verhaal {i} " + " ".join(f"w{i}x{j}" for j in range(20)),
+        )
+        for i in range(5)
+    ]
+    indexes = {}
+    for chunk in (1_000, 2):
+        with connect(tmp_path / f"w{chunk}.duckdb") as con:
+            store_result(con, SourceResult("s", posts=posts), GAZ, begin_run(con, "live"))
+            con.execute("UPDATE near_index SET scheme = 'older'")
+            monkeypatch.setattr(store, "CHUNK", chunk)
+            assert store.ensure_near_index(con) == 5
+            indexes[chunk] = (
+                con.execute("SELECT post_id, signature FROM post_minhash ORDER BY 1").fetchall(),
+                con.execute("SELECT * FROM post_lsh ORDER BY ALL").fetchall(),
+                con.execute("SELECT scheme, posts FROM near_index").fetchall(),
+            )
+            monkeypatch.setattr(store, "CHUNK", 1_000)
+    assert indexes[2] == indexes[1_000]
+    assert len(indexes[2][0]) == 5 and len(indexes[2][1]) == 5 * 42 and indexes[2][2] == [(SCHEME, 5)]

@@ -494,24 +494,32 @@ def ensure_near_index(con: duckdb.DuckDBPyConnection) -> int:
     built = con.execute("SELECT scheme FROM near_index ORDER BY built_at DESC LIMIT 1").fetchone()
     if built is not None and built[0] == SCHEME:
         return 0
-    rows = con.execute(
-        "SELECT post_id, kind, created_utc, coalesce(title || chr(10), '') || coalesce(text, '') "
-        "FROM posts WHERE duplicate_of IS NULL AND NOT is_deleted AND text IS NOT NULL ORDER BY post_id"
-    ).fetchall()
-    originals = [
-        (post_id, _dedup_group(kind), created, fp)
-        for (post_id, kind, created, _), fp in zip(
-            rows, fingerprints([normalise_for_hash(r[3]) for r in rows]), strict=True
-        )
-        if fp is not None
-    ]
+    written = 0
     with transaction(con):
         con.execute("DELETE FROM post_lsh")
         con.execute("DELETE FROM post_minhash")
-        write_near_index(con, originals)
+        # A chunk of texts at a time (by post_id), as the store stage does: a warehouse's texts
+        # need not fit in memory at once.
+        after = ""
+        while rows := con.execute(
+            "SELECT post_id, kind, created_utc, coalesce(title || chr(10), '') || coalesce(text, '') "
+            "FROM posts WHERE duplicate_of IS NULL AND NOT is_deleted AND text IS NOT NULL "
+            "AND post_id > $after ORDER BY post_id LIMIT $chunk",
+            {"after": after, "chunk": CHUNK},
+        ).fetchall():
+            originals = [
+                (post_id, _dedup_group(kind), created, fp)
+                for (post_id, kind, created, _), fp in zip(
+                    rows, fingerprints([normalise_for_hash(r[3]) for r in rows]), strict=True
+                )
+                if fp is not None
+            ]
+            write_near_index(con, originals)
+            written += len(originals)
+            after = rows[-1][0]
         con.execute("DELETE FROM near_index")
-        con.execute("INSERT INTO near_index VALUES (?, ?, ?)", [SCHEME, datetime.now(UTC), len(originals)])
-    return len(originals)
+        con.execute("INSERT INTO near_index VALUES (?, ?, ?)", [SCHEME, datetime.now(UTC), written])
+    return written
 
 
 def mark_deleted(con: duckdb.DuckDBPyConnection, post_ids: list[str]) -> None:
