@@ -1,10 +1,12 @@
 """End to end: real Prefect flow runs against a real DuckDB file (one harness per session)."""
 
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import duckdb
 import pytest
+from pytest_httpserver import HTTPServer
 
 from sources.sample import SAMPLE_DIR, demo_config_path, sample_end
 from warehouse.db import table_counts
@@ -406,8 +408,19 @@ def test_labelling_loop_calibrates_the_estimates(demo_run, tmp_path: Path) -> No
     assert methods == {"pcc": False, "emq": False, "pacc": True}
 
 
+@pytest.fixture
+def threaded_httpserver() -> Iterator[HTTPServer]:
+    """A server on 127.0.0.1 that answers requests side by side: the plugin's own answers one at a
+    time, so a healthy feed could queue behind a hanging one and miss its own time limit."""
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    server.stop()
+
+
 def test_a_hanging_source_costs_the_run_its_timeout_and_no_more(
-    prefect_harness, httpserver, tmp_path: Path
+    prefect_harness, threaded_httpserver: HTTPServer, tmp_path: Path
 ) -> None:
     import time
 
@@ -415,6 +428,7 @@ def test_a_hanging_source_costs_the_run_its_timeout_and_no_more(
 
     from flows.nightly import nightly
 
+    httpserver = threaded_httpserver
     feed = (SAMPLE_DIR / "feeds" / "domstad-nieuws.rss").read_bytes()
     httpserver.expect_request("/ok.rss").respond_with_data(feed, content_type="application/rss+xml")
 
