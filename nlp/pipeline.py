@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from itertools import islice
+from itertools import chain, islice
 
 import spacy
 from spacy.attrs import LANG, LOWER
@@ -100,8 +100,8 @@ class Enricher:
     """Runs the whole default enrichment; one instance per process (see ``get_enricher``).
 
     Words repeat a lot across posts, so everything per word form (lemma, language vote, lexicon
-    polarity, topic evidence) is computed once and cached by the form's hash in spaCy's string
-    store; per token only a dict lookup remains.
+    polarity, topic evidence) is computed once and cached by the lowercased form, and the tokens of
+    each whitespace-free piece of text are cached by the piece; per piece only a dict lookup remains.
     """
 
     CACHE_LIMIT = 500_000
@@ -116,7 +116,8 @@ class Enricher:
         self._lemma_table = table
         self._dutch_lemmas = frozenset(table.values())
         self._not_opinion = self.sentiment.negators | self.sentiment.contrast | {".", "!", "?", ";"}
-        self._words: dict[int, _Word] = {}
+        self._words: dict[str, _Word] = {}
+        self._chunks: dict[str, tuple[_Word, ...]] = {}
         self.version = nlp_version(self.options)
         self.sentiment_backend = None
         self.topic_backend = None
@@ -136,8 +137,8 @@ class Enricher:
                 threshold=self.options.zero_shot_threshold,
             )
 
-    def _word(self, key: int) -> _Word:
-        form = self.nlp.vocab.strings[key]
+    def _word(self, form: str) -> _Word:
+        """What the enrichment needs of one lowercased token (cached by ``_chunk``'s caller)."""
         if len(form) > 2 and form.endswith(".") and form[:-1].isalpha():
             # spaCy's Dutch abbreviation exceptions keep "top." or "al." whole at a sentence end;
             # for the word lists they are the plain word.
@@ -157,19 +158,34 @@ class Enricher:
             or form in self.sentiment.intensifiers
         )
         hits = self.topics.word_hits(form) + (self.topics.word_hits(lemma) if lemma != form else ())
-        info = _Word(form, lemma, word_vote(form), dutch, polarity, hits)
-        if len(self._words) < self.CACHE_LIMIT:
-            self._words[key] = info
-        return info
+        return _Word(form, lemma, word_vote(form), dutch, polarity, hits)
+
+    def _chunk(self, chunk: str) -> tuple[_Word, ...]:
+        """The words of one whitespace-free piece of text, as spaCy's tokenizer splits it."""
+        words = self._words
+        out = []
+        for token in self.nlp.tokenizer(chunk):
+            lower = token.text.lower()
+            info = words.get(lower)
+            if info is None:
+                info = self._word(lower)
+                if len(words) < self.CACHE_LIMIT:
+                    words[lower] = info
+            if not info.space:
+                out.append(info)
+        result = tuple(out)
+        if len(self._chunks) < self.CACHE_LIMIT:
+            self._chunks[chunk] = result
+        return result
 
     def enrich(self, texts: Iterable[str], batch_size: int = 256) -> Iterator[Enrichment]:
         """One Enrichment per text, in input order."""
         if self.sentiment_backend is None and self.topic_backend is None:
-            yield from self._enrich_lexicon(texts, batch_size)
+            yield from self._enrich_lexicon(texts)
             return
         source = iter(texts)
         while chunk := [text[:MAX_CHARS] for text in islice(source, batch_size)]:
-            results = list(self._enrich_lexicon(chunk, batch_size))
+            results = list(self._enrich_lexicon(chunk))
             dutch = [i for i, r in enumerate(results) if r.language == "nl"]
             if self.sentiment_backend is not None and dutch:
                 for i, s in zip(
@@ -182,15 +198,20 @@ class Enricher:
                     results[i] = replace(results[i], topics=topics)
             yield from results
 
-    def _enrich_lexicon(self, texts: Iterable[str], batch_size: int) -> Iterator[Enrichment]:
-        cleaned = ((t, t) for t in (normalise(text[:MAX_CHARS]) for text in texts))
-        cache_get = self._words.get
-        # The lemmatizer's own table is applied per distinct word (cached) instead of per token, and
-        # the text travels beside the Doc: rebuilding doc.text would create a Python object per token.
-        pipe = self.nlp.pipe(cleaned, batch_size=batch_size, disable=["lemmatizer"], as_tuples=True)
-        for doc, text in pipe:
-            infos = [cache_get(k) or self._word(k) for k in doc.to_array(LOWER).tolist()]
-            infos = [i for i in infos if not i.space]
+    def tokens(self, text: str) -> list[_Word]:
+        """The non-space tokens of a normalised text, as spaCy's tokenizer makes them.
+
+        spaCy splits text on whitespace and tokenizes each piece on its own (prefixes, suffixes,
+        exceptions). The pieces repeat across posts, so their tokens are cached per piece and no Doc
+        is built: building one cost more than the rest of the enrichment.
+        """
+        chunk_get = self._chunks.get
+        return list(chain.from_iterable([chunk_get(c) or self._chunk(c) for c in text.split()]))
+
+    def _enrich_lexicon(self, texts: Iterable[str]) -> Iterator[Enrichment]:
+        for text in texts:
+            text = normalise(text[:MAX_CHARS])
+            infos = self.tokens(text)
             nl = en = known = n_alpha = 0
             for info in infos:
                 if info.alpha:

@@ -103,3 +103,27 @@ def test_enrich_keeps_input_order_and_handles_awkward_input(enricher) -> None:
     assert len(results) == len(texts)
     assert "verkeer_parkeren" in [h.id for h in results[5].topics]
     assert all(-1 <= r.sentiment_score <= 1 for r in results)
+
+
+AWKWARD_PIECES = [
+    "Dat is a.s. zaterdag, d.w.z. over 2 dagen (bijv. om 10:30u) :-) :) (: <3 -_- ._.",
+    "z'n auto, 's avonds, m'n fiets, t/m mei, e.d., etc. Mevr. de Vries-Jansen zei: 'nee!'",
+    "€12,50 per uur?! Top. al. Ok...... —  “quote” «citaat» #woningnood @gemeente u/iemand",
+    "regel1\nregel2\r\n\tnog\u00a0een\u2028stuk  dubbel   spatie",
+    "O.K. 1e 2de 3e 10-12-2026 06-12345678 1.000.000 100% x2 3x",
+]
+
+
+def test_tokens_per_piece_equal_spacy_on_the_whole_text(enricher) -> None:
+    """Caching tokens per whitespace-free piece gives exactly spaCy's tokens of the whole text."""
+    import csv
+    from pathlib import Path
+
+    with (Path(__file__).parent / "data" / "nlp_dev.csv").open(encoding="utf-8") as f:
+        texts = [row["text"] for row in csv.DictReader(f)] + AWKWARD_PIECES
+    for text in texts:
+        text = normalise(text)
+        expected = [
+            enricher._word(t.lower_).form for t in enricher.nlp.make_doc(text) if not t.text.isspace()
+        ]
+        assert [w.form for w in enricher.tokens(text)] == expected, text
