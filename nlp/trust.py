@@ -22,66 +22,67 @@ def _branch_literals(arg: object) -> set[str] | None:
     return alternatives if all(alternatives) else None
 
 
-def required_literals(pattern: str) -> frozenset[str] | None:
-    """Strings of which every match of ``pattern`` contains at least one; None when unknown.
+def required_parts(pattern: str) -> tuple[frozenset[str], ...]:
+    """Sets of strings of which every match of ``pattern`` contains one member each.
 
     Looks only at top-level parts that cannot be skipped: runs of plain characters, and groups of
-    plain alternatives such as ``(doen|doet)``. Of those it keeps the most selective (longest
-    shortest member), so a text without any of them cannot match.
+    plain alternatives such as ``(vertrouw|geloof)``; parts with a member shorter than three
+    characters are left out (they occur everywhere). A text that lacks a member of any one of these
+    sets cannot match; an empty tuple means nothing is known and the pattern is always searched.
     """
     try:
         parsed = sre_parse.parse(pattern)
     except re.error:
-        return None
-    options: list[set[str]] = []
+        return ()
+    parts: list[frozenset[str]] = []
     run = ""
     for op, arg in parsed:
         if op is sre_parse.LITERAL:
             run += chr(arg)
             continue
         if run.strip():
-            options.append({run.strip()})
+            parts.append(frozenset({run.strip()}))
         run = ""
         if op is sre_parse.SUBPATTERN and (alternatives := _branch_literals(arg)):
-            options.append(alternatives)
+            parts.append(frozenset(alternatives))
     if run.strip():
-        options.append({run.strip()})
-    options = [o for o in options if min(len(x) for x in o) >= 3]
-    if not options:
-        return None
-    return frozenset(max(options, key=lambda o: min(len(x) for x in o)))
+        parts.append(frozenset({run.strip()}))
+    return tuple(part for part in parts if min(len(x) for x in part) >= 3)
 
 
 class TrustDetector:
     """Counts which distrust and which trust patterns occur; the larger side wins.
 
-    Each pattern is only searched when one of its required strings occurs in the text (a fast
-    substring test), which skips almost all regex work on the many posts that say nothing about trust.
+    A pattern is only searched when each of its required parts occurs in the text. One pass of an
+    automaton finds all those strings, and each part is a bit mask over them, so the test per pattern
+    is an integer ``&``. (Filing a pattern under one part was not enough: "gemeente" is in most posts.)
     """
 
     def __init__(self, patterns_file: str = "trust.yaml") -> None:
         data = load_yaml(patterns_file)
-        # Each pattern is filed under the strings it needs; patterns that need none are always tried.
-        self._by_literal: dict[str, list[tuple[int, re.Pattern[str]]]] = {}
-        self._always: list[tuple[int, re.Pattern[str]]] = []
-        for side, key in ((-1, "distrust"), (1, "trust")):
-            for source in data[key]:
-                entry = (side, re.compile(source))
-                needed = required_literals(source)
-                if needed is None:
-                    self._always.append(entry)
-                for literal in needed or ():
-                    self._by_literal.setdefault(literal, []).append(entry)
-        self._literals = Literals(self._by_literal)
+        sources = [(side, source) for side, key in ((-1, "distrust"), (1, "trust")) for source in data[key]]
+        parts = {source: required_parts(source) for _, source in sources}
+        literals = sorted({x for ps in parts.values() for part in ps for x in part})
+        self._bit = {literal: 1 << i for i, literal in enumerate(literals)}
+        self._literals = Literals(literals)
+        self._patterns = [
+            (side, re.compile(source), tuple(self._mask(part) for part in parts[source]))
+            for side, source in sources
+        ]
+
+    def _mask(self, literals: frozenset[str] | set[str]) -> int:
+        return sum(self._bit[x] for x in literals)
 
     def detect(self, lower_text: str) -> str:
-        candidates = list(self._always)
-        for literal in self._literals.found(lower_text):
-            candidates.extend(self._by_literal[literal])
+        present = self._mask(self._literals.found(lower_text))
         balance = 0
-        for side, pattern in dict.fromkeys(candidates):  # a pattern filed twice is searched once
-            if pattern.search(lower_text):
-                balance += side
+        for side, pattern, masks in self._patterns:
+            for mask in masks:
+                if not present & mask:
+                    break
+            else:
+                if pattern.search(lower_text):
+                    balance += side
         if balance < 0:
             return "distrust"
         if balance > 0:

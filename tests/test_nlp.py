@@ -127,3 +127,33 @@ def test_tokens_per_piece_equal_spacy_on_the_whole_text(enricher) -> None:
             enricher._word(t.lower_).form for t in enricher.nlp.make_doc(text) if not t.text.isspace()
         ]
         assert [w.form for w in enricher.tokens(text)] == expected, text
+
+
+def test_trust_prefilter_gives_what_searching_every_pattern_gives() -> None:
+    """Skipping patterns whose required parts are absent never changes the label."""
+    import csv
+    import re
+    from pathlib import Path
+
+    from nlp.data import load_yaml
+    from nlp.trust import TrustDetector, required_parts
+
+    data = load_yaml("trust.yaml")
+    patterns = [(-1, re.compile(p)) for p in data["distrust"]] + [(1, re.compile(p)) for p in data["trust"]]
+
+    def brute(text: str) -> str:
+        balance = sum(side for side, p in patterns if p.search(text))
+        return "distrust" if balance < 0 else "trust" if balance > 0 else "neutral"
+
+    with (Path(__file__).parent / "data" / "nlp_dev.csv").open(encoding="utf-8") as f:
+        texts = [normalise(row["text"]).lower() for row in csv.DictReader(f)]
+    # Pattern texts themselves, with the optional groups filled in, must still be found.
+    texts += ["ze luisteren gewoon niet", "complimenten aan de gemeente", "de gemeente heeft hier goed"]
+    detector = TrustDetector()
+    labels = [detector.detect(t) for t in texts]
+    assert labels == [brute(t) for t in texts]
+    assert {"trust", "distrust"} <= set(labels)
+    assert required_parts("(vertrouw|geloof) (toch )?de gemeente niet") == (
+        frozenset({"vertrouw", "geloof"}),
+        frozenset({"de gemeente niet"}),
+    )
