@@ -138,7 +138,7 @@ class Enricher:
             )
 
     def _word(self, form: str) -> _Word:
-        """What the enrichment needs of one lowercased token (cached by ``_chunk``'s caller)."""
+        """What the enrichment needs of one lowercased token (``_learn`` caches it)."""
         if len(form) > 2 and form.endswith(".") and form[:-1].isalpha():
             # spaCy's Dutch abbreviation exceptions keep "top." or "al." whole at a sentence end;
             # for the word lists they are the plain word.
@@ -160,32 +160,43 @@ class Enricher:
         hits = self.topics.word_hits(form) + (self.topics.word_hits(lemma) if lemma != form else ())
         return _Word(form, lemma, word_vote(form), dutch, polarity, hits)
 
-    def _chunk(self, chunk: str) -> tuple[_Word, ...]:
-        """The words of one whitespace-free piece of text, as spaCy's tokenizer splits it."""
+    def _learn(self, pieces: set[str]) -> None:
+        """Tokenize the pieces not seen before, all in one Doc, and cache the words of each piece.
+
+        The pieces are joined by single spaces, after which spaCy marks each piece's last token as
+        followed by a space. Both caches are emptied when full, which bounds their memory.
+        """
+        new = [piece for piece in pieces if piece not in self._chunks]
+        if not new:
+            return
+        if len(self._chunks) + len(new) > self.CACHE_LIMIT or len(self._words) > self.CACHE_LIMIT:
+            self._chunks.clear()
+            self._words.clear()
+            new = list(pieces)
         words = self._words
-        out = []
-        for token in self.nlp.tokenizer(chunk):
+        piece: list[_Word] = []
+        index = 0
+        for token in self.nlp.make_doc(" ".join(new)):
             lower = token.text.lower()
             info = words.get(lower)
             if info is None:
-                info = self._word(lower)
-                if len(words) < self.CACHE_LIMIT:
-                    words[lower] = info
+                info = words[lower] = self._word(lower)
             if not info.space:
-                out.append(info)
-        result = tuple(out)
-        if len(self._chunks) < self.CACHE_LIMIT:
-            self._chunks[chunk] = result
-        return result
+                piece.append(info)
+            if token.whitespace_:
+                self._chunks[new[index]] = tuple(piece)
+                piece = []
+                index += 1
+        self._chunks[new[index]] = tuple(piece)
 
     def enrich(self, texts: Iterable[str], batch_size: int = 256) -> Iterator[Enrichment]:
         """One Enrichment per text, in input order."""
         if self.sentiment_backend is None and self.topic_backend is None:
-            yield from self._enrich_lexicon(texts)
+            yield from self._enrich_lexicon(texts, batch_size)
             return
         source = iter(texts)
         while chunk := [text[:MAX_CHARS] for text in islice(source, batch_size)]:
-            results = list(self._enrich_lexicon(chunk))
+            results = list(self._enrich_lexicon(chunk, batch_size))
             dutch = [i for i, r in enumerate(results) if r.language == "nl"]
             if self.sentiment_backend is not None and dutch:
                 for i, s in zip(
@@ -199,42 +210,48 @@ class Enricher:
             yield from results
 
     def tokens(self, text: str) -> list[_Word]:
-        """The non-space tokens of a normalised text, as spaCy's tokenizer makes them.
+        """The non-space tokens of a normalised text, as spaCy's tokenizer makes them."""
+        pieces = text.split()
+        self._learn(set(pieces))
+        return list(chain.from_iterable(map(self._chunks.__getitem__, pieces)))
 
-        spaCy splits text on whitespace and tokenizes each piece on its own (prefixes, suffixes,
-        exceptions). The pieces repeat across posts, so their tokens are cached per piece and no Doc
-        is built: building one cost more than the rest of the enrichment.
-        """
-        chunk_get = self._chunks.get
-        return list(chain.from_iterable([chunk_get(c) or self._chunk(c) for c in text.split()]))
+    def _enrich_lexicon(self, texts: Iterable[str], batch_size: int) -> Iterator[Enrichment]:
+        """spaCy splits text on whitespace and tokenizes each piece on its own (prefixes, suffixes,
+        exceptions). Pieces repeat across posts, so their tokens are cached per piece and no Doc is
+        built per post: building one cost more than the rest of the enrichment."""
+        source = iter(texts)
+        while batch := [normalise(text[:MAX_CHARS]) for text in islice(source, batch_size)]:
+            split = [text.split() for text in batch]
+            self._learn({piece for pieces in split for piece in pieces})
+            get = self._chunks.__getitem__
+            for text, pieces in zip(batch, split, strict=True):
+                yield self._enrich_one(text, list(chain.from_iterable(map(get, pieces))))
 
-    def _enrich_lexicon(self, texts: Iterable[str]) -> Iterator[Enrichment]:
-        for text in texts:
-            text = normalise(text[:MAX_CHARS])
-            infos = self.tokens(text)
-            nl = en = known = n_alpha = 0
-            for info in infos:
-                if info.alpha:
-                    n_alpha += 1
-                    known += info.dutch
-                    if info.vote > 0:
-                        nl += 1
-                    elif info.vote < 0:
-                        en += 1
-            language = decide(nl, en, known, n_alpha)
-            lower_text = text.lower()
-            unique = set(infos)
-            words = frozenset(i.form for i in unique).union(i.lemma for i in unique)
-            if language == "nl":
-                hits = [hit for i in unique for hit in i.topic_hits]
-                topics = tuple(self.topics.collect(hits, lower_text))
-                forms = [i.form for i in infos]
-                sentiment = self.sentiment.score(forms, [i.polarity for i in infos], lower_text)
-                trust = self.trust.detect(lower_text)
-                label, score = sentiment.label, sentiment.score
-            else:
-                topics, label, score, trust = (), "neutral", 0.0, "neutral"
-            yield Enrichment(language, topics, label, score, trust, len(infos), words, lower_text)
+    def _enrich_one(self, text: str, infos: list[_Word]) -> Enrichment:
+        """The lexicon enrichment of one normalised text from its tokens."""
+        nl = en = known = n_alpha = 0
+        for info in infos:
+            if info.alpha:
+                n_alpha += 1
+                known += info.dutch
+                if info.vote > 0:
+                    nl += 1
+                elif info.vote < 0:
+                    en += 1
+        language = decide(nl, en, known, n_alpha)
+        lower_text = text.lower()
+        unique = set(infos)
+        words = frozenset(i.form for i in unique).union(i.lemma for i in unique)
+        if language == "nl":
+            hits = [hit for i in unique for hit in i.topic_hits]
+            topics = tuple(self.topics.collect(hits, lower_text))
+            forms = [i.form for i in infos]
+            sentiment = self.sentiment.score(forms, [i.polarity for i in infos], lower_text)
+            trust = self.trust.detect(lower_text)
+            label, score = sentiment.label, sentiment.score
+        else:
+            topics, label, score, trust = (), "neutral", 0.0, "neutral"
+        return Enrichment(language, topics, label, score, trust, len(infos), words, lower_text)
 
 
 @lru_cache(maxsize=4)

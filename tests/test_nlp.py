@@ -157,3 +157,18 @@ def test_trust_prefilter_gives_what_searching_every_pattern_gives() -> None:
         frozenset({"vertrouw", "geloof"}),
         frozenset({"de gemeente niet"}),
     )
+
+
+def test_a_full_word_cache_is_emptied_and_the_results_stay_the_same(enricher, monkeypatch) -> None:
+    import csv
+    from pathlib import Path
+
+    with (Path(__file__).parent / "data" / "nlp_dev.csv").open(encoding="utf-8") as f:
+        texts = [row["text"] for row in csv.DictReader(f)]
+    expected = list(enricher.enrich(texts))
+    monkeypatch.setattr(enricher, "CACHE_LIMIT", 300)
+    enricher._chunks.clear()
+    enricher._words.clear()
+    assert list(enricher.enrich(texts, batch_size=16)) == expected
+    pieces = {piece for text in texts for piece in normalise(text).split()}
+    assert len(enricher._chunks) < 300 < len(pieces)  # it was emptied on the way
