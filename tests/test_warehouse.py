@@ -145,3 +145,46 @@ def test_absurd_input_is_stored_safely_scrubbed_and_counted(tmp_path: Path, enri
         )
         scores = con.execute("SELECT min(sentiment_score), max(sentiment_score) FROM enrichment").fetchone()
         assert -1.0 <= scores[0] <= scores[1] <= 1.0
+
+
+def _enrichment_rows(con) -> dict[str, list[tuple]]:
+    """The rows of the three enrichment tables, without the time they were written."""
+    return {
+        "enrichment": con.execute("SELECT * EXCLUDE (enriched_at) FROM enrichment ORDER BY ALL").fetchall(),
+        "post_topics": con.execute("SELECT * FROM post_topics ORDER BY ALL").fetchall(),
+        "post_signals": con.execute("SELECT * FROM post_signals ORDER BY ALL").fetchall(),
+    }
+
+
+def test_changed_text_or_missing_signals_replace_their_rows_and_nothing_else(
+    tmp_path: Path, enricher
+) -> None:
+    """Only posts with rows to replace are deleted first; the others are inserted as new."""
+    from profiles.evidence import EvidenceModel
+    from profiles.model import load_model
+    from warehouse.enrich import enrich_pending
+
+    evidence = EvidenceModel(load_model("citisens"))
+    posts = [
+        _post("reddit:t3_a", "Utrecht: parkeren in Lombok is veel te duur, de gemeente luistert niet."),
+        _post("reddit:t3_b", "In Utrecht is het nieuwe park in Lombok echt mooi geworden, top!"),
+        _post("reddit:t3_c", "Utrecht wil minder auto's in Lombok; ik snap het besluit van de gemeente."),
+    ]
+    with connect(tmp_path / "w.duckdb") as con:
+        store_result(con, SourceResult("test:reddit", posts=posts), GAZ, begin_run(con, "live"))
+        assert enrich_pending(con, enricher, evidence) == 3
+        before = _enrichment_rows(con)
+        assert before["post_topics"] and len(before["post_signals"]) == 3
+        # One post's hash changes (as when the hashing scheme changes); another loses its signals.
+        con.execute("UPDATE posts SET content_hash = 'changed' WHERE post_id = 'reddit:t3_a'")
+        con.execute("DELETE FROM post_signals WHERE post_id = 'reddit:t3_b'")
+        assert enrich_pending(con, enricher, evidence) == 2
+        assert enrich_pending(con, enricher, evidence) == 0
+        hashes = dict(con.execute("SELECT post_id, content_hash FROM enrichment").fetchall())
+        assert hashes["reddit:t3_a"] == "changed" and len(hashes) == 3
+        after = _enrichment_rows(con)
+        assert after["post_topics"] == before["post_topics"]
+        assert after["post_signals"] == before["post_signals"]
+        assert [r for r in after["enrichment"] if r[0] != "reddit:t3_a"] == [
+            r for r in before["enrichment"] if r[0] != "reddit:t3_a"
+        ]

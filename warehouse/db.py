@@ -119,13 +119,8 @@ def insert_columns(
     """
     if not data or len(next(iter(data.values()))) == 0:
         return
-    types = dict(
-        con.execute(
-            "SELECT column_name, data_type FROM information_schema.columns "
-            "WHERE table_schema = 'main' AND table_name = ?",
-            [table],
-        ).fetchall()
-    )
+    relation = con.table(table)  # its column types; information_schema took ~10x as long
+    types = dict(zip(relation.columns, map(str, relation.types), strict=True))
     name = f"_insert_{table}"
     con.register(name, {f"c{i}": values for i, values in enumerate(data.values())})
     try:

@@ -32,17 +32,24 @@ ENRICHMENT_COLUMNS = (
     "enriched_at",
 )
 
+# ``replaces``: the post has rows of this NLP version or profile model to replace (its text changed,
+# or its signals are missing); only those are deleted before the insert.
 PENDING_SQL = """
 SELECT p.post_id, p.content_hash, p.source, p.channel, p.author_key IS NOT NULL AS has_voice,
-       coalesce(p.title || chr(10), '') || coalesce(p.text, '') AS full_text
+       coalesce(p.title || chr(10), '') || coalesce(p.text, '') AS full_text,
+       e.post_id IS NOT NULL OR s.post_id IS NOT NULL AS replaces
 FROM posts p
-LEFT JOIN enrichment e ON e.post_id = p.post_id AND e.nlp_version = $nlp AND e.content_hash = p.content_hash
+LEFT JOIN enrichment e ON e.post_id = p.post_id AND e.nlp_version = $nlp
 LEFT JOIN post_signals s ON s.post_id = p.post_id AND s.profile_model = $model AND s.model_version = $mver
 WHERE p.municipality_id IS NOT NULL
   AND p.duplicate_of IS NULL
   AND NOT p.is_deleted
   AND p.text IS NOT NULL
-  AND (e.post_id IS NULL OR (p.source = 'reddit' AND p.author_key IS NOT NULL AND s.post_id IS NULL))
+  AND (
+    e.post_id IS NULL
+    OR e.content_hash <> p.content_hash
+    OR (p.source = 'reddit' AND p.author_key IS NOT NULL AND s.post_id IS NULL)
+  )
 ORDER BY p.post_id
 """
 
@@ -55,7 +62,8 @@ def count_pending(con: duckdb.DuckDBPyConnection, nlp_version: str, evidence: Ev
 def pending_posts(
     con: duckdb.DuckDBPyConnection, nlp_version: str, evidence: EvidenceModel
 ) -> list[tuple[Any, ...]]:
-    """(post_id, content_hash, source, channel, has_voice, full_text) of every post to enrich."""
+    """(post_id, content_hash, source, channel, has_voice, full_text, replaces) of every post to
+    enrich."""
     params = {"nlp": nlp_version, "model": evidence.model.id, "mver": evidence.model.version_tag()}
     return con.execute(PENDING_SQL, params).fetchall()
 
@@ -66,7 +74,9 @@ class BatchResult:
     so a worker anywhere can compute it and the flow process writes it."""
 
     nlp_version: str
+    profile_model: tuple[str, str]  # id and version
     post_ids: list[str]
+    replaced: list[str]  # posts whose earlier rows of this version are deleted first
     enrichment: list[tuple[Any, ...]]
     topics: list[tuple[Any, ...]]
     signals: list[tuple[Any, ...]]
@@ -78,7 +88,7 @@ def compute_batch(batch: list[tuple[Any, ...]], enricher: Enricher, evidence: Ev
     results = enricher.enrich([row[5] for row in batch])
     now = datetime.now(UTC)
     enrichment_rows, topic_rows, signal_rows = [], [], []
-    for (post_id, digest, source, channel, has_voice, _), result in zip(batch, results, strict=True):
+    for (post_id, digest, source, channel, has_voice, *_), result in zip(batch, results, strict=True):
         enrichment_rows.append(
             (
                 post_id,
@@ -98,20 +108,31 @@ def compute_batch(batch: list[tuple[Any, ...]], enricher: Enricher, evidence: Ev
         if source == "reddit" and has_voice:
             fired = evidence.fired(features_of(result, source, channel)) if result.language == "nl" else []
             signal_rows.append((post_id, model, model_version, fired))
-    return BatchResult(enricher.version, [row[0] for row in batch], enrichment_rows, topic_rows, signal_rows)
+    return BatchResult(
+        enricher.version,
+        (model, model_version),
+        [row[0] for row in batch],
+        [row[0] for row in batch if row[6]],
+        enrichment_rows,
+        topic_rows,
+        signal_rows,
+    )
 
 
 def write_batch(con: duckdb.DuckDBPyConnection, result: BatchResult) -> None:
     """One transaction per batch: a killed run loses at most the batch in flight."""
     with transaction(con):
-        con.execute(
-            "DELETE FROM enrichment WHERE nlp_version = ? AND post_id IN (SELECT unnest(?))",
-            [result.nlp_version, result.post_ids],
-        )
-        con.execute(
-            "DELETE FROM post_topics WHERE nlp_version = ? AND post_id IN (SELECT unnest(?))",
-            [result.nlp_version, result.post_ids],
-        )
+        if result.replaced:  # rare: a delete scans the table, an insert of new posts need not
+            for table in ("enrichment", "post_topics"):
+                con.execute(
+                    f"DELETE FROM {table} WHERE nlp_version = ? AND post_id IN (SELECT unnest(?))",
+                    [result.nlp_version, result.replaced],
+                )
+            con.execute(
+                "DELETE FROM post_signals WHERE profile_model = ? AND model_version = ? "
+                "AND post_id IN (SELECT unnest(?))",
+                [*result.profile_model, result.replaced],
+            )
         insert_rows(con, "enrichment", ENRICHMENT_COLUMNS, result.enrichment)
         insert_rows(
             con, "post_topics", ("post_id", "nlp_version", "topic_id", "score", "evidence"), result.topics
@@ -121,7 +142,6 @@ def write_batch(con: duckdb.DuckDBPyConnection, result: BatchResult) -> None:
             "post_signals",
             ("post_id", "profile_model", "model_version", "signal_ids"),
             result.signals,
-            or_replace=True,
         )
         faults.point("enrich:before-commit")
     faults.point("enrich:after-commit")
