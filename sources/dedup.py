@@ -124,4 +124,4 @@ def band_buckets(signatures: np.ndarray) -> np.ndarray:
 def similarity(a: np.ndarray, b: np.ndarray) -> np.ndarray | float:
     """Estimated Jaccard similarity of a signature with one signature, or with each row of a stack."""
     equal = np.asarray(b) == np.asarray(a)
-    return equal.mean(axis=-1)
+    return np.count_nonzero(equal, axis=-1) / equal.shape[-1]

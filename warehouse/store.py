@@ -186,7 +186,9 @@ class _NearIndex:
         found += [np.array(rows) for key in keys if (rows := self.added.get(key))]
         if not found:
             return None
-        rows = np.unique(np.concatenate(found)) if len(found) > 1 else found[0]
+        # A row found under several keys is compared more than once, which costs less than
+        # np.unique and cannot change the most similar candidate.
+        rows = np.concatenate(found) if len(found) > 1 else found[0]
         rows = rows[
             (self.groups[rows] == _GROUPS[group])
             & (np.abs(self.created[rows] - _microseconds(created)) <= _WINDOW_US)
