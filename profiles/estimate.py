@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from statistics import NormalDist
 
 import numpy as np
@@ -209,6 +209,17 @@ def _blas() -> ThreadpoolController:
     return ThreadpoolController()  # finds the loaded BLAS libraries once, not per call
 
 
+@lru_cache(maxsize=4)
+def _resampled(n: int, counts: bytes, n_boot: int, seed: int) -> tuple[np.ndarray, dict]:
+    """Bootstrap weights of the distinct posteriors (n voices drawn n_boot times, as int64 counts
+    in ``counts``) and the generator's state after the draw. Every method of one estimate group
+    draws the same weights from the same seed, and the draw was the costliest line of the stage."""
+    rng = np.random.default_rng(seed)
+    weights = rng.multinomial(n, np.frombuffer(counts, dtype=np.int64) / n, size=n_boot).astype(float)
+    weights.setflags(write=False)
+    return weights, rng.bit_generator.state
+
+
 def _bootstrap(
     fn: Callable[..., np.ndarray],
     method: str,
@@ -224,8 +235,9 @@ def _bootstrap(
     # posterior: work on the distinct posteriors with their counts. Resampling n voices and then
     # pooling equal ones is the same as resampling the distinct ones in proportion to their counts.
     posteriors, counts = np.unique(posteriors, axis=0, return_counts=True)
+    weights, state = _resampled(n, counts.astype(np.int64).tobytes(), n_boot, seed)
     rng = np.random.default_rng(seed)
-    weights = rng.multinomial(n, counts / n, size=n_boot).astype(float)
+    rng.bit_generator.state = state  # as if the weights had been drawn here
     observed = counts[None, :].astype(float)
     if method in NEEDS_CALIBRATION:
         assert calibration is not None
