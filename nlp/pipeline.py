@@ -187,6 +187,8 @@ class Enricher:
                 self._chunks[new[index]] = tuple(piece)
                 piece = []
                 index += 1
+        if index != len(new) - 1:  # spaCy and str.split() disagreed on what whitespace is
+            raise RuntimeError(f"tokenizing {len(new)} pieces gave {index + 1}")
         self._chunks[new[index]] = tuple(piece)
 
     def enrich(self, texts: Iterable[str], batch_size: int = 256) -> Iterator[Enrichment]:
