@@ -215,6 +215,10 @@ class Enricher:
         """The non-space tokens of a normalised text, as spaCy's tokenizer makes them."""
         pieces = text.split()
         self._learn(set(pieces))
+        return self._known_tokens(pieces)
+
+    def _known_tokens(self, pieces: list[str]) -> list[_Word]:
+        """The tokens of pieces that ``_learn`` has cached, in order."""
         return list(chain.from_iterable(map(self._chunks.__getitem__, pieces)))
 
     def _enrich_lexicon(self, texts: Iterable[str], batch_size: int) -> Iterator[Enrichment]:
@@ -225,9 +229,8 @@ class Enricher:
         while batch := [normalise(text[:MAX_CHARS]) for text in islice(source, batch_size)]:
             split = [text.split() for text in batch]
             self._learn({piece for pieces in split for piece in pieces})
-            get = self._chunks.__getitem__
             for text, pieces in zip(batch, split, strict=True):
-                yield self._enrich_one(text, list(chain.from_iterable(map(get, pieces))))
+                yield self._enrich_one(text, self._known_tokens(pieces))
 
     def _enrich_one(self, text: str, infos: list[_Word]) -> Enrichment:
         """The lexicon enrichment of one normalised text from its tokens."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from re import _parser as sre_parse  # the stdlib's own regex parser, to find required literals
 
 from nlp.data import load_yaml
@@ -70,7 +71,7 @@ class TrustDetector:
             for side, source in sources
         ]
 
-    def _mask(self, literals: frozenset[str] | set[str]) -> int:
+    def _mask(self, literals: Iterable[str]) -> int:
         return sum(self._bit[x] for x in literals)
 
     def detect(self, lower_text: str) -> str:
