@@ -470,7 +470,6 @@ def worker_prefect(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     from prefect import flow
     from prefect.server.api.server import SubprocessASGIServer
-    from prefect.utilities.annotations import quote
 
     import flows.nightly as nightly
     from flows.config import load_settings
@@ -507,7 +506,9 @@ def worker_prefect(args: argparse.Namespace) -> dict[str, Any]:
                 row["count"] = sum(len(r.posts) for r in results)
             with rec.stage("store") as row:
                 gazetteer = gazetteer_for(settings)
-                counts = [nightly.store_task(warehouse, quote(r), gazetteer, run_id) for r in results]
+                counts = [
+                    nightly.store_task(warehouse, nightly.Unwalked(r), gazetteer, run_id) for r in results
+                ]
                 row["count"] = sum(c.new for c in counts)
                 row["duplicates"] = sum(c.duplicate for c in counts)
             with rec.stage("enrich") as row:

@@ -15,13 +15,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 from prefect.task_runners import TaskRunner
 from prefect.tasks import exponential_backoff
-from prefect.utilities.annotations import quote
 
 from flows.config import CollectOptions, Settings, load_settings
 from flows.progress import stage_progress
@@ -148,9 +147,11 @@ def collect_all(
 
 
 @task(name="store", cache_policy=NO_CACHE)
-def store_task(warehouse: Path, result: SourceResult, gazetteer: Gazetteer, run_id: int) -> StoreCounts:
+def store_task(
+    warehouse: Path, result: Unwalked[SourceResult], gazetteer: Gazetteer, run_id: int
+) -> StoreCounts:
     with connect(warehouse) as con:
-        return store_result(con, result, gazetteer, run_id)
+        return store_result(con, result.value, gazetteer, run_id)
 
 
 @lru_cache(maxsize=4)
@@ -159,25 +160,31 @@ def evidence_for(profile_model: str) -> EvidenceModel:
     return EvidenceModel(load_model(profile_model))
 
 
-class Batches:
-    """Batches of pending rows for one enrichment task, opaque to Prefect.
+T = TypeVar("T")
 
-    Prefect walks every task parameter looking for futures, twice per task; over 100,000 rows of
-    text that cost 16 s. It does not walk a plain object, which pickles as it is for the process and
-    Dask runners. (``quote()`` hides a parameter too, but prefect-dask unwraps it and walks again.)
+
+class Unwalked(Generic[T]):
+    """A task parameter that Prefect does not walk.
+
+    Prefect walks every task parameter looking for futures, twice per task: over a delivery's posts
+    or the enrichment's texts that cost 14-16 s at 100,000 posts. It does not walk a plain object,
+    which pickles as it is for the process and Dask runners. (``quote()`` hides a parameter too,
+    but prefect-dask unwraps it and walks it again.)
     """
 
-    __slots__ = ("batches",)
+    __slots__ = ("value",)
 
-    def __init__(self, batches: list[list[tuple[Any, ...]]]) -> None:
-        self.batches = batches
+    def __init__(self, value: T) -> None:
+        self.value = value
 
 
 @task(name="enrich-batches", cache_policy=NO_CACHE)
-def enrich_batches(group: Batches, options: BackendOptions, profile_model: str) -> list[BatchResult]:
+def enrich_batches(
+    group: Unwalked[list[list[tuple[Any, ...]]]], options: BackendOptions, profile_model: str
+) -> list[BatchResult]:
     """Pure computation, so it can run on any runner: texts in, rows out; nothing is written."""
     enricher, evidence = get_enricher(options), evidence_for(profile_model)
-    return [compute_batch(batch, enricher, evidence) for batch in group.batches]
+    return [compute_batch(batch, enricher, evidence) for batch in group.value]
 
 
 @flow(name="betrokken-enrich", log_prints=False)
@@ -204,7 +211,7 @@ def enrich_stage(
         all_batches = batches(pending, batch_size)
         per_task = 1 if tasks is None else -(-len(all_batches) // tasks)
         futures = [
-            enrich_batches.submit(Batches(all_batches[i : i + per_task]), options, profile_model)
+            enrich_batches.submit(Unwalked(all_batches[i : i + per_task]), options, profile_model)
             for i in range(0, len(all_batches), per_task)
         ]
         done = 0
@@ -332,9 +339,7 @@ def _run(
 
         started = time.monotonic()
         gazetteer = gazetteer_for(settings)
-        # quote(): Prefect would otherwise visit every post of a delivery to find upstream futures
-        # in the parameters (+14 s for storing 100k posts, +20 s for a rerun that stores nothing).
-        counts = [store_task(warehouse, quote(r), gazetteer, run_id) for r in results]
+        counts = [store_task(warehouse, Unwalked(r), gazetteer, run_id) for r in results]
         summary.sources = [asdict(c) for c in counts]
         summary.posts_new = sum(c.new for c in counts)
         timings["store"] = time.monotonic() - started
