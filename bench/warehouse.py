@@ -222,7 +222,7 @@ def print_table(timings: list[Timing]) -> None:
 def _setup_helpers(con: duckdb.DuckDBPyConnection, n: int, days: int) -> dict[str, Any]:
     """Temporary lookup tables and macros the generating SQL uses; nothing here is persisted."""
     from bench.generate import generate
-    from nlp.pipeline import nlp_version
+    from nlp.version import nlp_version
     from profiles.model import load_model
 
     con.execute("CREATE OR REPLACE TEMP MACRO bu(i, k) AS (hash(i, k) % 1000003) / 1000003.0")

@@ -107,7 +107,7 @@ class NlpOptions(_Strict):
 
     def backend_options(self) -> Any:
         """The options for ``nlp.pipeline.get_enricher`` and ``nlp_version``."""
-        from nlp.pipeline import BackendOptions
+        from nlp.version import BackendOptions
 
         return BackendOptions(
             sentiment_model=self.sentiment_model if self.sentiment_backend == "transformers" else None,

@@ -12,14 +12,13 @@ import spacy
 from spacy.attrs import LANG, LOWER
 from spacy.language import Language
 
-from nlp.data import data_fingerprint
 from nlp.language import NL_STOP_WORDS, decide, word_vote
 from nlp.normalise import fold_repeats, normalise
 from nlp.sentiment import LexiconSentiment
 from nlp.topics import TopicHit, TopicMatcher
 from nlp.trust import TrustDetector
+from nlp.version import BackendOptions, nlp_version
 
-PIPELINE_VERSION = "0.1"
 MAX_CHARS = 20_000  # longer posts are cut before tokenising; the rest rarely changes the labels
 
 
@@ -35,26 +34,6 @@ class Enrichment:
     n_tokens: int
     words: frozenset[str]
     lower_text: str
-
-
-@dataclass(frozen=True, slots=True)
-class BackendOptions:
-    """Optional transformer backends; None keeps the default (lexicon sentiment, taxonomy topics)."""
-
-    sentiment_model: str | None = None
-    zero_shot_model: str | None = None
-    zero_shot_threshold: float = 0.5
-    device: str | None = None
-
-
-def nlp_version(options: BackendOptions | None = None) -> str:
-    """Version of the enrichment: code version, a hash of the word lists, and any model used."""
-    version = f"lexicon-{PIPELINE_VERSION}+{data_fingerprint()}"
-    if options is not None and options.sentiment_model:
-        version += f"|sentiment={options.sentiment_model}"
-    if options is not None and options.zero_shot_model:
-        version += f"|topics={options.zero_shot_model}@{options.zero_shot_threshold}"
-    return version
 
 
 def build_nlp() -> Language:

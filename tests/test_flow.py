@@ -316,7 +316,7 @@ def test_labelling_loop_calibrates_the_estimates(demo_run, tmp_path: Path) -> No
     from flows.cli import app
     from flows.config import load_settings
     from flows.wiring import estimate_settings
-    from nlp.pipeline import nlp_version
+    from nlp.version import nlp_version
     from profiles.evidence import EvidenceModel
     from profiles.model import load_model
     from warehouse.db import connect

@@ -143,7 +143,8 @@ def test_cli_models_download_fails_clearly_offline(monkeypatch, tmp_path: Path) 
 
 def test_enricher_uses_the_configured_backends(sentiment_dir: Path, nli_dir: Path) -> None:
     from flows.config import parse_settings
-    from nlp.pipeline import BackendOptions, Enricher, nlp_version
+    from nlp.pipeline import Enricher
+    from nlp.version import BackendOptions, nlp_version
 
     options = BackendOptions(
         sentiment_model=str(sentiment_dir),

@@ -1,0 +1,31 @@
+"""Which enrichment a warehouse row came from: the options and the version string, kept apart from
+``nlp.pipeline`` so that the flow process can name the version without importing spaCy (which
+pulls in torch where the transformers extra is installed) when its NLP runs elsewhere."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nlp.data import data_fingerprint
+
+PIPELINE_VERSION = "0.1"
+
+
+@dataclass(frozen=True, slots=True)
+class BackendOptions:
+    """Optional transformer backends; None keeps the default (lexicon sentiment, taxonomy topics)."""
+
+    sentiment_model: str | None = None
+    zero_shot_model: str | None = None
+    zero_shot_threshold: float = 0.5
+    device: str | None = None
+
+
+def nlp_version(options: BackendOptions | None = None) -> str:
+    """Version of the enrichment: code version, a hash of the word lists, and any model used."""
+    version = f"lexicon-{PIPELINE_VERSION}+{data_fingerprint()}"
+    if options is not None and options.sentiment_model:
+        version += f"|sentiment={options.sentiment_model}"
+    if options is not None and options.zero_shot_model:
+        version += f"|topics={options.zero_shot_model}@{options.zero_shot_threshold}"
+    return version
