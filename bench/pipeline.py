@@ -44,10 +44,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from multiprocessing import get_context
@@ -292,11 +293,58 @@ def corpus_sources(workdir: Path) -> list[CorpusSource]:
 # ---- Measuring stages. ----
 
 
+class TreeMemory:
+    """The memory of this process and every process it started (enrich workers), sampled every
+    0.1 s by a thread: the peak of their summed PSS (resident pages, a page shared by n processes
+    counted 1/n, so libraries loaded by every worker are not counted again). ``skip``: pids left
+    out (the Prefect server, reported apart)."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self.me = psutil.Process()
+        self.skip: set[int] = set()
+        self.peak = 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def now_mb(self) -> float:
+        import psutil
+
+        total = 0
+        for process in [self.me, *self.me.children(recursive=True)]:
+            if process.pid in self.skip:
+                continue
+            try:
+                total += process.memory_full_info().pss
+            except psutil.Error:  # ended between listing and reading
+                continue
+        return total / 1024**2
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.1):
+            self.peak = max(self.peak, self.now_mb())
+
+    def reset(self) -> None:
+        self.peak = self.now_mb()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The bench's flow is defined in __main__, so Prefect pickles it (and what it refers to,
+        # this sampler) into every task it sends to a worker process; there it is not needed.
+        return (type(None), ())
+
+
 @dataclass
 class Recorder:
     """Seconds, item count and memory per stage, in the order the stages ran."""
 
     trace: bool = False
+    tree: TreeMemory | None = None
     stages: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @contextmanager
@@ -307,20 +355,23 @@ class Recorder:
         row: dict[str, float] = {"count": 0}
         if self.trace:
             tracemalloc.reset_peak()
+        if self.tree is not None:
+            self.tree.reset()
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         started = time.perf_counter()
         yield row
         row["seconds"] = time.perf_counter() - started
         row["rss_peak_mb"] = maxrss_mb()
         row["rss_growth_mb"] = row["rss_peak_mb"] - before
+        if self.tree is not None:
+            row["tree_peak_mb"] = max(self.tree.peak, self.tree.now_mb())
         if self.trace:
             row["py_peak_mb"] = tracemalloc.get_traced_memory()[1] / 1024**2
         self.stages[name] = row
 
 
-def enrich_in_worker(group: list[list[Any]], options: Any, profile_model: str) -> tuple[list[Any], float]:
-    """What the processes runner's enrich task does in a worker process: NLP in, rows out (and
-    the worker's peak RSS so far, which the bench reports)."""
+def enrich_in_worker(group: list[list[Any]], options: Any, profile_model: str) -> list[Any]:
+    """What the processes runner's enrich task does in a worker process: NLP in, rows out."""
     from nlp.pipeline import get_enricher
     from profiles.evidence import EvidenceModel
     from profiles.model import load_model
@@ -330,7 +381,7 @@ def enrich_in_worker(group: list[list[Any]], options: Any, profile_model: str) -
     if _WORKER_EVIDENCE is None:
         _WORKER_EVIDENCE = EvidenceModel(load_model(profile_model))
     enricher = get_enricher(options)
-    return [compute_batch(batch, enricher, _WORKER_EVIDENCE) for batch in group], maxrss_mb()
+    return [compute_batch(batch, enricher, _WORKER_EVIDENCE) for batch in group]
 
 
 _WORKER_EVIDENCE: Any = None
@@ -350,11 +401,11 @@ def run_direct(
 
     from flows.config import load_settings
     from flows.wiring import estimate_settings, gazetteer_for
-    from nlp.pipeline import get_enricher, nlp_version
+    from nlp.version import nlp_version
     from profiles.evidence import EvidenceModel
     from profiles.model import load_model, load_model_for
     from warehouse.db import begin_run, connect, finish_run, load_states, record_municipalities
-    from warehouse.enrich import BATCH, batches, compute_batch, pending_posts, write_batch
+    from warehouse.enrich import Deferred, Enrichment
     from warehouse.estimates import estimate_municipality
     from warehouse.lock import RunLock
     from warehouse.privacy import purge_text
@@ -391,36 +442,36 @@ def run_direct(
         with stage("collect") as row:
             results = [s.collect(states.get(s.key, {})) for s in corpus_sources(config_path.parent)]
             row["count"] = sum(len(r.posts) for r in results)
-        with stage("store") as row:
-            gazetteer = gazetteer_for(settings)
-            counts = []
-            for result in results:
+        # As flows.nightly._run: on a pool of processes (spawned, as Prefect's) each stored chunk's
+        # posts go to the pool while the next chunk is stored; on threads the NLP runs afterwards,
+        # here, a batch at a time. Written in this process either way.
+        evidence = EvidenceModel(load_model(settings.profile_model))
+        with ExitStack() as stack:
+            if runner == "processes":
+                pool = stack.enter_context(ProcessPoolExecutor(workers, mp_context=get_context("spawn")))
+                enrichment = Enrichment(
+                    nlp_version(options),
+                    evidence,
+                    lambda group: pool.submit(enrich_in_worker, group, options, settings.profile_model),
+                    tasks=4 * workers,  # as flows.runners.tasks_for
+                )
+            else:
+                from nlp.pipeline import get_enricher
+
+                enrichment = Enrichment(
+                    nlp_version(options),
+                    evidence,
+                    lambda group: Deferred(group, get_enricher(options), evidence),
+                )
+            with stage("store") as row:
+                gazetteer = gazetteer_for(settings)
                 with connect(warehouse) as con:
-                    counts.append(store_result(con, result, gazetteer, run_id))
-            row["count"] = sum(c.new for c in counts)
-            row["duplicates"] = sum(c.duplicate for c in counts)
-        with stage("enrich") as row:  # as flows.nightly.enrich_stage, without Prefect
-            evidence = EvidenceModel(load_model(settings.profile_model))
-            with connect(warehouse) as con:
-                pending = pending_posts(con, nlp_version(options), evidence)
-                if pending and runner == "processes":  # as the processes runner: NLP in workers
-                    groups = batches(batches(pending, BATCH), -(-len(pending) // BATCH // (4 * workers)))
-                    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-                        futures = [
-                            pool.submit(enrich_in_worker, group, options, settings.profile_model)
-                            for group in groups
-                        ]
-                        worker_peak = 0.0
-                        for future in futures:  # written here, in input order
-                            results, peak = future.result()
-                            for result in results:
-                                write_batch(con, result)
-                            worker_peak = max(worker_peak, peak)
-                    row["workers_peak_rss_mb"] = worker_peak
-                else:
-                    for batch in batches(pending, BATCH) if pending else []:  # none: NLP not loaded
-                        write_batch(con, compute_batch(batch, get_enricher(options), evidence))
-                row["count"] = len(pending)
+                    hook = enrichment.take if runner == "processes" else None
+                    counts = [store_result(con, r, gazetteer, run_id, hook) for r in results]
+                row["count"] = sum(c.new for c in counts)
+                row["duplicates"] = sum(c.duplicate for c in counts)
+            with stage("enrich") as row, connect(warehouse) as con:
+                row["count"] = enrichment.finish(con)
         with stage("estimate") as row:
             est = estimate_settings(settings.estimation)
             for m in settings.municipalities:
@@ -446,15 +497,18 @@ def worker_direct(args: argparse.Namespace) -> dict[str, Any]:
         tracemalloc.start()
     as_of = date.fromisoformat(args.as_of)
     out: dict[str, Any] = {"imports_rss_mb": maxrss_mb(), "code": code_line()}
+    tree = TreeMemory()
     runs = []
     for i in range(1 if args.cprofile else 2):  # the second run finds no new posts
-        rec = Recorder(trace=args.tracemalloc)
+        rec = Recorder(trace=args.tracemalloc, tree=tree)
         started = time.perf_counter()
         profile = frozenset(args.cprofile or ()) if i == 0 else frozenset()
         run_direct(Path(args.config), as_of, rec, profile, args.runner, args.workers)
         runs.append({"total": time.perf_counter() - started, "stages": rec.stages})
+    tree.stop()
     out["runs"] = runs
     out["peak_rss_mb"] = maxrss_mb()
+    out["tree_peak_mb"] = max(row["tree_peak_mb"] for run in runs for row in run["stages"].values())
     return out
 
 
@@ -475,9 +529,10 @@ def worker_prefect(args: argparse.Namespace) -> dict[str, Any]:
     from flows.config import load_settings
     from flows.runners import make_runner, tasks_for
     from flows.wiring import estimate_settings, gazetteer_for
-    from nlp.pipeline import nlp_version
+    from nlp.version import nlp_version
     from warehouse.db import begin_run, connect, finish_run, load_states, record_municipalities
     from warehouse.lock import RunLock
+    from warehouse.store import store_result
 
     import_s = time.perf_counter() - started
     imports_rss = maxrss_mb()
@@ -486,11 +541,14 @@ def worker_prefect(args: argparse.Namespace) -> dict[str, Any]:
     server.start(timeout=120)
     server_s = time.perf_counter() - started
     as_of = date.fromisoformat(args.as_of)
+    tree = TreeMemory()
+    if server.server_process:
+        tree.skip.add(server.server_process.pid)  # reported apart
 
     @flow(name="bench-nightly", log_prints=False)
     def bench_nightly(config_path: str, as_of: date) -> dict[str, Any]:
         """flows.nightly._run's stage order, on the generated corpus instead of live or sample sources."""
-        rec = Recorder()
+        rec = Recorder(tree=tree)
         settings = load_settings(Path(config_path))
         warehouse = settings.warehouse.path
         report = warehouse.parent / "report.html"
@@ -504,21 +562,20 @@ def worker_prefect(args: argparse.Namespace) -> dict[str, Any]:
                 sources = corpus_sources(Path(config_path).parent)
                 results = nightly.collect_all(sources, states, settings.collect)
                 row["count"] = sum(len(r.posts) for r in results)
-            with rec.stage("store") as row:
-                gazetteer = gazetteer_for(settings)
-                counts = [
-                    nightly.store_task(warehouse, nightly.Unwalked(r), gazetteer, run_id) for r in results
-                ]
-                row["count"] = sum(c.new for c in counts)
-                row["duplicates"] = sum(c.duplicate for c in counts)
-            with rec.stage("enrich") as row:
-                runner = make_runner(args.runner, args.workers)  # nightly default: threads, 1 worker
-                row["count"] = nightly.enrich_stage.with_options(task_runner=runner)(
-                    str(warehouse),
-                    settings.profile_model,
-                    options,
-                    tasks=tasks_for(args.runner, args.workers),
+            runner = make_runner(args.runner, args.workers)
+            with runner:  # as _run: store in the flow, handing stored posts to the open runner
+                enrichment = nightly.enrichment_on(
+                    runner, settings.profile_model, options, tasks=tasks_for(args.runner, args.workers)
                 )
+                with rec.stage("store") as row:
+                    gazetteer = gazetteer_for(settings)
+                    with connect(warehouse) as con:
+                        hook = enrichment.take if args.runner != "threads" else None
+                        counts = [store_result(con, r, gazetteer, run_id, hook) for r in results]
+                    row["count"] = sum(c.new for c in counts)
+                    row["duplicates"] = sum(c.duplicate for c in counts)
+                with rec.stage("enrich") as row, connect(warehouse) as con:
+                    row["count"] = enrichment.finish(con)
             with rec.stage("estimate") as row:
                 est = estimate_settings(settings.estimation)
                 row["count"] = sum(
@@ -551,7 +608,9 @@ def worker_prefect(args: argparse.Namespace) -> dict[str, Any]:
         runs.append({"total": time.perf_counter() - started, "stages": stages})
     server_hwm = _vm_hwm_mb(server.server_process.pid) if server.server_process else None
     server.stop()
+    tree.stop()
     return {
+        "tree_peak_mb": max(row["tree_peak_mb"] for run in runs for row in run["stages"].values()),
         "import_s": import_s,
         "imports_rss_mb": imports_rss,
         "server_start_s": server_s,
@@ -605,12 +664,13 @@ def _median(values: list[float | None]) -> float | None:
 
 
 def print_tables(n: int, direct: list[dict[str, Any]], prefect: list[dict[str, Any]], which: int) -> None:
-    """Per stage: (a) seconds, posts/s, items, peak and growth of RSS; (b) seconds and the difference."""
+    """Per stage: (a) seconds, posts/s, items, peak and growth of RSS, peak of all processes;
+    (b) seconds, the difference, RSS and the peak of all processes."""
     trace = any("py_peak_mb" in r["runs"][which]["stages"]["store"] for r in direct)
     header = (
-        f"{'stage':<9} {'(a) s':>8} {'posts/s':>9} {'items':>8} {'RSS MiB':>8} {'+RSS':>7} "
+        f"{'stage':<9} {'(a) s':>8} {'posts/s':>9} {'items':>8} {'RSS MiB':>8} {'+RSS':>7} {'all MiB':>8} "
         + (f"{'py peak':>8} " if trace else "")
-        + f"{'(b) s':>8} {'(b)-(a)':>8} {'(b) RSS':>8}"
+        + f"{'(b) s':>8} {'(b)-(a)':>8} {'(b) RSS':>8} {'(b) all':>8}"
     )
     print(header)
 
@@ -625,15 +685,19 @@ def print_tables(n: int, direct: list[dict[str, Any]], prefect: list[dict[str, A
             f"{stage:<9} {a:>8.2f} {n / a if a else 0:>9,.0f} {items or 0:>8,.0f} "
             f"{value(direct, stage, 'rss_peak_mb') or 0:>8,.0f} "
             f"{value(direct, stage, 'rss_growth_mb') or 0:>7,.0f} "
+            f"{value(direct, stage, 'tree_peak_mb') or 0:>8,.0f} "
         )
         if trace:
             line += f"{value(direct, stage, 'py_peak_mb') or 0:>8,.0f} "
         if b is not None:
-            line += f"{b:>8.2f} {b - a:>8.2f} {value(prefect, stage, 'rss_peak_mb') or 0:>8,.0f}"
+            line += (
+                f"{b:>8.2f} {b - a:>8.2f} {value(prefect, stage, 'rss_peak_mb') or 0:>8,.0f} "
+                f"{value(prefect, stage, 'tree_peak_mb') or 0:>8,.0f}"
+            )
         print(line)
     a_total = _median([r["runs"][which]["total"] for r in direct]) or 0.0
     b_total = _median([r["runs"][which]["total"] for r in prefect])
-    line = f"{'total':<9} {a_total:>8.2f} {n / a_total:>9,.0f} {'':>8} {'':>8} {'':>7} " + (
+    line = f"{'total':<9} {a_total:>8.2f} {n / a_total:>9,.0f} {'':>8} {'':>8} {'':>7} {'':>8} " + (
         " " * 9 if trace else ""
     )
     if b_total is not None:
@@ -730,13 +794,18 @@ def main() -> None:
         )
         print(
             f"\nrun 1 on a fresh warehouse, {args.posts:,} posts; (a) stage functions, (b) through Prefect; "
-            f"medians of {args.repeat}; RSS = high-water mark after the stage, +RSS = its growth in the stage"
+            f"medians of {args.repeat}; RSS = this process's high-water mark after the stage, +RSS = its "
+            f"growth in the stage, all = peak during the stage of the PSS summed over this process and its "
+            f"workers (sampled every 0.1 s; the Prefect server apart)"
         )
         print_tables(args.posts, direct, prefect, 0)
-        worker_rss = _median([r["runs"][0]["stages"]["enrich"].get("workers_peak_rss_mb") for r in direct])
         print(
             f"enrich ran its NLP on the {args.runner} runner with {args.workers} worker(s)"
-            + (f"; largest worker's peak RSS {worker_rss:,.0f} MiB" if worker_rss else " in the process")
+            + (
+                ", each stored chunk's posts handed to the workers while the next was stored"
+                if args.runner == "processes"
+                else " in the process, after the store"
+            )
         )
         print(
             f"\nrun 2 on the same warehouse, the same posts again (nothing new); "
@@ -751,32 +820,33 @@ def main() -> None:
             + ("OK" if max(enriched) == 0 else "FAILED: the rerun did NLP")
         )
         peak_a = _median([r["peak_rss_mb"] for r in direct])
-        workers_peak = (worker_rss or 0.0) * (args.workers if args.runner == "processes" else 0)
+        all_a = _median([r["tree_peak_mb"] for r in direct]) or 0.0
         print(
             f"\n(a) process: peak RSS {peak_a:,.0f} MiB "
-            f"(after imports {_median([r['imports_rss_mb'] for r in direct]):,.0f} MiB)"
-            + (
-                f"; with {args.workers} enrich workers at most {peak_a + workers_peak:,.0f} MiB together"
-                if workers_peak
-                else ""
-            )
+            f"(after imports {_median([r['imports_rss_mb'] for r in direct]):,.0f} MiB); "
+            f"with its workers, peak PSS {all_a:,.0f} MiB"
         )
         if prefect:
             print(
-                f"(b) process: peak RSS {_median([r['peak_rss_mb'] for r in prefect]):,.0f} MiB "
+                f"(b) process: peak RSS {_median([r['peak_rss_mb'] for r in prefect]):,.0f} MiB, "
+                f"with its workers peak PSS {_median([r['tree_peak_mb'] for r in prefect]) or 0:,.0f} MiB "
                 f"(after imports "
                 f"{_median([r['imports_rss_mb'] for r in prefect]):,.0f} MiB, Prefect import "
                 f"{_median([r['import_s'] for r in prefect]):.1f} s); Prefect server: start "
                 f"{_median([r['server_start_s'] for r in prefect]):.1f} s (fresh database), peak RSS "
                 f"{_median([r['server_peak_rss_mb'] for r in prefect]) or 0:,.0f} MiB"
             )
-        a_total = statistics.median(r["runs"][0]["total"] for r in direct)
-        print(
-            f"target: {args.posts:,} posts in {a_total:.1f} s of work "
-            f"({'within' if a_total < 60 * args.posts / 100_000 else 'over'} "
-            f"the 60 s per 100k posts target, pro rata), peak {peak_a + workers_peak:,.0f} MiB "
-            f"(target 1,536 MiB)"
-        )
+        for way, results in (("(a) direct", direct), ("(b) Prefect", prefect)):
+            if not results:
+                continue
+            total = statistics.median(r["runs"][0]["total"] for r in results)
+            peak = _median([r["tree_peak_mb"] for r in results]) or 0.0
+            print(
+                f"target, {way}: {args.posts:,} posts in {total:.1f} s of work "
+                f"({'within' if total < 60 * args.posts / 100_000 else 'over'} "
+                f"the 60 s per 100k posts target, pro rata), peak {peak:,.0f} MiB with workers "
+                f"({'within' if peak < 1536 else 'over'} the 1,536 MiB target)"
+            )
         if args.cprofile:
             spawn("direct", write_workdir(base / "profile", corpus_dir), as_of, args, cprofile=args.cprofile)
         print(machine_line().replace("machine:", "machine at the end:"))

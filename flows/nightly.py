@@ -1,7 +1,8 @@
 """The nightly flow: collect per source, store, enrich, estimate, report.
 
 Tasks are thin: each calls one package function. Sources only yield posts; all writes to DuckDB
-happen here, in the flow process, one stage at a time.
+happen here, in the flow process. On a runner with processes of its own (processes, Dask), the NLP
+of each stored chunk of posts runs there while the flow process stores the next chunk.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
+from prefect.futures import PrefectFuture
 from prefect.task_runners import TaskRunner
 from prefect.tasks import exponential_backoff
 
@@ -26,23 +29,22 @@ from flows.config import CollectOptions, Settings, load_settings
 from flows.progress import stage_progress
 from flows.runners import make_runner, tasks_for
 from flows.wiring import estimate_settings, gazetteer_for
-from nlp.pipeline import BackendOptions, get_enricher, nlp_version
+from nlp.version import BackendOptions, nlp_version
 from profiles.evidence import EvidenceModel
 from profiles.model import load_model, load_model_for, read_population_shares
 from sources.base import Source, SourceError, SourceResult
 from sources.pseudonym import Pseudonymiser, load_key
 from sources.reddit import RedditOptions, RedditSource, credentials_from_block, credentials_from_env
-from sources.relevance import Gazetteer
 from sources.rss import RssSource
 from sources.sample import sample_sources
 from warehouse.db import begin_run, connect, finish_run, load_states, record_municipalities
-from warehouse.enrich import BATCH, BatchResult, batches, compute_batch, pending_posts, write_batch
+from warehouse.enrich import BATCH, BatchResult, Enrichment, Group, compute_batch
 from warehouse.estimates import EstimateSettings, estimate_municipality
 from warehouse.lock import RunLock
 from warehouse.privacy import purge_text
 from warehouse.publish import Published, publish
 from warehouse.report import ReportRequest, write_report
-from warehouse.store import StoreCounts, store_result
+from warehouse.store import store_result
 
 log = logging.getLogger("betrokken")
 
@@ -146,14 +148,6 @@ def collect_all(
     return results
 
 
-@task(name="store", cache_policy=NO_CACHE)
-def store_task(
-    warehouse: Path, result: Unwalked[SourceResult], gazetteer: Gazetteer, run_id: int
-) -> StoreCounts:
-    with connect(warehouse) as con:
-        return store_result(con, result.value, gazetteer, run_id)
-
-
 @lru_cache(maxsize=4)
 def evidence_for(profile_model: str) -> EvidenceModel:
     """One evidence model per worker process, built on first use."""
@@ -166,8 +160,8 @@ T = TypeVar("T")
 class Unwalked(Generic[T]):
     """A task parameter that Prefect does not walk.
 
-    Prefect walks every task parameter looking for futures, twice per task: over a delivery's posts
-    or the enrichment's texts that cost 14-16 s at 100,000 posts. It does not walk a plain object,
+    Prefect walks every task parameter looking for futures, twice per task: over the enrichment's
+    texts that cost 14-16 s at 100,000 posts. It does not walk a plain object,
     which pickles as it is for the process and Dask runners. (``quote()`` hides a parameter too,
     but prefect-dask unwraps it and walks it again.)
     """
@@ -179,12 +173,33 @@ class Unwalked(Generic[T]):
 
 
 @task(name="enrich-batches", cache_policy=NO_CACHE)
-def enrich_batches(
-    group: Unwalked[list[list[tuple[Any, ...]]]], options: BackendOptions, profile_model: str
-) -> list[BatchResult]:
-    """Pure computation, so it can run on any runner: texts in, rows out; nothing is written."""
+def enrich_batches(group: Unwalked[Group], options: BackendOptions, profile_model: str) -> list[BatchResult]:
+    """Pure computation, so it can run on any runner: texts in, rows out; nothing is written.
+    (spaCy is imported here, where the NLP runs, not in a flow process that only writes.)"""
+    from nlp.pipeline import get_enricher
+
     enricher, evidence = get_enricher(options), evidence_for(profile_model)
     return [compute_batch(batch, enricher, evidence) for batch in group.value]
+
+
+def enrichment_on(
+    runner: TaskRunner,
+    profile_model: str,
+    options: BackendOptions,
+    batch_size: int = BATCH,
+    tasks: int | None = None,
+) -> Enrichment:
+    """The run's enrichment, computed by ``enrich_batches`` tasks on an open (entered) runner.
+
+    Submit only from a flow's body, not from inside a task: a submission to another process
+    carries the current task's context, its parameters included (for the store: a delivery).
+    """
+
+    def submit(group: Group) -> PrefectFuture[list[BatchResult]]:
+        parameters = {"group": Unwalked(group), "options": options, "profile_model": profile_model}
+        return runner.submit(enrich_batches, parameters)
+
+    return Enrichment(nlp_version(options), evidence_for(profile_model), submit, batch_size, tasks)
 
 
 @flow(name="betrokken-enrich", log_prints=False)
@@ -199,29 +214,12 @@ def enrich_stage(
     flow process, batch by batch in input order. Posts already enriched under this NLP version
     (same content hash) are not pending, so a retried or repeated run redoes no NLP.
 
-    ``tasks``: into how many tasks to group the batches (None: one task per batch). Each task costs
-    Prefect's bookkeeping, in another process also a round trip, so ``tasks_for`` picks a number
-    per runner; each batch is still written on its own.
+    ``tasks``: into how many tasks to group the batches (None: one task per batch); ``tasks_for``
+    picks a number per runner. Each batch is still written on its own.
     """
-    evidence = evidence_for(profile_model)
+    enrichment = enrichment_on(FlowRunContext.get().task_runner, profile_model, options, batch_size, tasks)
     with connect(Path(warehouse)) as con:
-        pending = pending_posts(con, nlp_version(options), evidence)
-        if not pending:
-            return 0  # nothing new: do not even load the NLP pipeline
-        all_batches = batches(pending, batch_size)
-        per_task = 1 if tasks is None else -(-len(all_batches) // tasks)
-        futures = [
-            enrich_batches.submit(Unwalked(all_batches[i : i + per_task]), options, profile_model)
-            for i in range(0, len(all_batches), per_task)
-        ]
-        done = 0
-        with stage_progress("enrich", len(pending)) as update:
-            for future in futures:
-                for result in future.result():
-                    write_batch(con, result)
-                    done += len(result.post_ids)
-                    update(done)
-        return done
+        return enrichment.finish(con, partial(stage_progress, "enrich"))
 
 
 @task(name="estimate", cache_policy=NO_CACHE, task_run_name="estimate {municipality_id}")
@@ -306,7 +304,16 @@ def nightly(
     as_of = as_of or datetime.now(UTC).date()
     task_runner = make_runner(runner, workers, dask_address)
     with RunLock(warehouse):  # a second run exits at once instead of waiting or interleaving
-        return _run(settings, mode, warehouse, report, as_of, task_runner, tasks_for(runner, workers))
+        return _run(
+            settings,
+            mode,
+            warehouse,
+            report,
+            as_of,
+            task_runner,
+            tasks_for(runner, workers),
+            overlap=runner != "threads",
+        )
 
 
 def _run(
@@ -317,6 +324,7 @@ def _run(
     as_of: date,
     task_runner: TaskRunner,
     enrich_tasks: int | None = None,
+    overlap: bool = False,
 ) -> dict[str, Any]:
     pseudonymiser = Pseudonymiser(load_key(settings.key_file()))
     timings: dict[str, float] = {}
@@ -337,18 +345,23 @@ def _run(
         results = collect_all(sources, states, settings.collect)
         timings["collect"] = time.monotonic() - started
 
-        started = time.monotonic()
-        gazetteer = gazetteer_for(settings)
-        counts = [store_task(warehouse, Unwalked(r), gazetteer, run_id) for r in results]
-        summary.sources = [asdict(c) for c in counts]
-        summary.posts_new = sum(c.new for c in counts)
-        timings["store"] = time.monotonic() - started
+        # The store runs here, in the flow process, and not as a task: it hands stored posts to the
+        # enrichment's runner, which must not be done from inside a task (see ``Enrichment``).
+        with task_runner:
+            enrichment = enrichment_on(task_runner, settings.profile_model, options, tasks=enrich_tasks)
+            started = time.monotonic()
+            gazetteer = gazetteer_for(settings)
+            with connect(warehouse) as con:
+                hook = enrichment.take if overlap else None
+                counts = [store_result(con, r, gazetteer, run_id, hook) for r in results]
+            summary.sources = [asdict(c) for c in counts]
+            summary.posts_new = sum(c.new for c in counts)
+            timings["store"] = time.monotonic() - started
 
-        started = time.monotonic()
-        summary.posts_enriched = enrich_stage.with_options(task_runner=task_runner)(
-            str(warehouse), settings.profile_model, options, tasks=enrich_tasks
-        )
-        timings["enrich"] = time.monotonic() - started
+            started = time.monotonic()
+            with connect(warehouse) as con:
+                summary.posts_enriched = enrichment.finish(con, partial(stage_progress, "enrich"))
+            timings["enrich"] = time.monotonic() - started
 
         started = time.monotonic()
         est = estimate_settings(settings.estimation)

@@ -75,7 +75,7 @@ def threads_rows(demo_run, tmp_path_factory) -> list[list[tuple]]:
     from prefect.task_runners import ThreadPoolTaskRunner
 
     from flows.nightly import enrich_stage
-    from nlp.pipeline import BackendOptions
+    from nlp.version import BackendOptions
 
     out, _, _ = demo_run
     path = _unenriched_copy(out / "warehouse.duckdb", tmp_path_factory.mktemp("threads") / "w")
@@ -93,7 +93,7 @@ def test_enrichment_on_a_process_pool_equals_threads(threads_rows, demo_run, tmp
 
     from flows.nightly import enrich_stage
     from flows.runners import tasks_for
-    from nlp.pipeline import BackendOptions
+    from nlp.version import BackendOptions
 
     path = _unenriched_copy(demo_run[0] / "warehouse.duckdb", tmp_path / "p")
     # grouped as the processes runner groups them: a few tasks of several batches each
@@ -108,7 +108,7 @@ def test_enrichment_on_a_dask_cluster_equals_threads(threads_rows, demo_run, tmp
     distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
     from flows.nightly import enrich_stage
     from flows.runners import make_runner
-    from nlp.pipeline import BackendOptions
+    from nlp.version import BackendOptions
 
     path = _unenriched_copy(demo_run[0] / "warehouse.duckdb", tmp_path / "d")  # 3 tasks of ~3 batches
     with (

@@ -7,17 +7,20 @@ Each batch is written in one transaction: a killed run loses at most the batch i
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import duckdb
 
-from nlp.pipeline import Enricher
 from profiles.evidence import EvidenceModel, features_of
 from warehouse import faults
 from warehouse.db import insert_rows, transaction
+
+if TYPE_CHECKING:  # spaCy is imported only where the NLP runs
+    from nlp.pipeline import Enricher
 
 BATCH = 500
 ENRICHMENT_COLUMNS = (
@@ -33,7 +36,8 @@ ENRICHMENT_COLUMNS = (
 )
 
 # ``replaces``: the post has rows of this NLP version or profile model to replace (its text changed,
-# or its signals are missing); only those are deleted before the insert.
+# or its signals are missing); only those are deleted before the insert. ``{among}``: optionally
+# only some posts (see ``pending_posts``).
 PENDING_SQL = """
 SELECT p.post_id, p.content_hash, p.source, p.channel, p.author_key IS NOT NULL AS has_voice,
        coalesce(p.title || chr(10), '') || coalesce(p.text, '') AS full_text,
@@ -41,7 +45,7 @@ SELECT p.post_id, p.content_hash, p.source, p.channel, p.author_key IS NOT NULL 
 FROM posts p
 LEFT JOIN enrichment e ON e.post_id = p.post_id AND e.nlp_version = $nlp
 LEFT JOIN post_signals s ON s.post_id = p.post_id AND s.profile_model = $model AND s.model_version = $mver
-WHERE p.municipality_id IS NOT NULL
+WHERE {among} p.municipality_id IS NOT NULL
   AND p.duplicate_of IS NULL
   AND NOT p.is_deleted
   AND p.text IS NOT NULL
@@ -56,16 +60,26 @@ ORDER BY p.post_id
 
 def count_pending(con: duckdb.DuckDBPyConnection, nlp_version: str, evidence: EvidenceModel) -> int:
     params = {"nlp": nlp_version, "model": evidence.model.id, "mver": evidence.model.version_tag()}
-    return con.execute(f"SELECT count(*) FROM ({PENDING_SQL})", params).fetchone()[0]
+    return con.execute(f"SELECT count(*) FROM ({PENDING_SQL.format(among='')})", params).fetchone()[0]
 
 
 def pending_posts(
-    con: duckdb.DuckDBPyConnection, nlp_version: str, evidence: EvidenceModel
+    con: duckdb.DuckDBPyConnection,
+    nlp_version: str,
+    evidence: EvidenceModel,
+    among: list[str] | None = None,
 ) -> list[tuple[Any, ...]]:
     """(post_id, content_hash, source, channel, has_voice, full_text, replaces) of every post to
-    enrich."""
-    params = {"nlp": nlp_version, "model": evidence.model.id, "mver": evidence.model.version_tag()}
-    return con.execute(PENDING_SQL, params).fetchall()
+    enrich, or only of those among the given ids (the store stage's new rows, say)."""
+    params: dict[str, Any] = {
+        "nlp": nlp_version,
+        "model": evidence.model.id,
+        "mver": evidence.model.version_tag(),
+    }
+    if among is None:
+        return con.execute(PENDING_SQL.format(among=""), params).fetchall()
+    sql = PENDING_SQL.format(among="p.post_id IN (SELECT unnest($among)) AND")
+    return con.execute(sql, {**params, "among": among}).fetchall()
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +94,26 @@ class BatchResult:
     enrichment: list[tuple[Any, ...]]
     topics: list[tuple[Any, ...]]
     signals: list[tuple[Any, ...]]
+
+    def still_pending(self, pending: Mapping[str, tuple[Any, ...]]) -> BatchResult:
+        """Only the posts that are pending now (``pending_posts`` rows by post id) with the content
+        hash this result was computed for, and replacing what the pending rows say: a result
+        computed early (while the store stage ran) is written only if it is still wanted."""
+        keep = {
+            row[0] for row in self.enrichment if (now := pending.get(row[0])) is not None and now[1] == row[2]
+        }
+        if len(keep) == len(self.post_ids):
+            replaced = [post_id for post_id in self.post_ids if pending[post_id][6]]
+            return replace(self, replaced=replaced)
+        return BatchResult(
+            self.nlp_version,
+            self.profile_model,
+            [post_id for post_id in self.post_ids if post_id in keep],
+            [post_id for post_id in self.post_ids if post_id in keep and pending[post_id][6]],
+            [row for row in self.enrichment if row[0] in keep],
+            [row for row in self.topics if row[0] in keep],
+            [row for row in self.signals if row[0] in keep],
+        )
 
 
 def compute_batch(batch: list[tuple[Any, ...]], enricher: Enricher, evidence: EvidenceModel) -> BatchResult:
@@ -151,18 +185,101 @@ def batches(rows: list[tuple[Any, ...]], size: int = BATCH) -> list[list[tuple[A
     return [rows[i : i + size] for i in range(0, len(rows), size)]
 
 
+Group = list[list[tuple[Any, ...]]]  # batches of pending rows, computed together as one task
+
+
+class Outcome(Protocol):
+    """What a submitted group gives back: a Prefect or concurrent future, or ``Deferred``."""
+
+    def result(self) -> list[BatchResult]: ...
+
+
+class Deferred:
+    """A group computed in this process when its result is asked for, not when it is submitted."""
+
+    def __init__(self, group: Group, enricher: Enricher, evidence: EvidenceModel) -> None:
+        self._compute = lambda: [compute_batch(batch, enricher, evidence) for batch in group]
+
+    def result(self) -> list[BatchResult]:
+        return self._compute()
+
+
+class Enrichment:
+    """The NLP of one run: groups of pending posts go to ``submit`` (a task runner, a process
+    pool, or this process), and the results are written here, batch by batch.
+
+    ``take`` is the store stage's hook (``store_result(on_chunk=...)``): it submits the pending
+    posts of each stored chunk at once, so that where ``submit`` computes in other processes their
+    NLP runs while the next chunk is stored. ``finish`` asks the warehouse which posts are pending
+    now, the source of truth: a result computed early is written only if its post is still pending
+    with the same content (a rolled-back delivery, a post deleted since: nothing is written), and
+    pending posts not yet submitted are submitted then.
+    """
+
+    def __init__(
+        self,
+        version: str,
+        evidence: EvidenceModel,
+        submit: Callable[[Group], Outcome],
+        batch_size: int = BATCH,
+        tasks: int | None = None,
+    ) -> None:
+        self.version = version
+        self.evidence = evidence
+        self.submit = submit
+        self.batch_size = batch_size
+        self.tasks = tasks  # into how many groups ``finish`` splits its posts (None: one per batch)
+        self.taken: dict[str, str] = {}  # post id -> content hash, of posts submitted so far
+        self.outcomes: list[Outcome] = []
+
+    def take(self, con: duckdb.DuckDBPyConnection, post_ids: list[str]) -> None:
+        """Submit the pending posts among ``post_ids`` as one group."""
+        rows = pending_posts(con, self.version, self.evidence, among=post_ids)
+        if rows:
+            self._submit(rows, groups=1)
+
+    def finish(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        progress: Callable[[int], AbstractContextManager[Callable[[int], None]]] | None = None,
+    ) -> int:
+        """Write the enrichment of every pending post; returns how many posts were written.
+        ``progress(total)`` (``flows.progress.stage_progress``, say) gives ``update(done)``."""
+        pending = {row[0]: row for row in pending_posts(con, self.version, self.evidence)}
+        if not pending and not self.outcomes:
+            return 0  # nothing new: the NLP pipeline is not even loaded
+        rest = [row for post_id, row in pending.items() if self.taken.get(post_id) != row[1]]
+        if rest:
+            self._submit(rest, groups=self.tasks)
+        done = 0
+        with progress(len(pending)) if progress else nullcontext(lambda _: None) as update:
+            for outcome in self.outcomes:
+                for result in outcome.result():
+                    kept = result.still_pending(pending)
+                    if kept.post_ids:
+                        write_batch(con, kept)
+                        done += len(kept.post_ids)
+                        update(done)
+        self.outcomes = []
+        return done
+
+    def _submit(self, rows: list[tuple[Any, ...]], groups: int | None) -> None:
+        all_batches = batches(rows, self.batch_size)
+        per_group = 1 if groups is None else -(-len(all_batches) // groups)
+        self.outcomes += [
+            self.submit(all_batches[i : i + per_group]) for i in range(0, len(all_batches), per_group)
+        ]
+        self.taken.update((row[0], row[1]) for row in rows)
+
+
 def enrich_pending(
     con: duckdb.DuckDBPyConnection,
     enricher: Enricher,
     evidence: EvidenceModel,
     batch_size: int = BATCH,
-    progress: Callable[[int], None] | None = None,
 ) -> int:
-    """Enrich every pending post in this process; returns how many. ``progress(done)`` per batch."""
-    done = 0
-    for batch in batches(pending_posts(con, enricher.version, evidence), batch_size):
-        write_batch(con, compute_batch(batch, enricher, evidence))
-        done += len(batch)
-        if progress is not None:
-            progress(done)
-    return done
+    """Enrich every pending post in this process, a batch at a time; returns how many."""
+    enrichment = Enrichment(
+        enricher.version, evidence, lambda group: Deferred(group, enricher, evidence), batch_size
+    )
+    return enrichment.finish(con)

@@ -7,6 +7,7 @@ so a killed run never leaves the state ahead of the rows, and a rerun adds each 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -49,8 +50,10 @@ POST_COLUMNS = (
 MIN_DUPLICATE_CHARS = 40
 # A syndicated copy or a repost appears within days; similar texts months apart are new stories.
 NEAR_WINDOW = timedelta(days=31)
-# Items of one delivery handled at a time: a delivery of 70,000 items held ~1.6 GB at once.
-CHUNK = 20_000
+# Items of one delivery handled at a time: a delivery of 70,000 items held ~1.6 GB at once, and
+# each stored chunk's posts can go to the enrichment while the next is stored (10,000: at 100k
+# posts the last chunk's NLP, done after the store, is short; smaller chunks made storing slower).
+CHUNK = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,9 +298,17 @@ def _band_keys(bands: np.ndarray, buckets: np.ndarray) -> np.ndarray:
 
 
 def store_result(
-    con: duckdb.DuckDBPyConnection, result: SourceResult, gazetteer: Gazetteer, run_id: int
+    con: duckdb.DuckDBPyConnection,
+    result: SourceResult,
+    gazetteer: Gazetteer,
+    run_id: int,
+    on_chunk: Callable[[duckdb.DuckDBPyConnection, list[str]], None] | None = None,
 ) -> StoreCounts:
-    """Store one source's delivery (or record its failure) in one transaction."""
+    """Store one source's delivery (or record its failure) in one transaction.
+
+    ``on_chunk(con, post_ids)`` is called inside the transaction after each chunk is inserted, with
+    the ids of its new rows, so the enrichment can start on them while the next chunk is stored.
+    """
     now = datetime.now(UTC)
     if not result.ok:
         counts = StoreCounts(
@@ -317,7 +328,10 @@ def store_result(
         # A chunk at a time bounds memory; a later chunk finds the rows of earlier ones in the
         # warehouse (a transaction sees its own writes), as a later delivery would.
         for start in range(0, len(posts), CHUNK):
-            _store_chunk(con, posts[start : start + CHUNK], result.source_key, gazetteer, run_id, now, tally)
+            chunk = posts[start : start + CHUNK]
+            new = _store_chunk(con, chunk, result.source_key, gazetteer, run_id, now, tally)
+            if on_chunk is not None and new:
+                on_chunk(con, new)
         faults.point("store:before-commit")
         con.execute(
             "INSERT OR REPLACE INTO source_state VALUES (?, ?, ?)",
@@ -373,8 +387,9 @@ def _store_chunk(
     run_id: int,
     now: datetime,
     tally: _Tally,
-) -> None:
-    """Clean, relate, deduplicate and insert one chunk of a delivery (inside its transaction)."""
+) -> list[str]:
+    """Clean, relate, deduplicate and insert one chunk of a delivery (inside its transaction);
+    returns the ids of the new rows."""
     cleaned = [c for c in (_clean(p) for p in chunk) if c is not None]
     tally.skipped_empty += len(chunk) - len(cleaned)
     hygiene = {post.post_id: (truncated, pii) for post, truncated, pii in cleaned}
@@ -452,6 +467,7 @@ def _store_chunk(
     write_near_index(con, originals)
     if deleted_now:
         mark_deleted(con, deleted_now)
+    return [row[0] for row in rows]
 
 
 def write_near_index(
