@@ -68,10 +68,12 @@ def _check_config(path: Path) -> Settings:
 def _run_flow(**params: Any) -> dict[str, Any]:
     """Run the nightly flow; a run already in progress or a failure ends the command with its code."""
     from flows.nightly import nightly
+    from flows.runners import one_prefect_api
     from warehouse.lock import RunInProgress
 
     try:
-        return nightly(**params)
+        with one_prefect_api():
+            return nightly(**params)
     except RunInProgress as exc:
         err.print(f"[yellow]Not started[/yellow]: {exc}", highlight=False)
         raise typer.Exit(EXIT_BUSY) from None
@@ -563,7 +565,7 @@ app.add_typer(label_app, name="label")
 
 def _label_context(config: Path | None, warehouse: Path | None) -> tuple[Path, Any, int, Any]:
     """Warehouse path, evidence model, period length and NLP version from the config or defaults."""
-    from nlp.pipeline import BackendOptions, nlp_version
+    from nlp.version import BackendOptions, nlp_version
     from profiles.evidence import EvidenceModel
 
     if config is not None:

@@ -7,7 +7,10 @@ stays in the flow process (DuckDB has one writer).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_ALLOW_EPHEMERAL_MODE, temporary_settings
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 RUNNERS = ("threads", "processes", "dask")
@@ -50,3 +53,25 @@ def tasks_for(name: str, workers: int | None = None) -> int:
     """
     workers = workers or (1 if name == "threads" else os.cpu_count() or 1)
     return (20 if name == "threads" else 4) * workers
+
+
+@contextmanager
+def one_prefect_api() -> Iterator[str | None]:
+    """Every process of a run talks to one Prefect API; yields its URL.
+
+    Without ``PREFECT_API_URL`` Prefect starts a local server in whichever process first needs
+    one, and a worker process of the processes or Dask runner does not inherit the flow
+    process's: each worker started a server of its own (measured: 10 s of CPU and ~250 MB per
+    worker, on two cores shared with the run). So the flow process starts the local server
+    first and hands its address to its workers, as a configured ``PREFECT_API_URL`` would be.
+    """
+    url = PREFECT_API_URL.value()
+    if url or not PREFECT_SERVER_ALLOW_EPHEMERAL_MODE.value():
+        yield url  # a configured server, or none allowed (Prefect then says so itself)
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    server = SubprocessASGIServer()  # the one Prefect would start here anyway; stopped at exit
+    server.start()
+    with temporary_settings(updates={PREFECT_API_URL: server.api_url}):
+        yield server.api_url
