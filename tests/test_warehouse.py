@@ -188,3 +188,96 @@ def test_changed_text_or_missing_signals_replace_their_rows_and_nothing_else(
         assert [r for r in after["enrichment"] if r[0] != "reddit:t3_a"] == [
             r for r in before["enrichment"] if r[0] != "reddit:t3_a"
         ]
+
+
+def _overlap_posts() -> list[Post]:
+    """Relevant posts, one off-topic (no municipality) and one repost (a duplicate): in chunks of 2."""
+    texts = [
+        "Utrecht: parkeren in Lombok is veel te duur, de gemeente luistert niet naar de buurt.",
+        "In Utrecht is het nieuwe park in Lombok echt mooi geworden, top gedaan!",
+        "Huren in Amsterdam is niet te doen, en de wachtlijst wordt alleen maar langer.",
+        "Utrecht wil minder auto's in Lombok; ik snap het besluit van de gemeente wel.",
+        "Waarom sluit de bibliotheek in Lombok? Utrecht bezuinigt weer op de verkeerde dingen.",
+        LONG,
+        LONG + " ",  # the same text again
+        "De fietsenstalling bij Utrecht Centraal is vol, elke ochtend weer, gemeente doe iets!",
+    ]
+    return [_post(f"reddit:t3_{i}", text) for i, text in enumerate(texts)]
+
+
+def _compute_in_thread(pool, enricher, evidence):
+    """A submit function that computes on another thread, as a runner computes elsewhere."""
+    from warehouse.enrich import compute_batch
+
+    return lambda group: pool.submit(lambda: [compute_batch(b, enricher, evidence) for b in group])
+
+
+def test_enrichment_taken_while_storing_equals_enriching_afterwards(tmp_path: Path, enricher, monkeypatch):
+    """Posts handed to the NLP chunk by chunk during the store give exactly the rows of enriching
+    after the store, and nothing is computed twice."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from profiles.evidence import EvidenceModel
+    from profiles.model import load_model
+    from warehouse import store
+    from warehouse.enrich import Enrichment, enrich_pending
+
+    monkeypatch.setattr(store, "CHUNK", 2)
+    evidence = EvidenceModel(load_model("citisens"))
+    delivery = SourceResult("test:reddit", posts=_overlap_posts())
+    with connect(tmp_path / "after.duckdb") as con:
+        store_result(con, delivery, GAZ, begin_run(con, "live"))
+        expected_count = enrich_pending(con, enricher, evidence)
+        expected = _enrichment_rows(con)
+    submitted: list[list] = []
+    with ThreadPoolExecutor(1) as pool, connect(tmp_path / "during.duckdb") as con:
+        compute = _compute_in_thread(pool, enricher, evidence)
+        enrichment = Enrichment(enricher.version, evidence, lambda g: submitted.append(g) or compute(g))
+        store_result(con, delivery, GAZ, begin_run(con, "live"), on_chunk=enrichment.take)
+        during = [row[0] for group in submitted for batch in group for row in batch]
+        assert enrichment.finish(con) == expected_count == 6
+        assert _enrichment_rows(con) == expected
+    # taken as their chunks were stored, one group per chunk (all four have a relevant new post),
+    # each post once: not the off-topic post (t3_2) nor the repost (t3_6)
+    assert len(submitted) == 4 and sorted(during) == [f"reddit:t3_{i}" for i in (0, 1, 3, 4, 5, 7)]
+
+
+def test_early_results_are_written_only_for_posts_still_pending(tmp_path: Path, enricher, monkeypatch):
+    """A delivery rolled back after its chunks were handed out writes no enrichment, a post deleted
+    since is skipped, and storing the delivery again enriches each post once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pytest
+
+    from profiles.evidence import EvidenceModel
+    from profiles.model import load_model
+    from warehouse import store
+    from warehouse.enrich import Enrichment
+
+    monkeypatch.setattr(store, "CHUNK", 2)
+    evidence = EvidenceModel(load_model("citisens"))
+    delivery = SourceResult("test:reddit", posts=_overlap_posts())
+    with ThreadPoolExecutor(1) as pool, connect(tmp_path / "w.duckdb") as con:
+        compute = _compute_in_thread(pool, enricher, evidence)
+        failing = Enrichment(enricher.version, evidence, compute)
+
+        def take_then_fail(con, post_ids: list[str]) -> None:
+            failing.take(con, post_ids)
+            if len(failing.outcomes) == 2:
+                raise RuntimeError("the store fails after two chunks were handed out")
+
+        with pytest.raises(RuntimeError):
+            store_result(con, delivery, GAZ, begin_run(con, "live"), on_chunk=take_then_fail)
+        assert sorted(failing.taken) == ["reddit:t3_0", "reddit:t3_1", "reddit:t3_3"]
+        assert failing.finish(con) == 0  # rolled back: nothing pending, nothing written
+        assert con.execute("SELECT count(*) FROM posts").fetchone()[0] == 0
+        assert con.execute("SELECT count(*) FROM enrichment").fetchone()[0] == 0
+
+        enrichment = Enrichment(enricher.version, evidence, compute)
+        store_result(con, delivery, GAZ, begin_run(con, "live"), on_chunk=enrichment.take)
+        store.mark_deleted(con, ["reddit:t3_1"])  # removed at the source, as a later delivery says
+        assert enrichment.finish(con) == 5
+        enriched = [r[0] for r in con.execute("SELECT post_id FROM enrichment ORDER BY 1").fetchall()]
+        assert enriched == [f"reddit:t3_{i}" for i in (0, 3, 4, 5, 7)]
+        again = Enrichment(enricher.version, evidence, compute)
+        assert again.finish(con) == 0 and again.outcomes == []
