@@ -401,6 +401,7 @@ def run_direct(
 
     from flows.config import load_settings
     from flows.wiring import estimate_settings, gazetteer_for
+    from flows.workers import exit_with_parent
     from nlp.version import nlp_version
     from profiles.evidence import EvidenceModel
     from profiles.model import load_model, load_model_for
@@ -448,7 +449,14 @@ def run_direct(
         evidence = EvidenceModel(load_model(settings.profile_model))
         with ExitStack() as stack:
             if runner == "processes":
-                pool = stack.enter_context(ProcessPoolExecutor(workers, mp_context=get_context("spawn")))
+                pool = stack.enter_context(
+                    ProcessPoolExecutor(
+                        workers,
+                        mp_context=get_context("spawn"),
+                        initializer=exit_with_parent,  # as flows.runners.make_runner
+                        initargs=(os.getpid(),),
+                    )
+                )
                 enrichment = Enrichment(
                     nlp_version(options),
                     evidence,

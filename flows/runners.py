@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_ALLOW_EPHEMERAL_MODE, temporary_settings
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
+from flows.workers import exit_with_parent
+
 RUNNERS = ("threads", "processes", "dask")
 
 
@@ -31,7 +33,9 @@ def make_runner(name: str, workers: int | None = None, dask_address: str | None 
         return ThreadPoolTaskRunner(max_workers=workers or 1)
     workers = workers or os.cpu_count() or 1
     if name == "processes":
-        return ProcessPoolTaskRunner(max_workers=workers)
+        return ProcessPoolTaskRunner(
+            max_workers=workers, initializer=exit_with_parent, initargs=(os.getpid(),)
+        )
     if name == "dask":
         try:
             from prefect_dask import DaskTaskRunner

@@ -39,7 +39,7 @@ def _fingerprint(path: Path) -> tuple[dict[str, int], str]:
     return counts, hashlib.sha256(repr(rows).encode()).hexdigest()
 
 
-def _killed_demo(out: Path, point: str, after: int) -> subprocess.CompletedProcess:
+def _killed_demo(out: Path, point: str, after: int, runner: str) -> subprocess.CompletedProcess:
     from prefect.settings import get_current_settings
 
     env = {
@@ -49,7 +49,7 @@ def _killed_demo(out: Path, point: str, after: int) -> subprocess.CompletedProce
         "BETROKKEN_KILL_AFTER": str(after),
     }
     return subprocess.run(
-        [sys.executable, "-m", "flows.cli", "demo", "--out", str(out)],
+        [sys.executable, "-m", "flows.cli", "demo", "--out", str(out), "--runner", runner, "--workers", "1"],
         cwd=REPO,
         env=env,
         capture_output=True,
@@ -59,19 +59,24 @@ def _killed_demo(out: Path, point: str, after: int) -> subprocess.CompletedProce
 
 
 @pytest.mark.parametrize(
-    ("point", "after"),
-    [("store:before-commit", 1), ("enrich:before-commit", 0)],
-    ids=["during-store", "during-enrich"],
+    ("point", "after", "runner"),
+    [
+        ("store:before-commit", 1, "threads"),
+        ("enrich:before-commit", 0, "threads"),
+        # the first source's posts are in the worker's hands when the second source is killed
+        ("store:before-commit", 1, "processes"),
+    ],
+    ids=["during-store", "during-enrich", "during-store-while-a-worker-enriches"],
 )
 def test_run_killed_while_writing_then_rerun_equals_a_clean_run(
-    demo_run, sample_run, tmp_path: Path, point: str, after: int
+    demo_run, sample_run, tmp_path: Path, point: str, after: int, runner: str
 ) -> None:
     clean_out, _, _ = demo_run
     clean = _fingerprint(clean_out / "warehouse.duckdb")
     out = tmp_path / "killed"
     out.mkdir()
     shutil.copy(clean_out / "betrokken.key", out / "betrokken.key")  # the same author keys as the clean run
-    killed = _killed_demo(out, point, after)
+    killed = _killed_demo(out, point, after, runner)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     warehouse = out / "warehouse.duckdb"
     with duckdb.connect(str(warehouse), read_only=True) as con:  # opens: the file is consistent
