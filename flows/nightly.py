@@ -211,11 +211,11 @@ def enrich_stage(
     tasks: int | None = None,
 ) -> int:
     """NLP for every pending post on this flow's task runner; the results are written here, in the
-    flow process, batch by batch in input order. Posts already enriched under this NLP version
+    flow process, task by task in submission order. Posts already enriched under this NLP version
     (same content hash) are not pending, so a retried or repeated run redoes no NLP.
 
     ``tasks``: into how many tasks to group the batches (None: one task per batch); ``tasks_for``
-    picks a number per runner. Each batch is still written on its own.
+    picks a number per runner. A task's batches are written in one transaction.
     """
     enrichment = enrichment_on(FlowRunContext.get().task_runner, profile_model, options, batch_size, tasks)
     with connect(Path(warehouse)) as con:
