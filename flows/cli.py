@@ -42,7 +42,12 @@ EXIT_BUSY = 4  # another run holds the warehouse
 RunnerOption = Annotated[
     str, typer.Option(help="Where the NLP computes: threads (this process), processes or dask.")
 ]
-WorkersOption = Annotated[int | None, typer.Option(min=1, help="Workers of the runner.")]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        min=1, help="Workers of the runner (default: threads 1, processes and dask one per core but one)."
+    ),
+]
 DaskAddressOption = Annotated[
     str | None, typer.Option(help="An existing Dask scheduler, tcp://host:8786 (with --runner dask).")
 ]
