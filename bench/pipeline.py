@@ -16,14 +16,19 @@ vocabulary is as open as real text. The duplicate figures are printed.
 
 Each way runs in its own fresh process and warehouse, so memory and imports do not carry over:
 (a) ``direct``: the stage functions of ``warehouse.*``, one connection per stage as the tasks open
-    them, no Prefect imported;
+    them, no Prefect imported; with ``--runner processes`` the NLP runs in a spawned process pool
+    through the same ``warehouse.enrich.Enrichment`` as the flow;
 (b) ``prefect``: a small @flow defined here that calls the tasks and helpers of ``flows/nightly.py``
-    in the order of ``_run`` (``collect_all``, ``store_task``, the ``enrich_stage`` subflow on the
-    default one-thread runner, ``estimate_task``, ``report_task``, ``purge_task``, ``finish_run``,
-    ``publish_task``; keep it in sync), because ``nightly`` itself only reads live sources or the
-    bundled sample. It runs on the ephemeral local Prefect server, whose start is timed apart.
-Peak memory is the RSS high-water mark (``ru_maxrss``) after each stage and its growth during the
-stage; ``--tracemalloc`` adds the peak of Python allocations per stage in (a), which slows it down.
+    in the order of ``_run`` (``collect_all``, ``store_result`` with ``enrichment_on(runner)``,
+    ``estimate_task``, ``report_task``, ``purge_task``, ``finish_run``, ``publish_task``; keep it in
+    sync), because ``nightly`` itself only reads live sources or the bundled sample. It runs on the
+    local Prefect server, whose start is timed apart and whose address the workers get
+    (``one_prefect_api``), as in ``betrokken run``.
+Memory: the RSS high-water mark (``ru_maxrss``) of the measuring process after each stage and its
+growth during the stage, and the peak during each stage of the PSS summed over that process and its
+workers (sampled every 0.1 s; the Prefect server left out and reported apart); the targets are
+checked against the latter. ``--tracemalloc`` adds the peak of Python allocations per stage in
+(a), which slows it down.
 ``--cprofile STAGE [STAGE ...]`` runs (a) once more with cProfile around those stages and prints
 their hot spots (``--repeat 0`` skips the measured runs).
 
