@@ -161,9 +161,9 @@ class Unwalked(Generic[T]):
     """A task parameter that Prefect does not walk.
 
     Prefect walks every task parameter looking for futures, twice per task: over the enrichment's
-    texts that cost 14-16 s at 100,000 posts. It does not walk a plain object,
-    which pickles as it is for the process and Dask runners. (``quote()`` hides a parameter too,
-    but prefect-dask unwraps it and walks it again.)
+    texts that cost 14-16 s at 100,000 posts. It does not walk a plain object, which pickles as it
+    is for the process and Dask runners. (``quote()`` hides a parameter too, but prefect-dask
+    unwraps it and walks it again.)
     """
 
     __slots__ = ("value",)
@@ -210,8 +210,9 @@ def enrich_stage(
     batch_size: int = BATCH,
     tasks: int | None = None,
 ) -> int:
-    """NLP for every pending post on this flow's task runner; the results are written here, in the
-    flow process, task by task in submission order. Posts already enriched under this NLP version
+    """NLP for every pending post in a warehouse, on this flow's task runner (the nightly flow runs
+    the same ``Enrichment`` after its store); the results are written here, in the flow process,
+    task by task in submission order. Posts already enriched under this NLP version
     (same content hash) are not pending, so a retried or repeated run redoes no NLP.
 
     ``tasks``: into how many tasks to group the batches (None: one task per batch); ``tasks_for``
@@ -346,7 +347,7 @@ def _run(
         timings["collect"] = time.monotonic() - started
 
         # The store runs here, in the flow process, and not as a task: it hands stored posts to the
-        # enrichment's runner, which must not be done from inside a task (see ``Enrichment``).
+        # enrichment's runner, which must not be done from inside a task (see ``enrichment_on``).
         with task_runner:
             enrichment = enrichment_on(task_runner, settings.profile_model, options, tasks=enrich_tasks)
             started = time.monotonic()

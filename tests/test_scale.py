@@ -125,3 +125,22 @@ def test_enrichment_on_a_dask_cluster_equals_threads(threads_rows, demo_run, tmp
         worked = {w["id"] for w in client.scheduler_info()["workers"].values()}
     assert done == len(threads_rows[0]) and len(worked) == 2
     assert _rows(path) == threads_rows
+
+
+def test_nightly_on_a_process_pool_equals_threads(threads_rows, prefect_harness, tmp_path: Path) -> None:
+    """The whole nightly run with a worker process (stored chunks go to it during the store; the
+    hand-over itself is tested in test_warehouse) ends with exactly the threads runner's rows."""
+    from flows.nightly import nightly
+    from sources.sample import demo_config_path, sample_end
+
+    summary = nightly(
+        config_path=str(demo_config_path()),
+        mode="sample",
+        warehouse_path=str(tmp_path / "warehouse.duckdb"),
+        report_path=str(tmp_path / "report.html"),
+        as_of=sample_end().date(),
+        runner="processes",
+        workers=1,
+    )
+    assert summary["status"] == "ok" and summary["posts_enriched"] == len(threads_rows[0])
+    assert _rows(tmp_path / "warehouse.duckdb") == threads_rows

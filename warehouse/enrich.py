@@ -223,7 +223,7 @@ class Deferred:
 
 class Enrichment:
     """The NLP of one run: groups of pending posts go to ``submit`` (a task runner, a process
-    pool, or this process), and the results are written here, batch by batch.
+    pool, or this process), and the results are written here, a group in one transaction.
 
     ``take`` is the store stage's hook (``store_result(on_chunk=...)``): it submits the pending
     posts of each stored chunk at once, so that where ``submit`` computes in other processes their
