@@ -144,3 +144,54 @@ def test_nightly_on_a_process_pool_equals_threads(threads_rows, prefect_harness,
     )
     assert summary["status"] == "ok" and summary["posts_enriched"] == len(threads_rows[0])
     assert _rows(tmp_path / "warehouse.duckdb") == threads_rows
+
+
+ASK_A_WORKER = """
+from prefect import flow, task
+from prefect.settings import PREFECT_API_URL
+
+from flows.runners import make_runner, one_prefect_api
+
+
+@task
+def api_url_here():
+    return PREFECT_API_URL.value()
+
+
+@flow
+def ask_a_worker():
+    runner = make_runner("processes", workers=1)
+    with runner:
+        return runner.submit(api_url_here, {}).result()
+
+
+if __name__ == "__main__":
+    with one_prefect_api() as url:
+        print(url)
+        print(ask_a_worker())
+"""
+
+
+@pytest.mark.slow
+def test_without_a_configured_server_workers_use_the_flow_process_server(tmp_path: Path) -> None:
+    """With no PREFECT_API_URL (`betrokken run` from cron), a process-pool worker talks to the
+    local server the flow process started, instead of starting one of its own (~30 s: a fresh
+    local server creates its database)."""
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "ask_a_worker.py"
+    script.write_text(ASK_A_WORKER, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")}
+    env |= {
+        "PREFECT_HOME": str(tmp_path / "prefect-home"),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+        "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
+        "PYTHONPATH": str(Path(__file__).resolve().parent.parent),
+    }
+    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    flow_url, worker_url = done.stdout.split()[-2:]
+    assert flow_url.startswith("http://127.0.0.1:") and worker_url == flow_url
