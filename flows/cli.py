@@ -73,12 +73,10 @@ def _check_config(path: Path) -> Settings:
 def _run_flow(**params: Any) -> dict[str, Any]:
     """Run the nightly flow; a run already in progress or a failure ends the command with its code."""
     from flows.nightly import nightly
-    from flows.runners import one_prefect_api
     from warehouse.lock import RunInProgress
 
     try:
-        with one_prefect_api():
-            return nightly(**params)
+        return nightly(**params)
     except RunInProgress as exc:
         err.print(f"[yellow]Not started[/yellow]: {exc}", highlight=False)
         raise typer.Exit(EXIT_BUSY) from None

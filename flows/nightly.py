@@ -27,8 +27,9 @@ from prefect.tasks import exponential_backoff
 
 from flows.config import CollectOptions, Settings, load_settings
 from flows.progress import stage_progress
-from flows.runners import make_runner, tasks_for
+from flows.runners import make_runner, one_prefect_api
 from flows.wiring import estimate_settings, gazetteer_for
+from flows.workers import tasks_for
 from nlp.version import BackendOptions, nlp_version
 from profiles.evidence import EvidenceModel
 from profiles.model import load_model, load_model_for, read_population_shares
@@ -304,7 +305,8 @@ def nightly(
     report = Path(report_path) if report_path else warehouse.parent / "report.html"
     as_of = as_of or datetime.now(UTC).date()
     task_runner = make_runner(runner, workers, dask_address)
-    with RunLock(warehouse):  # a second run exits at once instead of waiting or interleaving
+    # a second run exits at once instead of waiting or interleaving; workers share this server
+    with RunLock(warehouse), one_prefect_api():
         return _run(
             settings,
             mode,
