@@ -406,7 +406,7 @@ def run_direct(
 
     from flows.config import load_settings
     from flows.wiring import estimate_settings, gazetteer_for
-    from flows.workers import exit_with_parent
+    from flows.workers import exit_with_parent, tasks_for
     from nlp.version import nlp_version
     from profiles.evidence import EvidenceModel
     from profiles.model import load_model, load_model_for
@@ -466,7 +466,7 @@ def run_direct(
                     nlp_version(options),
                     evidence,
                     lambda group: pool.submit(enrich_in_worker, group, options, settings.profile_model),
-                    tasks=4 * workers,  # as flows.runners.tasks_for
+                    tasks=tasks_for("processes", workers),
                 )
             else:
                 from nlp.pipeline import get_enricher
@@ -540,8 +540,9 @@ def worker_prefect(args: argparse.Namespace) -> dict[str, Any]:
 
     import flows.nightly as nightly
     from flows.config import load_settings
-    from flows.runners import make_runner, one_prefect_api, tasks_for
+    from flows.runners import make_runner, one_prefect_api
     from flows.wiring import estimate_settings, gazetteer_for
+    from flows.workers import tasks_for
     from nlp.version import nlp_version
     from warehouse.db import begin_run, connect, finish_run, load_states, record_municipalities
     from warehouse.lock import RunLock

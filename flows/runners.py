@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_ALLOW_EPHEMERAL_MODE, temporary_settings
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
-from flows.workers import exit_with_parent
+from flows.workers import default_workers, exit_with_parent
 
 RUNNERS = ("threads", "processes", "dask")
 
@@ -46,27 +46,6 @@ def make_runner(name: str, workers: int | None = None, dask_address: str | None 
             return DaskTaskRunner(address=dask_address)
         return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1})
     raise RunnerError(f"unknown runner {name!r}; choose one of {', '.join(RUNNERS)}")
-
-
-def default_workers(name: str) -> int:
-    """Workers of a runner when none are asked for. Threads: one. Processes and Dask: one per core
-    but one, because the flow process stores the posts (and then writes the results) while the
-    workers compute: at 100,000 posts on two cores, two workers made the run slower than one
-    (69 vs 63 s direct, 90 vs 69 s through Prefect) and used 1.9 instead of 1.6 GB."""
-    if name == "threads":
-        return 1
-    return max(1, (os.cpu_count() or 1) - 1)
-
-
-def tasks_for(name: str, workers: int | None = None) -> int:
-    """Into how many tasks the enrichment's batches are grouped on this runner.
-
-    Each task costs Prefect's bookkeeping: ~30 ms in threads (one task per batch added 5 s at 100k
-    posts), ~2 s in a process pool on a busy 2-core machine (start-up and a round trip). Threads
-    get 20 tasks per worker, which keeps the progress display moving; processes and Dask four per
-    worker, which keeps them all busy to the end.
-    """
-    return (20 if name == "threads" else 4) * (workers or default_workers(name))
 
 
 @contextmanager

@@ -92,7 +92,7 @@ def test_enrichment_on_a_process_pool_equals_threads(threads_rows, demo_run, tmp
     from prefect.task_runners import ProcessPoolTaskRunner
 
     from flows.nightly import enrich_stage
-    from flows.runners import tasks_for
+    from flows.workers import tasks_for
     from nlp.version import BackendOptions
 
     path = _unenriched_copy(demo_run[0] / "warehouse.duckdb", tmp_path / "p")
