@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from spacy.lang.en.stop_words import STOP_WORDS as _EN
-from spacy.lang.nl.stop_words import STOP_WORDS as _NL
+from nlp._spacy import EN_STOP_WORDS as _EN
+from nlp._spacy import NL_STOP_WORDS as _NL
 
 NL_STOP_WORDS = frozenset(_NL)
 NL_ONLY = frozenset(_NL - _EN)

@@ -8,10 +8,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import chain, islice
 
-import spacy
-from spacy.attrs import LANG, LOWER
-from spacy.language import Language
-
+from nlp._spacy import LANG, LOWER, Language, spacy
 from nlp.language import NL_STOP_WORDS, decide, word_vote
 from nlp.normalise import fold_repeats, normalise
 from nlp.sentiment import LexiconSentiment

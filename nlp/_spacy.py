@@ -1,0 +1,25 @@
+"""spaCy, imported without torch.
+
+thinc (spaCy's machine-learning layer) imports torch when it is installed, to offer its PyTorch
+wrappers (explosion/thinc#894 reports the same for TensorFlow). The enrichment never uses them: a
+blank Dutch pipeline only tokenizes and looks lemmas up. With the ``transformers`` extra installed,
+that import cost each enriching process about 4 s and 180 MB. So while spaCy is imported, torch is
+marked as absent; afterwards it imports normally (the transformer backends import it themselves).
+"""
+
+import sys
+
+_hide_torch = "torch" not in sys.modules and "spacy" not in sys.modules
+if _hide_torch:
+    sys.modules["torch"] = None  # type: ignore[assignment]  # `import torch` now raises ImportError
+try:
+    import spacy
+    from spacy.attrs import LANG, LOWER
+    from spacy.lang.en.stop_words import STOP_WORDS as EN_STOP_WORDS
+    from spacy.lang.nl.stop_words import STOP_WORDS as NL_STOP_WORDS
+    from spacy.language import Language
+finally:
+    if _hide_torch:
+        del sys.modules["torch"]
+
+__all__ = ["EN_STOP_WORDS", "LANG", "LOWER", "NL_STOP_WORDS", "Language", "spacy"]
