@@ -390,17 +390,21 @@ def _store_chunk(
 ) -> list[str]:
     """Clean, relate, deduplicate and insert one chunk of a delivery (inside its transaction);
     returns the ids of the new rows."""
-    cleaned = [c for c in (_clean(p) for p in chunk) if c is not None]
-    tally.skipped_empty += len(chunk) - len(cleaned)
+    # Most of a nightly delivery is stored already (a feed repeats its items): those are only
+    # checked for a deletion at the source, not cleaned, hashed or fingerprinted again.
+    existing = _existing(con, [p.post_id for p in chunk])
+    deleted_now = [p.post_id for p in chunk if p.post_id in existing and p.is_deleted]
+    unseen = [p for p in chunk if p.post_id not in existing]
+    cleaned = [c for c in (_clean(p) for p in unseen) if c is not None]
+    tally.skipped_empty += len(unseen) - len(cleaned)
     hygiene = {post.post_id: (truncated, pii) for post, truncated, pii in cleaned}
     tally.truncated += sum(1 for truncated, _ in hygiene.values() if truncated)
     posts = [c[0] for c in cleaned]
-    existing = _existing(con, [p.post_id for p in posts])
     normalised = {p.post_id: normalise_for_hash(p.full_text) for p in posts}
     hashes = {p.post_id: content_hash(p.full_text, normalised=normalised[p.post_id]) for p in posts}
     known = _known_hashes(con, list(set(hashes.values())))
     thread_municipality = _thread_municipalities(con, {p.thread_id for p in posts if p.thread_id})
-    fresh = [p.post_id for p in posts if p.post_id not in existing and not p.is_deleted]
+    fresh = [p.post_id for p in posts if not p.is_deleted]
     prints = {
         post_id: fp
         for post_id, fp in zip(fresh, fingerprints([normalised[i] for i in fresh]), strict=True)
@@ -411,13 +415,8 @@ def _store_chunk(
 
     rows: list[tuple[object, ...]] = []
     originals: list[tuple[str, str, datetime, Fingerprint]] = []
-    deleted_now: list[str] = []
     seen_ids: set[str] = set()
     for post in posts:
-        if post.post_id in existing:
-            if post.is_deleted:
-                deleted_now.append(post.post_id)
-            continue
         if post.post_id in seen_ids:
             continue
         seen_ids.add(post.post_id)
