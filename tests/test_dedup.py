@@ -176,3 +176,44 @@ def test_a_rebuild_in_chunks_writes_the_index_of_one_pass(tmp_path: Path, monkey
             monkeypatch.setattr(store, "CHUNK", 1_000)
     assert indexes[2] == indexes[1_000]
     assert len(indexes[2][0]) == 5 and len(indexes[2][1]) == 5 * 42 and indexes[2][2] == [(SCHEME, 5)]
+
+
+def test_a_near_duplicate_links_to_an_original_of_its_group_within_the_window(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Candidates are originals only (a copy of a near-duplicate links to the first story), of the
+    same dedup group (an article is not a copy of a resident's post), and at most NEAR_WINDOW apart;
+    the outcome does not depend on how the delivery is chunked."""
+    import warehouse.store as store
+
+    story = " ".join(f"woord{i}" for i in range(30)) + " in Lombok"
+    day = timedelta(days=1)
+
+    def post(key: str, text: str, when: datetime, kind: str = "post") -> Post:
+        source = "rss" if kind == "article" else "reddit"
+        return Post(f"{source}:{key}", source, kind, "r/utrecht", when, text, author_key=key)
+
+    posts = [
+        post("a", story, WHEN),
+        post("b", "Utrecht " + story, WHEN + day),  # near a
+        post("c", ("Utrecht " + story).upper(), WHEN + 2 * day),  # the text of b, a near-duplicate
+        post("d", story + " en Utrecht", WHEN + day, kind="article"),  # another group
+        post("e", story + " opnieuw", WHEN + 45 * day),  # too late to be a copy
+        post("f", "Gisteren " + story, WHEN + 46 * day),  # near e
+    ]
+    links = {}
+    for chunk in (1_000, 1):
+        monkeypatch.setattr(store, "CHUNK", chunk)
+        with connect(tmp_path / f"w{chunk}.duckdb") as con:
+            store_result(con, SourceResult("s", posts=posts), GAZ, begin_run(con, "live"))
+            rows = con.execute("SELECT post_id, duplicate_of, duplicate_kind FROM posts").fetchall()
+            links[chunk] = {post_id: (original, kind) for post_id, original, kind in rows}
+    assert links[1] == links[1_000]
+    assert links[1] == {
+        "reddit:a": (None, None),
+        "reddit:b": ("reddit:a", "near"),
+        "reddit:c": ("reddit:a", "near"),
+        "rss:d": (None, None),
+        "reddit:e": (None, None),
+        "reddit:f": ("reddit:e", "near"),
+    }
