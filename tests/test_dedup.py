@@ -217,3 +217,30 @@ def test_a_near_duplicate_links_to_an_original_of_its_group_within_the_window(
         "reddit:e": (None, None),
         "reddit:f": ("reddit:e", "near"),
     }
+
+
+def test_a_flood_of_near_copies_is_linked_to_its_first_without_comparing_every_pair(tmp_path: Path) -> None:
+    """A copy-paste campaign (3,000 near-identical comments in one delivery) links every copy to
+    the first; only originals are candidates, so memory stays far below comparing every pair of
+    the flood (about 4.5 million pairs, each under some 25 shared buckets)."""
+    import tracemalloc
+
+    story = " ".join(f"woord{i}" for i in range(30)) + " in Lombok"
+    posts = [
+        Post(f"reddit:t1_{i}", "reddit", "comment", "r/utrecht", WHEN + timedelta(seconds=i), f"{story} {i}")
+        for i in range(3_000)
+    ]
+    with connect(tmp_path / "w.duckdb") as con:
+        run = begin_run(con, "live")
+        tracemalloc.start()
+        try:
+            counts = store_result(con, SourceResult("s", posts=posts), GAZ, run)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        originals = con.execute(
+            "SELECT count(*) FILTER (WHERE duplicate_of IS NULL), count(DISTINCT duplicate_of) FROM posts"
+        ).fetchone()
+    assert counts.new == 3_000 and counts.duplicate == 2_999
+    assert originals == (1, 1)
+    assert peak < 200 * 2**20, f"{peak / 2**20:.0f} MiB traced while storing the flood"

@@ -7,10 +7,9 @@ so a killed run never leaves the state ahead of the rows, and a rerun adds each 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import duckdb
 import numpy as np
@@ -138,22 +137,77 @@ def _known_hashes(con: duckdb.DuckDBPyConnection, hashes: list[str]) -> dict[str
     return dict(rows)
 
 
-@dataclass(frozen=True, slots=True)
-class _Match:
-    """A candidate whose estimated similarity with a new item reaches ``SIMILARITY``: a stored item,
-    or (``position`` not None) an earlier new item of the chunk, which counts only if it turned
-    out an original itself."""
+class _NearIndex:
+    """The items a new item may be a near-duplicate of: stored ones that share a bucket with the
+    delivery, and the delivery's own originals so far. Signatures sit in one matrix, and each band
+    key (see ``_band_keys``) maps to its rows, so comparing with many candidates is one array
+    operation (a bucket shared by thousands of items, as with boilerplate text, stays cheap)."""
 
-    score: float
-    created: int  # microseconds since the epoch
-    post_id: str
-    position: int | None
+    def __init__(self, capacity: int) -> None:
+        self.post_ids: list[str] = []
+        self.groups = np.empty(capacity, dtype=np.int8)
+        self.created = np.empty(capacity, dtype=np.int64)  # microseconds since the epoch
+        self.signatures = np.empty((capacity, NUM_PERM), dtype=np.uint32)
+        self.stored: dict[int, np.ndarray] = {}  # band key -> rows of stored items
+        self.added: dict[int, list[int]] = {}  # band key -> rows of this delivery's items
+
+    def load(
+        self,
+        post_ids: list[str],
+        articles: np.ndarray,
+        created_us: np.ndarray,
+        signatures: np.ndarray,
+        keys: np.ndarray,
+        rows: np.ndarray,
+    ) -> None:
+        """Stored items (one entry each) and their band keys (``keys[i]`` belongs to ``rows[i]``)."""
+        n = len(post_ids)
+        self.post_ids = list(post_ids)
+        self.groups[:n] = articles
+        self.created[:n] = created_us
+        self.signatures[:n] = signatures
+        order = np.argsort(keys, kind="stable")
+        keys, rows = keys[order], rows[order]
+        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+        self.stored = dict(zip(keys[starts].tolist(), np.split(rows, starts[1:]), strict=True))
+
+    def add(
+        self, post_id: str, group: str, created: datetime, signature: np.ndarray, keys: list[int]
+    ) -> None:
+        row = len(self.post_ids)
+        self.post_ids.append(post_id)
+        self.groups[row] = _GROUPS[group]
+        self.created[row] = _microseconds(created)
+        self.signatures[row] = signature
+        for key in keys:
+            self.added.setdefault(key, []).append(row)
+
+    def nearest(self, signature: np.ndarray, keys: list[int], group: str, created: datetime) -> str | None:
+        """The most similar candidate in the same group within ``NEAR_WINDOW`` whose estimated
+        similarity reaches ``SIMILARITY``; among equally similar ones the oldest is the original."""
+        found = [rows for key in keys if (rows := self.stored.get(key)) is not None]
+        found += [np.array(rows) for key in keys if (rows := self.added.get(key))]
+        if not found:
+            return None
+        # A row found under several keys is compared more than once, which costs less than
+        # np.unique and cannot change the most similar candidate.
+        rows = np.concatenate(found) if len(found) > 1 else found[0]
+        rows = rows[
+            (self.groups[rows] == _GROUPS[group])
+            & (np.abs(self.created[rows] - _microseconds(created)) <= _WINDOW_US)
+        ]
+        if len(rows) == 0:
+            return None
+        scores = similarity(signature, self.signatures[rows])
+        best = scores.max()
+        if best < SIMILARITY:
+            return None
+        return min((int(self.created[r]), self.post_ids[r]) for r in rows[scores == best].tolist())[1]
 
 
 _GROUPS = {"resident": 0, "article": 1}
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _WINDOW_US = NEAR_WINDOW // timedelta(microseconds=1)
-_PAIR_BLOCK = 32_768  # candidate pairs compared at once: two (pairs x NUM_PERM) uint32 blocks
 
 
 def _microseconds(moment: datetime) -> int:
@@ -164,106 +218,16 @@ def _dedup_group(kind: str) -> str:
     return "article" if kind == "article" else "resident"
 
 
-def _near_matches(
-    con: duckdb.DuckDBPyConnection, prints: dict[str, Fingerprint], items: dict[str, tuple[str, datetime]]
-) -> dict[int, list[_Match]]:
-    """For each new item (by position in ``prints``, which is the order they are stored in), the
-    candidates similar enough to be its original: stored items and earlier new items that share an
-    LSH bucket with it, in the same dedup group (``items``: post id -> (group, created)) and within
-    ``NEAR_WINDOW``.
-
-    All candidate pairs of a chunk are compared at once, as arrays: most items share a bucket with
-    something by chance (a band of three values of a common phrase), and almost none of those pairs
-    is similar, so the choice among the few that are is left to the caller, in storing order.
-    """
+def _near_index(con: duckdb.DuckDBPyConnection, prints: dict[str, Fingerprint]) -> _NearIndex:
+    """An index of the stored items that share an LSH bucket with any of the new fingerprints,
+    with room for the new ones. Read as columns: a delivery can share buckets with many items."""
     if not prints:
-        return {}
-    ids = list(prints)
-    m = len(ids)
-    new_groups = np.array([_GROUPS[items[i][0]] for i in ids], dtype=np.int8)
-    new_created = np.array([_microseconds(items[i][1]) for i in ids], dtype=np.int64)
-    new_signatures = np.array([fp.signature for fp in prints.values()], dtype=np.uint32)
-    buckets = np.array([fp.buckets for fp in prints.values()], dtype=np.uint64)
-    keys = _band_keys(np.broadcast_to(np.arange(BANDS, dtype=np.uint64), buckets.shape), buckets)
-    stored = _stored_candidates(con, buckets)
-    n_stored = len(stored["post_id"])
-
-    # (item, key) entries sorted by key; a stored key's rows are found by binary search.
-    item_of = np.repeat(np.arange(m), BANDS)
-    flat = keys.ravel()
-    order = np.lexsort((item_of, flat))
-    item_of, flat = item_of[order], flat[order]
-    firsts, sources = [], []
-    if n_stored:
-        stored_keys, stored_rows = stored["keys"], stored["rows"]
-        at = np.searchsorted(stored_keys, flat)
-        found = at < len(stored_keys)
-        found[found] = stored_keys[at[found]] == flat[found]
-        lo = np.searchsorted(stored_keys, flat[found], side="left")
-        hi = np.searchsorted(stored_keys, flat[found], side="right")
-        owner, picked = _expand(lo, hi - lo)
-        firsts.append(item_of[found][owner])
-        sources.append(stored_rows[picked])
-    # Pairs of new items under one key: each entry with every earlier entry of its key.
-    group_start = np.flatnonzero(np.r_[True, flat[1:] != flat[:-1]])
-    starts = np.repeat(group_start, np.diff(np.r_[group_start, len(flat)]))
-    owner, picked = _expand(starts, np.arange(len(flat)) - starts)
-    firsts.append(item_of[owner])
-    sources.append(n_stored + item_of[picked])  # new item j is candidate number n_stored + j
-
-    # A pair found under several keys is compared more than once, which costs less than removing
-    # the repeats (np.unique) and cannot change which candidate is chosen.
-    first = np.concatenate(firsts)
-    candidate = np.concatenate(sources)
-    groups = np.concatenate([stored["groups"], new_groups])
-    created = np.concatenate([stored["created"], new_created])
-    keep = (groups[candidate] == new_groups[first]) & (
-        np.abs(created[candidate] - new_created[first]) <= _WINDOW_US
-    )
-    first, candidate = first[keep], candidate[keep]
-    signatures = np.concatenate([stored["signatures"], new_signatures])
-    matches: dict[int, list[_Match]] = {}
-    for lo in range(0, len(first), _PAIR_BLOCK):
-        a, b = first[lo : lo + _PAIR_BLOCK], candidate[lo : lo + _PAIR_BLOCK]
-        scores = similarity(new_signatures[a], signatures[b])
-        close = np.flatnonzero(scores >= SIMILARITY)
-        for item, other, score in zip(
-            a[close].tolist(), b[close].tolist(), scores[close].tolist(), strict=True
-        ):
-            position = other - n_stored if other >= n_stored else None
-            post_id = ids[position] if position is not None else stored["post_id"][other]
-            matches.setdefault(item, []).append(_Match(score, int(created[other]), post_id, position))
-    return matches
-
-
-def _nearest(matches: Iterable[_Match], original: np.ndarray) -> str | None:
-    """The original a new item is a near-duplicate of: the most similar of its matches that is a
-    stored item or an earlier new item stored as an original; among equally similar ones the
-    oldest (then the smallest id). None when there is none."""
-    valid = [m for m in matches if m.position is None or original[m.position]]
-    if not valid:
-        return None
-    best = max(m.score for m in valid)
-    return min((m.created, m.post_id) for m in valid if m.score == best)[1]
-
-
-def _expand(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For ranges ``[starts[i], starts[i] + counts[i])``: the range number and the value of every
-    element of all ranges, in order (np.repeat and np.arange without a Python loop)."""
-    counts = np.asarray(counts, dtype=np.int64)
-    owner = np.repeat(np.arange(len(counts)), counts)
-    offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-    return owner, np.asarray(starts, dtype=np.int64)[owner] + offsets
-
-
-def _stored_candidates(con: duckdb.DuckDBPyConnection, buckets: np.ndarray) -> dict[str, Any]:
-    """The stored items that share an LSH bucket with any of the new (items x BANDS) ``buckets``:
-    their ids, groups, creation times and signatures by row, and every band key they are under
-    (``keys``, sorted, with the row each belongs to in ``rows``). Read as columns: a delivery can
-    share buckets with many items."""
+        return _NearIndex(0)
     wanted = {
-        "band": np.tile(np.arange(BANDS, dtype=np.int16), len(buckets)),
-        "bucket": buckets.ravel(),
+        "band": np.tile(np.arange(BANDS, dtype=np.int16), len(prints)),
+        "bucket": np.fromiter(
+            (b for fp in prints.values() for b in fp.buckets), dtype=np.uint64, count=BANDS * len(prints)
+        ),
     }
     con.register("_wanted_buckets", wanted)
     try:
@@ -283,7 +247,7 @@ def _stored_candidates(con: duckdb.DuckDBPyConnection, buckets: np.ndarray) -> d
             "       m.signature, row_number() OVER (ORDER BY m.post_id) - 1 AS row "
             "FROM post_minhash m SEMI JOIN _near_matches x ON x.post_id = m.post_id"
         )
-        rows = con.execute(
+        stored = con.execute(
             "SELECT post_id, article, created, signature FROM _near_rows ORDER BY row"
         ).fetchnumpy()
         keys = con.execute(
@@ -292,18 +256,40 @@ def _stored_candidates(con: duckdb.DuckDBPyConnection, buckets: np.ndarray) -> d
     finally:
         con.execute("DROP TABLE IF EXISTS _near_matches")
         con.execute("DROP TABLE IF EXISTS _near_rows")
-    band_keys = _band_keys(
-        np.asarray(keys["band"], dtype=np.uint64), np.asarray(keys["bucket"], dtype=np.uint64)
-    )
-    order = np.argsort(band_keys, kind="stable")
-    return {
-        "post_id": list(rows["post_id"]),
-        "groups": np.asarray(rows["article"], dtype=np.int8),
-        "created": np.asarray(rows["created"], dtype=np.int64),
-        "signatures": np.frombuffer(b"".join(rows["signature"]), dtype="<u4").reshape(-1, NUM_PERM),
-        "keys": band_keys[order],
-        "rows": np.asarray(keys["row"], dtype=np.int64)[order],
-    }
+    index = _NearIndex(len(stored["post_id"]) + len(prints))
+    if len(stored["post_id"]):
+        index.load(
+            list(stored["post_id"]),
+            np.asarray(stored["article"], dtype=np.int8),
+            np.asarray(stored["created"], dtype=np.int64),
+            np.frombuffer(b"".join(stored["signature"]), dtype="<u4").reshape(-1, NUM_PERM),
+            _band_keys(
+                np.asarray(keys["band"], dtype=np.uint64), np.asarray(keys["bucket"], dtype=np.uint64)
+            ),
+            np.asarray(keys["row"], dtype=np.int64),
+        )
+    return index
+
+
+def _shared_keys(prints: dict[str, Fingerprint], index: _NearIndex) -> dict[str, list[int]]:
+    """For each new item that can have a near-duplicate at all, the band keys it shares with
+    another new item or with a stored one. Items not listed share no bucket with anything, so
+    they are neither compared nor kept in the in-memory index (most items, and the per-item cost)."""
+    if not prints:
+        return {}
+    buckets = np.array([fp.buckets for fp in prints.values()], dtype=np.uint64)
+    bands = np.broadcast_to(np.arange(BANDS, dtype=np.uint64), buckets.shape)
+    keys = _band_keys(bands, buckets)
+    _, inverse, counts = np.unique(keys.ravel(), return_inverse=True, return_counts=True)
+    shared = (counts[inverse] > 1).reshape(buckets.shape)
+    if index.stored:
+        shared |= np.isin(keys, np.fromiter(index.stored, dtype=np.uint64, count=len(index.stored)))
+    rows, columns = np.nonzero(shared)
+    post_ids = list(prints)
+    found: dict[str, list[int]] = {}
+    for row, key in zip(rows.tolist(), keys[rows, columns].tolist(), strict=True):
+        found.setdefault(post_ids[row], []).append(key)
+    return found
 
 
 def _band_keys(bands: np.ndarray, buckets: np.ndarray) -> np.ndarray:
@@ -424,12 +410,8 @@ def _store_chunk(
         for post_id, fp in zip(fresh, fingerprints([normalised[i] for i in fresh]), strict=True)
         if fp is not None
     }
-    by_id = {p.post_id: p for p in posts}
-    matches = _near_matches(
-        con, prints, {i: (_dedup_group(by_id[i].kind), by_id[i].created_utc) for i in prints}
-    )
-    position = {post_id: i for i, post_id in enumerate(prints)}
-    original = np.zeros(len(prints), dtype=bool)  # by position: stored as an original (so far)
+    index = _near_index(con, prints)
+    shared = _shared_keys(prints, index)
 
     rows: list[tuple[object, ...]] = []
     originals: list[tuple[str, str, datetime, Fingerprint]] = []
@@ -451,13 +433,15 @@ def _store_chunk(
                 duplicate_kind = "exact"
         fp = prints.get(post.post_id)
         if fp is not None and duplicate_of is None:
-            here = position[post.post_id]
-            duplicate_of = _nearest(matches.get(here, ()), original)
+            group = _dedup_group(post.kind)
+            keys = shared.get(post.post_id, [])
+            duplicate_of = index.nearest(fp.signature, keys, group, post.created_utc) if keys else None
             if duplicate_of is not None:
                 duplicate_kind = "near"
             else:
-                original[here] = True
-                originals.append((post.post_id, _dedup_group(post.kind), post.created_utc, fp))
+                originals.append((post.post_id, group, post.created_utc, fp))
+                if keys:
+                    index.add(post.post_id, group, post.created_utc, fp.signature, keys)
         if duplicate_of is None and not post.is_deleted and long_enough:
             # Only an original is what a later copy links to, as ``_known_hashes`` finds them in
             # the warehouse: the outcome does not depend on how a delivery is chunked.
