@@ -392,6 +392,11 @@ def enrich_in_worker(group: list[list[Any]], options: Any, profile_model: str) -
 _WORKER_EVIDENCE: Any = None
 
 
+def start_worker() -> int:
+    """As flows.nightly.start_worker: a worker started (and this module imported) while collecting."""
+    return os.getpid()
+
+
 def run_direct(
     config_path: Path,
     as_of: date,
@@ -445,14 +450,13 @@ def run_direct(
             rows = [(m.id, m.name, m.cbs_code, settings.profile_model, None) for m in settings.municipalities]
             record_municipalities(con, rows)
             states = load_states(con)
-        with stage("collect") as row:
-            results = [s.collect(states.get(s.key, {})) for s in corpus_sources(config_path.parent)]
-            row["count"] = sum(len(r.posts) for r in results)
-        # As flows.nightly._run: on a pool of processes (spawned, as Prefect's) each stored chunk's
-        # posts go to the pool while the next chunk is stored; on threads the NLP runs afterwards,
-        # here, a batch at a time. Written in this process either way.
+        # As flows.nightly._run: on a pool of processes (spawned, as Prefect's) the workers start
+        # while collecting, and each stored chunk's posts go to the pool while the next chunk is
+        # stored; on threads the NLP runs afterwards, here, a batch at a time. Written in this
+        # process either way.
         evidence = EvidenceModel(load_model(settings.profile_model))
         with ExitStack() as stack:
+            starting = []
             if runner == "processes":
                 pool = stack.enter_context(
                     ProcessPoolExecutor(
@@ -462,6 +466,11 @@ def run_direct(
                         initargs=(os.getpid(),),
                     )
                 )
+                starting = [pool.submit(start_worker) for _ in range(workers)]
+            with stage("collect") as row:
+                results = [s.collect(states.get(s.key, {})) for s in corpus_sources(config_path.parent)]
+                row["count"] = sum(len(r.posts) for r in results)
+            if runner == "processes":
                 enrichment = Enrichment(
                     nlp_version(options),
                     evidence,
@@ -485,6 +494,8 @@ def run_direct(
                 row["duplicates"] = sum(c.duplicate for c in counts)
             with stage("enrich") as row, connect(warehouse) as con:
                 row["count"] = enrichment.finish(con)
+            for future in starting:
+                future.result()
         with stage("estimate") as row:
             est = estimate_settings(settings.estimation)
             for m in settings.municipalities:
@@ -572,12 +583,14 @@ def worker_prefect(args: argparse.Namespace) -> dict[str, Any]:
                 run_id = begin_run(con, "live", as_of, nlp_version(options))
                 record_municipalities(con, nightly.municipality_rows(settings))
                 states = load_states(con)
-            with rec.stage("collect") as row:
-                sources = corpus_sources(Path(config_path).parent)
-                results = nightly.collect_all(sources, states, settings.collect)
-                row["count"] = sum(len(r.posts) for r in results)
             runner = make_runner(args.runner, args.workers)
-            with runner:  # as _run: store in the flow, handing stored posts to the open runner
+            with runner:  # as _run: workers start while collecting; stored posts go to the runner
+                warm = 0 if args.runner == "threads" else args.workers
+                starting = [runner.submit(nightly.start_worker, {}) for _ in range(warm)]
+                with rec.stage("collect") as row:
+                    sources = corpus_sources(Path(config_path).parent)
+                    results = nightly.collect_all(sources, states, settings.collect)
+                    row["count"] = sum(len(r.posts) for r in results)
                 enrichment = nightly.enrichment_on(
                     runner, settings.profile_model, options, tasks=tasks_for(args.runner, args.workers)
                 )
@@ -590,6 +603,8 @@ def worker_prefect(args: argparse.Namespace) -> dict[str, Any]:
                     row["duplicates"] = sum(c.duplicate for c in counts)
                 with rec.stage("enrich") as row, connect(warehouse) as con:
                     row["count"] = enrichment.finish(con)
+                for future in starting:
+                    future.result()
             with rec.stage("estimate") as row:
                 est = estimate_settings(settings.estimation)
                 row["count"] = sum(
