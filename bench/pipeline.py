@@ -411,7 +411,7 @@ def run_direct(
 
     from flows.config import load_settings
     from flows.wiring import estimate_settings, gazetteer_for
-    from flows.workers import exit_with_parent, tasks_for
+    from flows.workers import fewer_gc_collections, setup_worker, tasks_for
     from nlp.version import nlp_version
     from profiles.evidence import EvidenceModel
     from profiles.model import load_model, load_model_for
@@ -444,7 +444,7 @@ def run_direct(
     warehouse = settings.warehouse.path
     report = warehouse.parent / "report.html"
     options = settings.nlp.backend_options()
-    with RunLock(warehouse):
+    with RunLock(warehouse), fewer_gc_collections():  # as flows.nightly.nightly
         with stage("setup"), connect(warehouse) as con:
             run_id = begin_run(con, "live", as_of, nlp_version(options))
             rows = [(m.id, m.name, m.cbs_code, settings.profile_model, None) for m in settings.municipalities]
@@ -462,7 +462,7 @@ def run_direct(
                     ProcessPoolExecutor(
                         workers,
                         mp_context=get_context("spawn"),
-                        initializer=exit_with_parent,  # as flows.runners.make_runner
+                        initializer=setup_worker,  # as flows.runners.make_runner
                         initargs=(os.getpid(),),
                     )
                 )
@@ -553,7 +553,7 @@ def worker_prefect(args: argparse.Namespace) -> dict[str, Any]:
     from flows.config import load_settings
     from flows.runners import make_runner, one_prefect_api
     from flows.wiring import estimate_settings, gazetteer_for
-    from flows.workers import tasks_for
+    from flows.workers import fewer_gc_collections, tasks_for
     from nlp.version import nlp_version
     from warehouse.db import begin_run, connect, finish_run, load_states, record_municipalities
     from warehouse.lock import RunLock
@@ -578,7 +578,7 @@ def worker_prefect(args: argparse.Namespace) -> dict[str, Any]:
         warehouse = settings.warehouse.path
         report = warehouse.parent / "report.html"
         options = settings.nlp.backend_options()
-        with RunLock(warehouse):
+        with RunLock(warehouse), fewer_gc_collections():  # as flows.nightly.nightly
             with rec.stage("setup"), connect(warehouse) as con:
                 run_id = begin_run(con, "live", as_of, nlp_version(options))
                 record_municipalities(con, nightly.municipality_rows(settings))

@@ -30,7 +30,7 @@ from flows.config import CollectOptions, Settings, load_settings
 from flows.progress import stage_progress
 from flows.runners import make_runner, one_prefect_api
 from flows.wiring import estimate_settings, gazetteer_for
-from flows.workers import default_workers, tasks_for
+from flows.workers import default_workers, fewer_gc_collections, tasks_for
 from nlp.version import BackendOptions, nlp_version
 from profiles.evidence import EvidenceModel
 from profiles.model import load_model, load_model_for, read_population_shares
@@ -315,7 +315,7 @@ def nightly(
     as_of = as_of or datetime.now(UTC).date()
     task_runner = make_runner(runner, workers, dask_address)
     # a second run exits at once instead of waiting or interleaving; workers share this server
-    with RunLock(warehouse), one_prefect_api():
+    with RunLock(warehouse), one_prefect_api(), fewer_gc_collections():
         return _run(
             settings,
             mode,

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_ALLOW_EPHEMERAL_MODE, temporary_settings
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
-from flows.workers import default_workers, exit_with_parent
+from flows.workers import default_workers, setup_worker
 
 RUNNERS = ("threads", "processes", "dask")
 
@@ -34,9 +34,7 @@ def make_runner(name: str, workers: int | None = None, dask_address: str | None 
         return ThreadPoolTaskRunner(max_workers=workers or 1)
     workers = workers or default_workers(name)
     if name == "processes":
-        return ProcessPoolTaskRunner(
-            max_workers=workers, initializer=exit_with_parent, initargs=(os.getpid(),)
-        )
+        return ProcessPoolTaskRunner(max_workers=workers, initializer=setup_worker, initargs=(os.getpid(),))
     if name == "dask":
         try:
             from prefect_dask import DaskTaskRunner

@@ -3,9 +3,37 @@ Prefect, so that the bench's direct way uses the same."""
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+# Python's cyclic garbage collector makes a young collection every 700 net allocations of container
+# objects and a full one whenever the long-lived objects grew by a quarter. The store builds
+# millions of small tuples and holds whole deliveries, the NLP holds word caches of up to 500,000
+# entries: at 100k posts collections took 2.5 s of the store and 2.4 s of the worker's NLP (about
+# 8%), 0.0 and 0.25 s with these thresholds. Neither makes reference cycles that need collecting
+# sooner; the young generation still holds at most 100,000 objects.
+GC_THRESHOLDS = (100_000, 50, 100)
+
+
+@contextmanager
+def fewer_gc_collections() -> Iterator[None]:
+    """``GC_THRESHOLDS`` while a run lasts; the caller's own thresholds afterwards."""
+    before = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+def setup_worker(parent: int) -> None:
+    """Initializer of a process-pool worker: ``GC_THRESHOLDS`` for its life, and ``exit_with_parent``."""
+    gc.set_threshold(*GC_THRESHOLDS)
+    exit_with_parent(parent)
 
 
 def exit_with_parent(parent: int) -> None:

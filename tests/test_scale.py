@@ -195,3 +195,31 @@ def test_without_a_configured_server_workers_use_the_flow_process_server(tmp_pat
     assert done.returncode == 0, done.stderr[-2000:]
     flow_url, worker_url = done.stdout.split()[-2:]
     assert flow_url.startswith("http://127.0.0.1:") and worker_url == flow_url
+
+
+def _gc_threshold() -> tuple[int, int, int]:
+    import gc
+
+    return gc.get_threshold()
+
+
+def test_runs_and_workers_collect_garbage_less_often_and_callers_keep_their_setting() -> None:
+    """A run (``fewer_gc_collections``) and every process-pool worker (``setup_worker``) use
+    ``GC_THRESHOLDS``; the process that ran the flow gets its own thresholds back, also after an error."""
+    import gc
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from flows.workers import GC_THRESHOLDS, fewer_gc_collections, setup_worker
+
+    before = gc.get_threshold()
+    assert before != GC_THRESHOLDS
+    with pytest.raises(RuntimeError), fewer_gc_collections():
+        assert gc.get_threshold() == GC_THRESHOLDS
+        raise RuntimeError("a stage failed")
+    assert gc.get_threshold() == before
+    with ProcessPoolExecutor(
+        1, mp_context=get_context("spawn"), initializer=setup_worker, initargs=(os.getpid(),)
+    ) as pool:
+        assert pool.submit(_gc_threshold).result(timeout=60) == GC_THRESHOLDS
