@@ -489,7 +489,9 @@ def run_direct(
                 gazetteer = gazetteer_for(settings)
                 with connect(warehouse) as con:
                     hook = enrichment.take if runner == "processes" else None
-                    counts = [store_result(con, r, gazetteer, run_id, hook) for r in results]
+                    counts = []
+                    while results:  # as flows.nightly._run: each delivery let go once stored
+                        counts.append(store_result(con, results.pop(0), gazetteer, run_id, hook))
                 row["count"] = sum(c.new for c in counts)
                 row["duplicates"] = sum(c.duplicate for c in counts)
             with stage("enrich") as row, connect(warehouse) as con:
@@ -598,7 +600,9 @@ def worker_prefect(args: argparse.Namespace) -> dict[str, Any]:
                     gazetteer = gazetteer_for(settings)
                     with connect(warehouse) as con:
                         hook = enrichment.take if args.runner != "threads" else None
-                        counts = [store_result(con, r, gazetteer, run_id, hook) for r in results]
+                        counts = []
+                        while results:  # as flows.nightly._run: each delivery let go once stored
+                            counts.append(store_result(con, results.pop(0), gazetteer, run_id, hook))
                     row["count"] = sum(c.new for c in counts)
                     row["duplicates"] = sum(c.duplicate for c in counts)
                 with rec.stage("enrich") as row, connect(warehouse) as con:

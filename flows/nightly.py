@@ -187,8 +187,8 @@ def enrich_batches(group: Unwalked[Group], options: BackendOptions, profile_mode
 @task(name="start-worker", cache_policy=NO_CACHE)
 def start_worker() -> int:
     """Nothing but being run: submitted when a run starts, it has a worker process start and import
-    Prefect and this module while the flow process collects, not after the first stored chunk
-    (on two cores, 5-8 s of the worker's time moved to where the flow process waits)."""
+    Prefect and this module (~5 s on two busy cores) while the flow process collects, not after the
+    first stored chunk, when the flow process is storing."""
     return os.getpid()
 
 
@@ -370,7 +370,9 @@ def _run(
             gazetteer = gazetteer_for(settings)
             with connect(warehouse) as con:
                 hook = enrichment.take if overlap else None
-                counts = [store_result(con, r, gazetteer, run_id, hook) for r in results]
+                counts = []
+                while results:  # a delivery is let go once stored: the largest one meets less held
+                    counts.append(store_result(con, results.pop(0), gazetteer, run_id, hook))
             summary.sources = [asdict(c) for c in counts]
             summary.posts_new = sum(c.new for c in counts)
             timings["store"] = time.monotonic() - started
