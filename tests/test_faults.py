@@ -97,3 +97,78 @@ def test_run_killed_while_writing_then_rerun_equals_a_clean_run(
         statuses = con.execute("SELECT status, error FROM runs ORDER BY run_id").fetchall()
     assert statuses[0][0] == "failed" and statuses[0][1].startswith("interrupted")
     assert statuses[1] == ("ok", None)
+
+
+def _store_a_post_per_chunk(path: str) -> None:
+    """Store a delivery of nine posts, one per chunk (also run as a subprocess a kill point ends)."""
+    from datetime import UTC, datetime
+
+    import warehouse.store as store
+    from sources.base import Post, SourceResult
+    from sources.relevance import Gazetteer, GazetteerEntry
+    from warehouse.db import begin_run, connect
+
+    when = datetime(2026, 10, 1, 12, tzinfo=UTC)
+    story = " ".join(f"woord{i}" for i in range(30)) + " in Lombok"
+    posts = [
+        Post("reddit:t3_a", "reddit", "post", "r/utrecht", when, story),
+        Post("reddit:t3_b", "reddit", "post", "r/utrecht", when, "Utrecht " + story),  # near copy
+        Post("reddit:t3_c", "reddit", "post", "r/utrecht", when, story.upper()),  # exact copy
+        Post("reddit:t3_d", "reddit", "post", "r/nederland", when, "Een nieuwe draad over Utrecht"),
+    ] + [
+        Post(
+            f"reddit:t1_{i}",
+            "reddit",
+            "comment",
+            "r/nederland",
+            when,
+            f"Reactie {i}",
+            thread_id="reddit:t3_d",
+        )
+        for i in range(5)
+    ]
+    gazetteer = Gazetteer([GazetteerEntry("utrecht", ("Utrecht",), ("Lombok",), ())])
+    chunk, store.CHUNK = store.CHUNK, 1
+    try:
+        with connect(Path(path)) as con:
+            delivery = SourceResult("reddit:utrecht", posts=posts, state={"watermarks": {"new": 1}})
+            store.store_result(con, delivery, gazetteer, begin_run(con, "live"))
+    finally:
+        store.CHUNK = chunk
+
+
+def _stored(path: Path) -> tuple[list[tuple], ...]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return tuple(
+            con.execute(sql).fetchall()
+            for sql in (
+                "SELECT post_id, municipality_id, relevance, content_hash, duplicate_of, duplicate_kind "
+                "FROM posts ORDER BY 1",
+                "SELECT post_id, signature FROM post_minhash ORDER BY 1",
+                "SELECT * FROM post_lsh ORDER BY ALL",
+                "SELECT source_key, state FROM source_state",
+            )
+        )
+
+
+def test_a_delivery_killed_between_its_chunks_keeps_them_and_its_rerun_stores_the_rest_once(
+    tmp_path: Path,
+) -> None:
+    clean, killed = tmp_path / "clean.duckdb", tmp_path / "killed.duckdb"
+    _store_a_post_per_chunk(str(clean))
+    code = (
+        f"import sys; sys.path.insert(0, {str(REPO / 'tests')!r}); "
+        f"from test_faults import _store_a_post_per_chunk; _store_a_post_per_chunk({str(killed)!r})"
+    )
+    env = {**os.environ, "BETROKKEN_KILL_AT": "store:chunk-committed", "BETROKKEN_KILL_AFTER": "5"}
+    run = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True)
+    assert run.returncode == -signal.SIGKILL, run.stderr[-2000:]
+    posts, _, _, state = _stored(killed)
+    assert len(posts) == 6  # the chunks committed before the kill stay ...
+    assert state == []  # ... and the state did not move: the rerun collects the same items again
+    with duckdb.connect(str(killed), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM run_sources").fetchone()[0] == 0
+    _store_a_post_per_chunk(str(killed))
+    assert _stored(killed) == _stored(clean)
+    with duckdb.connect(str(killed), read_only=True) as con:
+        assert con.execute("SELECT new FROM run_sources").fetchall() == [(3,)]  # the rest, once

@@ -243,8 +243,9 @@ def test_enrichment_taken_while_storing_equals_enriching_afterwards(tmp_path: Pa
 
 
 def test_early_results_are_written_only_for_posts_still_pending(tmp_path: Path, enricher, monkeypatch):
-    """A delivery rolled back after its chunks were handed out writes no enrichment, a post deleted
-    since is skipped, and storing the delivery again enriches each post once."""
+    """A store that fails after two chunks were handed out keeps those chunks but not the source's
+    state; an early result of a post deleted since is not written; storing the delivery again
+    stores the rest, and every post is enriched once."""
     from concurrent.futures import ThreadPoolExecutor
 
     import pytest
@@ -269,14 +270,15 @@ def test_early_results_are_written_only_for_posts_still_pending(tmp_path: Path, 
         with pytest.raises(RuntimeError):
             store_result(con, delivery, GAZ, begin_run(con, "live"), on_chunk=take_then_fail)
         assert sorted(failing.taken) == ["reddit:t3_0", "reddit:t3_1", "reddit:t3_3"]
-        assert failing.finish(con) == 0  # rolled back: nothing pending, nothing written
-        assert con.execute("SELECT count(*) FROM posts").fetchone()[0] == 0
-        assert con.execute("SELECT count(*) FROM enrichment").fetchone()[0] == 0
+        # each chunk is committed before it is handed out: the two stay, the state does not move
+        assert con.execute("SELECT count(*) FROM posts").fetchone()[0] == 4
+        assert con.execute("SELECT count(*) FROM source_state").fetchone()[0] == 0
+        store.mark_deleted(con, ["reddit:t3_1"])  # removed at the source, as a later delivery says
+        assert failing.finish(con) == 2  # computed for three, written for the two still pending
 
         enrichment = Enrichment(enricher.version, evidence, compute)
         store_result(con, delivery, GAZ, begin_run(con, "live"), on_chunk=enrichment.take)
-        store.mark_deleted(con, ["reddit:t3_1"])  # removed at the source, as a later delivery says
-        assert enrichment.finish(con) == 5
+        assert enrichment.finish(con) == 3
         enriched = [r[0] for r in con.execute("SELECT post_id FROM enrichment ORDER BY 1").fetchall()]
         assert enriched == [f"reddit:t3_{i}" for i in (0, 3, 4, 5, 7)]
         again = Enrichment(enricher.version, evidence, compute)

@@ -1,8 +1,9 @@
 """Connecting to the warehouse, applying migrations, and the writes the flow makes.
 
 DuckDB allows one writing process at a time; only the flow process writes. Every write that
-belongs together (posts and their source state, an enrichment batch) is one transaction, so a
-killed run never leaves state ahead of the rows.
+belongs together (a chunk of posts, a source's state with its run record, an enrichment group) is
+one transaction, and a source's state is written after its posts, so a killed run never leaves
+state ahead of the rows.
 """
 
 from __future__ import annotations

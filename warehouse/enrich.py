@@ -229,7 +229,7 @@ class Enrichment:
     posts of each stored chunk at once, so that where ``submit`` computes in other processes their
     NLP runs while the next chunk is stored. ``finish`` asks the warehouse which posts are pending
     now, the source of truth: a result computed early is written only if its post is still pending
-    with the same content (a rolled-back delivery, a post deleted since: nothing is written), and
+    with the same content (a post deleted or changed since: nothing is written), and
     pending posts not yet submitted are submitted then.
     """
 
