@@ -9,7 +9,7 @@ The hashing is vectorised over a whole delivery: every distinct word is hashed o
 signatures are stable across processes and machines), a shingle's hash mixes its three word
 hashes, and the ``NUM_PERM`` hash functions are multiply-shift hashes ``(a * x + b) >> 32`` applied
 to a matrix of shingles at once. A change to any of this changes ``SCHEME``, and the warehouse then
-rebuilds its index (``warehouse.store.ensure_near_index``), because signatures of two schemes
+rebuilds its index (``warehouse.near.ensure_near_index``), because signatures of two schemes
 cannot be compared.
 """
 
@@ -60,9 +60,16 @@ _word_hashes = _WordHashes()
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class Fingerprint:
-    signature: np.ndarray  # NUM_PERM uint32 values
-    buckets: tuple[int, ...]  # one bucket id per band
+class Fingerprints:
+    """Fingerprints of a batch of texts, as arrays (a row per text with at least ``MIN_WORDS`` words):
+    an object per text cost more than computing its signature."""
+
+    texts: np.ndarray  # (n,) position in the batch of the text of each row
+    signatures: np.ndarray  # (n, NUM_PERM) uint32
+    buckets: np.ndarray  # (n, BANDS) uint64, one bucket id per band
+
+    def __len__(self) -> int:
+        return len(self.texts)
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -74,14 +81,14 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def fingerprints(normalised: Sequence[str]) -> list[Fingerprint | None]:
-    """MinHash fingerprints of texts already passed through ``normalise_for_hash``; None for a text
-    with fewer than ``MIN_WORDS`` words."""
+def fingerprints(normalised: Sequence[str]) -> Fingerprints:
+    """MinHash fingerprints of texts already passed through ``normalise_for_hash``; a text with
+    fewer than ``MIN_WORDS`` words has none."""
     word_lists = [text.split() for text in normalised]
     counted = [i for i, words in enumerate(word_lists) if len(words) >= MIN_WORDS]
-    result: list[Fingerprint | None] = [None] * len(word_lists)
+    signatures = np.empty((len(counted), NUM_PERM), dtype=np.uint32)
     if not counted:
-        return result
+        return Fingerprints(np.array(counted, dtype=np.int64), signatures, band_buckets(signatures))
     lengths = np.array([len(word_lists[i]) for i in counted])
     words = np.fromiter(
         map(_word_hashes.__getitem__, chain.from_iterable(word_lists[i] for i in counted)),
@@ -96,7 +103,6 @@ def fingerprints(normalised: Sequence[str]) -> list[Fingerprint | None]:
     shingles = _mix(shingles[starts_here[:-2]])
     sizes = lengths - 2
     starts = ends - lengths - 2 * np.arange(len(counted))
-    signatures = np.empty((len(counted), NUM_PERM), dtype=np.uint32)
     # Whole texts per block, so that a text's minimum is taken over all its shingles at once; small
     # blocks keep the (shingles x NUM_PERM) matrix in the processor's cache. floor(v / 2^32) is
     # monotone, so the shift comes after the minimum.
@@ -109,15 +115,17 @@ def fingerprints(normalised: Sequence[str]) -> list[Fingerprint | None]:
         hashed += _B
         signatures[first:last] = np.minimum.reduceat(hashed, starts[first:last] - lo, axis=0) >> np.uint64(32)
         first = last
-    for i, signature, buckets in zip(counted, signatures, band_buckets(signatures).tolist(), strict=True):
-        result[i] = Fingerprint(signature, tuple(buckets))
-    return result
+    return Fingerprints(np.array(counted, dtype=np.int64), signatures, band_buckets(signatures))
 
 
 def band_buckets(signatures: np.ndarray) -> np.ndarray:
     """(texts x BANDS) bucket ids: one 63-bit hash of each band's ``ROWS`` values (fits BIGINT)."""
-    bands = signatures.astype(np.uint64).reshape(len(signatures), BANDS, ROWS)
-    combined = (bands * _BAND_MIX).sum(axis=2, dtype=np.uint64)
+    bands = signatures.reshape(len(signatures), BANDS, ROWS)
+    # The sum of the band's values times their multipliers, a column at a time (wrapping arithmetic:
+    # the same sums as one reduction, and much faster than reducing an axis of three).
+    combined = bands[:, :, 0].astype(np.uint64) * _BAND_MIX[0]
+    for row in range(1, ROWS):
+        combined += bands[:, :, row].astype(np.uint64) * _BAND_MIX[row]
     return _mix(combined) >> np.uint64(1)
 
 

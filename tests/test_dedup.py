@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 
 from sources.base import Post, SourceResult, normalise_for_hash
-from sources.dedup import MIN_WORDS, SCHEME, fingerprints, similarity
+from sources.dedup import BANDS, MIN_WORDS, NUM_PERM, SCHEME, fingerprints, similarity
 from sources.relevance import Gazetteer, GazetteerEntry
 from warehouse.db import begin_run, connect
+from warehouse.near import ensure_near_index
 from warehouse.store import store_result
 
 GAZ = Gazetteer([GazetteerEntry("utrecht", ("Utrecht",), ("Lombok",), ())])
@@ -33,14 +34,16 @@ def test_signatures_estimate_the_jaccard_similarity_of_word_shingles() -> None:
         sa, sb = _shingles(a), _shingles(b)
         truth.append(len(sa & sb) / len(sa | sb))
     prints = fingerprints(texts)
+    assert prints.texts.tolist() == list(range(400))  # every text has enough words
     estimate = np.array(
-        [similarity(prints[2 * i].signature, prints[2 * i + 1].signature) for i in range(200)]
+        [similarity(prints.signatures[2 * i], prints.signatures[2 * i + 1]) for i in range(200)]
     )
     error = estimate - np.array(truth)
     # 126 values: the standard error of one estimate is at most sqrt(0.25 / 126) = 0.045
     assert abs(error.mean()) < 0.01
     assert np.sqrt((error**2).mean()) < 0.045
-    assert all(p.signature.dtype == np.uint32 for p in prints)
+    assert prints.signatures.dtype == np.uint32 and prints.signatures.shape == (400, NUM_PERM)
+    assert prints.buckets.shape == (400, BANDS) and int(prints.buckets.max()) < 2**63  # fits BIGINT
 
 
 def test_a_batch_gives_each_text_the_fingerprint_it_has_alone() -> None:
@@ -52,14 +55,16 @@ def test_a_batch_gives_each_text_the_fingerprint_it_has_alone() -> None:
         " ".join(["zelfde"] * 20),
     ]
     batch = fingerprints(texts)
-    assert batch[0] is None and batch[2] is None
-    for text, fp in zip(texts, batch, strict=True):
-        alone = fingerprints([text])[0]
-        if fp is None:
-            assert alone is None
+    assert batch.texts.tolist() == [1, 3, 4]  # "te kort" and "" are too short
+    for i, text in enumerate(texts):
+        alone = fingerprints([text])
+        if i not in batch.texts:
+            assert len(alone) == 0
         else:
-            assert np.array_equal(fp.signature, alone.signature) and fp.buckets == alone.buckets
-    assert 0.4 < similarity(batch[1].signature, batch[3].signature) < 0.8  # true Jaccard 28/68 = 0.41
+            row = batch.texts.tolist().index(i)
+            assert np.array_equal(batch.signatures[row], alone.signatures[0])
+            assert np.array_equal(batch.buckets[row], alone.buckets[0])
+    assert 0.4 < similarity(batch.signatures[0], batch.signatures[1]) < 0.8  # true Jaccard 28/68 = 0.41
 
 
 def test_index_of_an_older_scheme_is_rebuilt_before_new_posts_are_compared(tmp_path: Path) -> None:
@@ -96,8 +101,8 @@ def test_index_of_an_older_scheme_is_rebuilt_before_new_posts_are_compared(tmp_p
         )
         assert con.execute("SELECT scheme, posts FROM near_index").fetchall() == [(SCHEME, 1)]
         signature = con.execute("SELECT signature FROM post_minhash").fetchone()[0]
-        expected = fingerprints([normalise_for_hash(story)])[0]
-        assert np.array_equal(np.frombuffer(signature, dtype="<u4"), expected.signature)
+        expected = fingerprints([normalise_for_hash(story)])
+        assert np.array_equal(np.frombuffer(signature, dtype="<u4"), expected.signatures[0])
         assert con.execute("SELECT count(*) FROM post_lsh WHERE bucket = 1").fetchone()[0] == 0
 
 
@@ -147,9 +152,7 @@ def test_a_delivery_stored_in_chunks_gives_the_rows_of_one_pass(tmp_path: Path, 
     assert all(r[1] == "utrecht" and r[2] == "thread" for r in rows if r[0].startswith("reddit:t1_"))
 
 
-def test_a_rebuild_in_chunks_writes_the_index_of_one_pass(tmp_path: Path, monkeypatch) -> None:
-    import warehouse.store as store
-
+def test_a_rebuild_in_chunks_writes_the_index_of_one_pass(tmp_path: Path) -> None:
     posts = [
         Post(
             f"reddit:t3_{i}",
@@ -166,14 +169,12 @@ def test_a_rebuild_in_chunks_writes_the_index_of_one_pass(tmp_path: Path, monkey
         with connect(tmp_path / f"w{chunk}.duckdb") as con:
             store_result(con, SourceResult("s", posts=posts), GAZ, begin_run(con, "live"))
             con.execute("UPDATE near_index SET scheme = 'older'")
-            monkeypatch.setattr(store, "CHUNK", chunk)
-            assert store.ensure_near_index(con) == 5
+            assert ensure_near_index(con, chunk) == 5
             indexes[chunk] = (
                 con.execute("SELECT post_id, signature FROM post_minhash ORDER BY 1").fetchall(),
                 con.execute("SELECT * FROM post_lsh ORDER BY ALL").fetchall(),
                 con.execute("SELECT scheme, posts FROM near_index").fetchall(),
             )
-            monkeypatch.setattr(store, "CHUNK", 1_000)
     assert indexes[2] == indexes[1_000]
     assert len(indexes[2][0]) == 5 and len(indexes[2][1]) == 5 * 42 and indexes[2][2] == [(SCHEME, 5)]
 

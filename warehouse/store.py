@@ -12,18 +12,18 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import duckdb
-import numpy as np
 
 from sources.base import Post, SourceResult, content_hash, normalise_for_hash
-from sources.dedup import BANDS, NUM_PERM, SCHEME, SIMILARITY, Fingerprint, fingerprints, similarity
+from sources.dedup import fingerprints
 from sources.relevance import Gazetteer
 from sources.sanitise import sanitise
 from sources.scrub import scrub
 from warehouse import faults
-from warehouse.db import insert_columns, insert_rows, record_source, transaction
+from warehouse.db import insert_rows, record_source, transaction
+from warehouse.near import NearSearch, dedup_group, ensure_near_index, write_near_index
 
 POST_COLUMNS = (
     "post_id",
@@ -51,8 +51,6 @@ POST_COLUMNS = (
 )
 # Shorter texts ("Dit.", "+1") are the same by chance, not copies of each other.
 MIN_DUPLICATE_CHARS = 40
-# A syndicated copy or a repost appears within days; similar texts months apart are new stories.
-NEAR_WINDOW = timedelta(days=31)
 # Items of one delivery handled at a time: a delivery of 70,000 items held ~1.6 GB at once, and
 # each stored chunk's posts can go to the enrichment while the next is stored (10,000: at 100k
 # posts the last chunk's NLP, done after the store, is short; smaller chunks made storing slower).
@@ -140,166 +138,6 @@ def _known_hashes(con: duckdb.DuckDBPyConnection, hashes: list[str]) -> dict[str
     return dict(rows)
 
 
-class _NearIndex:
-    """The items a new item may be a near-duplicate of: stored ones that share a bucket with the
-    delivery, and the delivery's own originals so far. Signatures sit in one matrix, and each band
-    key (see ``_band_keys``) maps to its rows, so comparing with many candidates is one array
-    operation (a bucket shared by thousands of items, as with boilerplate text, stays cheap)."""
-
-    def __init__(self, capacity: int) -> None:
-        self.post_ids: list[str] = []
-        self.groups = np.empty(capacity, dtype=np.int8)
-        self.created = np.empty(capacity, dtype=np.int64)  # microseconds since the epoch
-        self.signatures = np.empty((capacity, NUM_PERM), dtype=np.uint32)
-        self.stored: dict[int, np.ndarray] = {}  # band key -> rows of stored items
-        self.added: dict[int, list[int]] = {}  # band key -> rows of this delivery's items
-
-    def load(
-        self,
-        post_ids: list[str],
-        articles: np.ndarray,
-        created_us: np.ndarray,
-        signatures: np.ndarray,
-        keys: np.ndarray,
-        rows: np.ndarray,
-    ) -> None:
-        """Stored items (one entry each) and their band keys (``keys[i]`` belongs to ``rows[i]``)."""
-        n = len(post_ids)
-        self.post_ids = list(post_ids)
-        self.groups[:n] = articles
-        self.created[:n] = created_us
-        self.signatures[:n] = signatures
-        order = np.argsort(keys, kind="stable")
-        keys, rows = keys[order], rows[order]
-        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-        self.stored = dict(zip(keys[starts].tolist(), np.split(rows, starts[1:]), strict=True))
-
-    def add(
-        self, post_id: str, group: str, created: datetime, signature: np.ndarray, keys: list[int]
-    ) -> None:
-        row = len(self.post_ids)
-        self.post_ids.append(post_id)
-        self.groups[row] = _GROUPS[group]
-        self.created[row] = _microseconds(created)
-        self.signatures[row] = signature
-        for key in keys:
-            self.added.setdefault(key, []).append(row)
-
-    def nearest(self, signature: np.ndarray, keys: list[int], group: str, created: datetime) -> str | None:
-        """The most similar candidate in the same group within ``NEAR_WINDOW`` whose estimated
-        similarity reaches ``SIMILARITY``; among equally similar ones the oldest is the original."""
-        found = [rows for key in keys if (rows := self.stored.get(key)) is not None]
-        found += [np.array(rows) for key in keys if (rows := self.added.get(key))]
-        if not found:
-            return None
-        # A row found under several keys is compared more than once, which costs less than
-        # np.unique and cannot change the most similar candidate.
-        rows = np.concatenate(found) if len(found) > 1 else found[0]
-        rows = rows[
-            (self.groups[rows] == _GROUPS[group])
-            & (np.abs(self.created[rows] - _microseconds(created)) <= _WINDOW_US)
-        ]
-        if len(rows) == 0:
-            return None
-        scores = similarity(signature, self.signatures[rows])
-        best = scores.max()
-        if best < SIMILARITY:
-            return None
-        return min((int(self.created[r]), self.post_ids[r]) for r in rows[scores == best].tolist())[1]
-
-
-_GROUPS = {"resident": 0, "article": 1}
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_WINDOW_US = NEAR_WINDOW // timedelta(microseconds=1)
-
-
-def _microseconds(moment: datetime) -> int:
-    return (moment - _EPOCH) // timedelta(microseconds=1)
-
-
-def _dedup_group(kind: str) -> str:
-    return "article" if kind == "article" else "resident"
-
-
-def _near_index(con: duckdb.DuckDBPyConnection, prints: dict[str, Fingerprint]) -> _NearIndex:
-    """An index of the stored items that share an LSH bucket with any of the new fingerprints,
-    with room for the new ones. Read as columns: a delivery can share buckets with many items."""
-    if not prints:
-        return _NearIndex(0)
-    wanted = {
-        "band": np.tile(np.arange(BANDS, dtype=np.int16), len(prints)),
-        "bucket": np.fromiter(
-            (b for fp in prints.values() for b in fp.buckets), dtype=np.uint64, count=BANDS * len(prints)
-        ),
-    }
-    con.register("_wanted_buckets", wanted)
-    try:
-        # The matching LSH rows, the candidates they point to numbered in post_id order, and then
-        # both as columns (the join with the matches gives each key its candidate's number).
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _near_matches AS SELECT l.post_id, l.band, l.bucket "
-            "FROM (SELECT DISTINCT band, bucket FROM _wanted_buckets) w "
-            "JOIN post_lsh l ON l.band = w.band AND l.bucket = w.bucket"
-        )
-    finally:
-        con.unregister("_wanted_buckets")
-    try:
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE _near_rows AS "
-            "SELECT m.post_id, m.dedup_group = 'article' AS article, epoch_us(m.created_utc) AS created, "
-            "       m.signature, row_number() OVER (ORDER BY m.post_id) - 1 AS row "
-            "FROM post_minhash m SEMI JOIN _near_matches x ON x.post_id = m.post_id"
-        )
-        stored = con.execute(
-            "SELECT post_id, article, created, signature FROM _near_rows ORDER BY row"
-        ).fetchnumpy()
-        keys = con.execute(
-            "SELECT r.row, x.band, x.bucket FROM _near_matches x JOIN _near_rows r ON r.post_id = x.post_id"
-        ).fetchnumpy()
-    finally:
-        con.execute("DROP TABLE IF EXISTS _near_matches")
-        con.execute("DROP TABLE IF EXISTS _near_rows")
-    index = _NearIndex(len(stored["post_id"]) + len(prints))
-    if len(stored["post_id"]):
-        index.load(
-            list(stored["post_id"]),
-            np.asarray(stored["article"], dtype=np.int8),
-            np.asarray(stored["created"], dtype=np.int64),
-            np.frombuffer(b"".join(stored["signature"]), dtype="<u4").reshape(-1, NUM_PERM),
-            _band_keys(
-                np.asarray(keys["band"], dtype=np.uint64), np.asarray(keys["bucket"], dtype=np.uint64)
-            ),
-            np.asarray(keys["row"], dtype=np.int64),
-        )
-    return index
-
-
-def _shared_keys(prints: dict[str, Fingerprint], index: _NearIndex) -> dict[str, list[int]]:
-    """For each new item that can have a near-duplicate at all, the band keys it shares with
-    another new item or with a stored one. Items not listed share no bucket with anything, so
-    they are neither compared nor kept in the in-memory index (most items, and the per-item cost)."""
-    if not prints:
-        return {}
-    buckets = np.array([fp.buckets for fp in prints.values()], dtype=np.uint64)
-    bands = np.broadcast_to(np.arange(BANDS, dtype=np.uint64), buckets.shape)
-    keys = _band_keys(bands, buckets)
-    _, inverse, counts = np.unique(keys.ravel(), return_inverse=True, return_counts=True)
-    shared = (counts[inverse] > 1).reshape(buckets.shape)
-    if index.stored:
-        shared |= np.isin(keys, np.fromiter(index.stored, dtype=np.uint64, count=len(index.stored)))
-    rows, columns = np.nonzero(shared)
-    post_ids = list(prints)
-    found: dict[str, list[int]] = {}
-    for row, key in zip(rows.tolist(), keys[rows, columns].tolist(), strict=True):
-        found.setdefault(post_ids[row], []).append(key)
-    return found
-
-
-def _band_keys(bands: np.ndarray, buckets: np.ndarray) -> np.ndarray:
-    """One number per (band, bucket) pair; a chance collision only costs a comparison, never a link."""
-    return buckets + bands * np.uint64(0x9E3779B97F4A7C15)
-
-
 def store_result(
     con: duckdb.DuckDBPyConnection,
     result: SourceResult,
@@ -321,7 +159,7 @@ def store_result(
             _record(con, run_id, counts)
         return counts
 
-    ensure_near_index(con)
+    ensure_near_index(con, CHUNK)
     # Submissions and articles before comments, so comments can inherit their thread's municipality.
     posts = sorted(
         _not_erased(con, result.posts), key=lambda p: (p.kind == "comment", p.created_utc, p.post_id)
@@ -398,8 +236,11 @@ def _store_chunk(
     # checked for a deletion at the source, not cleaned, hashed or fingerprinted again.
     existing = _existing(con, [p.post_id for p in chunk])
     deleted_now = [p.post_id for p in chunk if p.post_id in existing and p.is_deleted]
-    unseen = [p for p in chunk if p.post_id not in existing]
-    cleaned = [c for c in (_clean(p) for p in unseen) if c is not None]
+    unseen: dict[str, Post] = {}
+    for post in chunk:
+        if post.post_id not in existing:
+            unseen.setdefault(post.post_id, post)  # an item listed twice is stored once
+    cleaned = [c for c in (_clean(p) for p in unseen.values()) if c is not None]
     tally.skipped_empty += len(unseen) - len(cleaned)
     hygiene = {post.post_id: (truncated, pii) for post, truncated, pii in cleaned}
     tally.truncated += sum(1 for truncated, _ in hygiene.values() if truncated)
@@ -408,22 +249,21 @@ def _store_chunk(
     hashes = {p.post_id: content_hash(p.full_text, normalised=normalised[p.post_id]) for p in posts}
     known = _known_hashes(con, list(set(hashes.values())))
     thread_municipality = _thread_municipalities(con, {p.thread_id for p in posts if p.thread_id})
-    fresh = [p.post_id for p in posts if not p.is_deleted]
-    prints = {
-        post_id: fp
-        for post_id, fp in zip(fresh, fingerprints([normalised[i] for i in fresh]), strict=True)
-        if fp is not None
-    }
-    index = _near_index(con, prints)
-    shared = _shared_keys(prints, index)
+    fresh = [p for p in posts if not p.is_deleted]
+    prints = fingerprints([normalised[p.post_id] for p in fresh])
+    printed = [fresh[i] for i in prints.texts.tolist()]  # in the store's order, as the search needs
+    print_row = {p.post_id: row for row, p in enumerate(printed)}
+    near = NearSearch(
+        con,
+        [p.post_id for p in printed],
+        [dedup_group(p.kind) for p in printed],
+        [p.created_utc for p in printed],
+        prints,
+    )
 
     rows: list[tuple[object, ...]] = []
-    originals: list[tuple[str, str, datetime, Fingerprint]] = []
-    seen_ids: set[str] = set()
+    originals: list[int] = []  # rows of ``prints``
     for post in posts:
-        if post.post_id in seen_ids:
-            continue
-        seen_ids.add(post.post_id)
         inherited = thread_municipality.get(post.thread_id) if post.kind == "comment" else None
         municipality, reason = gazetteer.resolve(post.full_text, post.channel, inherited)
         if post.kind != "comment":
@@ -435,17 +275,14 @@ def _store_chunk(
             duplicate_of = known.get(digest)
             if duplicate_of is not None:
                 duplicate_kind = "exact"
-        fp = prints.get(post.post_id)
-        if fp is not None and duplicate_of is None:
-            group = _dedup_group(post.kind)
-            keys = shared.get(post.post_id, [])
-            duplicate_of = index.nearest(fp.signature, keys, group, post.created_utc) if keys else None
+        row = print_row.get(post.post_id)
+        if row is not None and duplicate_of is None:
+            duplicate_of = near.nearest(row)
             if duplicate_of is not None:
                 duplicate_kind = "near"
             else:
-                originals.append((post.post_id, group, post.created_utc, fp))
-                if keys:
-                    index.add(post.post_id, group, post.created_utc, fp.signature, keys)
+                near.keep(row)
+                originals.append(row)
         if duplicate_of is None and not post.is_deleted and long_enough:
             # Only an original is what a later copy links to, as ``_known_hashes`` finds them in
             # the warehouse: the outcome does not depend on how a delivery is chunked.
@@ -469,80 +306,19 @@ def _store_chunk(
     tally.new += len(rows)
     if rows:
         insert_rows(con, "posts", POST_COLUMNS, rows)
-    write_near_index(con, originals)
+    if originals:
+        kept = [printed[row] for row in originals]
+        write_near_index(
+            con,
+            [p.post_id for p in kept],
+            [dedup_group(p.kind) for p in kept],
+            [p.created_utc for p in kept],
+            prints.signatures[originals],
+            prints.buckets[originals],
+        )
     if deleted_now:
         mark_deleted(con, deleted_now)
     return [row[0] for row in rows]
-
-
-def write_near_index(
-    con: duckdb.DuckDBPyConnection, originals: list[tuple[str, str, datetime, Fingerprint]]
-) -> None:
-    """Signatures and band buckets of new original items (post id, dedup group, created, print),
-    as column arrays: one statement per table."""
-    if not originals:
-        return
-    ids = np.array([post_id for post_id, _, _, _ in originals], dtype=object)
-    insert_columns(
-        con,
-        "post_minhash",
-        {
-            "post_id": ids,
-            "dedup_group": np.array([group for _, group, _, _ in originals], dtype=object),
-            "created_utc": np.array([created for _, _, created, _ in originals], dtype=object),
-            "signature": np.array(
-                [fp.signature.astype("<u4").tobytes() for _, _, _, fp in originals], dtype=object
-            ),
-        },
-    )
-    insert_columns(
-        con,
-        "post_lsh",
-        {
-            "band": np.tile(np.arange(BANDS, dtype=np.int16), len(originals)),
-            "bucket": np.fromiter(
-                (b for _, _, _, fp in originals for b in fp.buckets),
-                dtype=np.uint64,
-                count=BANDS * len(originals),
-            ),
-            "post_id": np.repeat(ids, BANDS),
-        },
-    )
-
-
-def ensure_near_index(con: duckdb.DuckDBPyConnection) -> int:
-    """Rebuild the near-duplicate index when it was built with another ``SCHEME`` (or never):
-    fingerprints of every stored original item that still has its text. Returns how many were
-    written; 0 when the index is current. Runs in one transaction, so a killed rebuild reruns."""
-    built = con.execute("SELECT scheme FROM near_index ORDER BY built_at DESC LIMIT 1").fetchone()
-    if built is not None and built[0] == SCHEME:
-        return 0
-    written = 0
-    with transaction(con):
-        con.execute("DELETE FROM post_lsh")
-        con.execute("DELETE FROM post_minhash")
-        # A chunk of texts at a time (by post_id), as the store stage does: a warehouse's texts
-        # need not fit in memory at once.
-        after = ""
-        while rows := con.execute(
-            "SELECT post_id, kind, created_utc, coalesce(title || chr(10), '') || coalesce(text, '') "
-            "FROM posts WHERE duplicate_of IS NULL AND NOT is_deleted AND text IS NOT NULL "
-            "AND post_id > $after ORDER BY post_id LIMIT $chunk",
-            {"after": after, "chunk": CHUNK},
-        ).fetchall():
-            originals = [
-                (post_id, _dedup_group(kind), created, fp)
-                for (post_id, kind, created, _), fp in zip(
-                    rows, fingerprints([normalise_for_hash(r[3]) for r in rows]), strict=True
-                )
-                if fp is not None
-            ]
-            write_near_index(con, originals)
-            written += len(originals)
-            after = rows[-1][0]
-        con.execute("DELETE FROM near_index")
-        con.execute("INSERT INTO near_index VALUES (?, ?, ?)", [SCHEME, datetime.now(UTC), written])
-    return written
 
 
 def mark_deleted(con: duckdb.DuckDBPyConnection, post_ids: list[str]) -> None:
