@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.util import find_spec
+from itertools import chain
 from pathlib import Path
 
 from nlp.data import DATA_DIR, load_yaml
@@ -88,6 +89,8 @@ class LexiconSentiment:
         self.irony_markers: tuple[str, ...] = tuple(mods["irony_markers"])
         self.excess_word: str = mods["excess_word"]
         self.excess_polarity: float = float(mods["excess_polarity"])
+        # Words that change the state of ``score`` even without a polarity of their own.
+        self._markers = self.negators | self.contrast | _CLAUSE_END
 
     def polarity(self, form: str, lemma: str) -> float | None:
         """Lexicon polarity of a word, trying the form, the lemma and simple adjective inflections."""
@@ -102,9 +105,14 @@ class LexiconSentiment:
         negate_left = 0
         weight = 1.0
         last = len(forms) - 1
-        for i, form in enumerate(forms):
-            polarity = polarities[i]
-            prev = forms[i - 1] if i > 0 else ""
+        excess, markers = self.excess_word, self._markers
+        previous = chain(("",), forms)  # one longer than ``forms``: zip stops with the last word
+        for i, (prev, form, polarity) in enumerate(zip(previous, forms, polarities, strict=False)):
+            if polarity is None and prev != excess and form not in markers:
+                # most words: no opinion, no marker, not after "te"; they only count down a negation
+                if negate_left:
+                    negate_left -= 1
+                continue
             if (
                 prev == self.excess_word
                 and form.isalpha()
