@@ -94,6 +94,7 @@ class Enricher:
         self._not_opinion = self.sentiment.negators | self.sentiment.contrast | {".", "!", "?", ";"}
         self._words: dict[str, _Word] = {}
         self._chunks: dict[str, tuple[_Word, ...]] = {}
+        self._exceptions = frozenset(self.nlp.tokenizer.rules)
         self.version = nlp_version(self.options)
         self.sentiment_backend = None
         self.topic_backend = None
@@ -150,6 +151,21 @@ class Enricher:
             self._words.clear()
             new = list(pieces)
         words = self._words
+        rest = []
+        for text in new:
+            # Letters only: one token, as spaCy would make it (no prefix, suffix or infix rule
+            # applies), found without it; its few alphabetic exceptions ("xD") are left to it.
+            if text.isalpha() and text not in self._exceptions:
+                lower = text.lower()
+                info = words.get(lower)
+                if info is None:
+                    info = words[lower] = self._word(lower)
+                self._chunks[text] = (info,)
+            else:
+                rest.append(text)
+        if not rest:
+            return
+        new = rest
         piece: list[_Word] = []
         index = 0
         for token in self.nlp.make_doc(" ".join(new)):

@@ -111,6 +111,8 @@ AWKWARD_PIECES = [
     "€12,50 per uur?! Top. al. Ok...... —  “quote” «citaat» #woningnood @gemeente u/iemand",
     "regel1\nregel2\r\n\tnog\u00a0een\u2028stuk  dubbel   spatie",
     "O.K. 1e 2de 3e 10-12-2026 06-12345678 1.000.000 100% x2 3x",
+    # letters only: found without spaCy, except its alphabetic exceptions ("xD")
+    "café ﬁets Ⅻ ǅemal xD XDD xDD Straße İstanbul שלום ΣΟΦΙΑ ｇｅｍｅｅｎｔｅ Ĳsselstein",
 ]
 
 
