@@ -245,3 +245,63 @@ def test_a_flood_of_near_copies_is_linked_to_its_first_without_comparing_every_p
     assert counts.new == 3_000 and counts.duplicate == 2_999
     assert originals == (1, 1)
     assert peak < 200 * 2**20, f"{peak / 2**20:.0f} MiB traced while storing the flood"
+
+
+def test_the_search_links_every_item_as_comparing_it_with_each_earlier_original(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """The array search (stored items and sparse buckets compared at once, crowded buckets item by
+    item) links each item as the plain definition does: in the store's order, to the most similar
+    earlier original that shares a bucket, is in its group and window and reaches SIMILARITY (the
+    oldest among equals); whatever the chunk size and however crowded a bucket counts."""
+    import warehouse.near as near
+    import warehouse.store as store
+    from sources.dedup import SIMILARITY
+    from warehouse.near import NEAR_WINDOW, dedup_group
+
+    rng = random.Random(11)
+    vocabulary = [f"woord{i}" for i in range(80)]
+    stories = [[rng.choice(vocabulary) for _ in range(30)] for _ in range(15)]
+    posts = []
+    for i in range(400):
+        words = list(rng.choice(stories))
+        for j in rng.sample(range(30), rng.randint(0, 8)):
+            words[j] = rng.choice(vocabulary)
+        kind, source = ("article", "rss") if i % 5 == 0 else ("post", "reddit")
+        when = WHEN + timedelta(days=rng.randint(0, 70), seconds=i)
+        posts.append(Post(f"{source}:{i:04d}", source, kind, "r/utrecht", when, " ".join(words) + f" nr{i}"))
+
+    order = sorted(posts, key=lambda p: (p.kind == "comment", p.created_utc, p.post_id))
+    prints = fingerprints([normalise_for_hash(p.full_text) for p in order])
+    assert prints.texts.tolist() == list(range(len(order)))
+    expected, originals = {}, []
+    for i, item in enumerate(order):
+        best = None
+        for o in originals:
+            other = order[o]
+            if dedup_group(other.kind) != dedup_group(item.kind):
+                continue
+            if abs(other.created_utc - item.created_utc) > NEAR_WINDOW:
+                continue
+            if not np.any(prints.buckets[o] == prints.buckets[i]):
+                continue
+            score = similarity(prints.signatures[i], prints.signatures[o])
+            if score >= SIMILARITY:
+                best = min(best or (2.0,), (-score, other.created_utc, other.post_id))
+        if best is None:
+            originals.append(i)
+        else:
+            expected[item.post_id] = best[2]
+    assert 50 < len(expected) < 350  # the delivery has plenty of both
+
+    for chunk, crowded in ((1_000, near.CROWDED), (37, near.CROWDED), (37, 2), (1_000, 2)):
+        monkeypatch.setattr(store, "CHUNK", chunk)
+        monkeypatch.setattr(near, "CROWDED", crowded)
+        with connect(tmp_path / f"w{chunk}-{crowded}.duckdb") as con:
+            store_result(con, SourceResult("s", posts=posts), GAZ, begin_run(con, "live"))
+            rows = con.execute("SELECT post_id, duplicate_of, duplicate_kind FROM posts").fetchall()
+        assert {post_id: linked for post_id, linked, kind in rows if kind == "near"} == expected, (
+            chunk,
+            crowded,
+        )
+        assert all(kind in (None, "near") for _, _, kind in rows)

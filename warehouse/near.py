@@ -33,7 +33,8 @@ NEAR_WINDOW = timedelta(days=31)
 MIN_EQUAL = next(equal for equal in range(NUM_PERM + 1) if equal / NUM_PERM >= SIMILARITY)
 # Items of a chunk in one bucket up to which the first pass compares all their pairs.
 CROWDED = 32
-# Candidate pairs expanded at once, and compared at once: bound the search's memory (~40 MB).
+# Pairs with stored items expanded at once, and pairs compared at once: they bound the search's
+# memory to some tens of MB (pairs within a chunk are at most CROWDED - 1 per item and band).
 PAIR_BLOCK = 1_000_000
 COMPARE_BLOCK = 32_768
 
