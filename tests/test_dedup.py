@@ -106,27 +106,33 @@ def test_index_of_an_older_scheme_is_rebuilt_before_new_posts_are_compared(tmp_p
         assert con.execute("SELECT count(*) FROM post_lsh WHERE bucket = 1").fetchone()[0] == 0
 
 
-def test_a_delivery_stored_in_chunks_gives_the_rows_of_one_pass(tmp_path: Path, monkeypatch) -> None:
-    import warehouse.store as store
-
+def chunked_delivery(when: datetime) -> list[Post]:
+    """Nine posts whose links cross chunks: an original, a near and an exact copy of it, a thread
+    and five comments that inherit its municipality (also the kill test's delivery)."""
     story = " ".join(f"woord{i}" for i in range(30)) + " in Lombok"
-    posts = [
-        Post("reddit:t3_a", "reddit", "post", "r/utrecht", WHEN, story, author_key="a"),
-        Post("reddit:t3_b", "reddit", "post", "r/utrecht", WHEN, "Utrecht " + story, author_key="b"),  # near
-        Post("reddit:t3_c", "reddit", "post", "r/utrecht", WHEN, story.upper(), author_key="c"),  # exact
-        Post("reddit:t3_d", "reddit", "post", "r/nederland", WHEN, "Een nieuwe draad over Utrecht"),
+    return [
+        Post("reddit:t3_a", "reddit", "post", "r/utrecht", when, story, author_key="a"),
+        Post("reddit:t3_b", "reddit", "post", "r/utrecht", when, "Utrecht " + story, author_key="b"),  # near
+        Post("reddit:t3_c", "reddit", "post", "r/utrecht", when, story.upper(), author_key="c"),  # exact
+        Post("reddit:t3_d", "reddit", "post", "r/nederland", when, "Een nieuwe draad over Utrecht"),
     ] + [
         Post(
             f"reddit:t1_{i}",
             "reddit",
             "comment",
             "r/nederland",
-            WHEN,
+            when,
             f"Reactie nummer {i}",
             thread_id="reddit:t3_d",
         )
         for i in range(5)
     ]
+
+
+def test_a_delivery_stored_in_chunks_gives_the_rows_of_one_pass(tmp_path: Path, monkeypatch) -> None:
+    import warehouse.store as store
+
+    posts = chunked_delivery(WHEN)
     tables = {}
     for chunk in (1_000, 1):  # one pass, and every item in a chunk of its own
         monkeypatch.setattr(store, "CHUNK", chunk)

@@ -103,36 +103,18 @@ def _store_a_post_per_chunk(path: str) -> None:
     """Store a delivery of nine posts, one per chunk (also run as a subprocess a kill point ends)."""
     from datetime import UTC, datetime
 
+    from test_dedup import GAZ, chunked_delivery
+
     import warehouse.store as store
-    from sources.base import Post, SourceResult
-    from sources.relevance import Gazetteer, GazetteerEntry
+    from sources.base import SourceResult
     from warehouse.db import begin_run, connect
 
-    when = datetime(2026, 10, 1, 12, tzinfo=UTC)
-    story = " ".join(f"woord{i}" for i in range(30)) + " in Lombok"
-    posts = [
-        Post("reddit:t3_a", "reddit", "post", "r/utrecht", when, story),
-        Post("reddit:t3_b", "reddit", "post", "r/utrecht", when, "Utrecht " + story),  # near copy
-        Post("reddit:t3_c", "reddit", "post", "r/utrecht", when, story.upper()),  # exact copy
-        Post("reddit:t3_d", "reddit", "post", "r/nederland", when, "Een nieuwe draad over Utrecht"),
-    ] + [
-        Post(
-            f"reddit:t1_{i}",
-            "reddit",
-            "comment",
-            "r/nederland",
-            when,
-            f"Reactie {i}",
-            thread_id="reddit:t3_d",
-        )
-        for i in range(5)
-    ]
-    gazetteer = Gazetteer([GazetteerEntry("utrecht", ("Utrecht",), ("Lombok",), ())])
+    posts = chunked_delivery(datetime(2026, 10, 1, 12, tzinfo=UTC))
     chunk, store.CHUNK = store.CHUNK, 1
     try:
         with connect(Path(path)) as con:
             delivery = SourceResult("reddit:utrecht", posts=posts, state={"watermarks": {"new": 1}})
-            store.store_result(con, delivery, gazetteer, begin_run(con, "live"))
+            store.store_result(con, delivery, GAZ, begin_run(con, "live"))
     finally:
         store.CHUNK = chunk
 
