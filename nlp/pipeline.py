@@ -137,6 +137,13 @@ class Enricher:
         hits = self.topics.word_hits(form) + (self.topics.word_hits(lemma) if lemma != form else ())
         return _Word(form, lemma, word_vote(form), dutch, polarity, hits)
 
+    def _cached_word(self, lower: str) -> _Word:
+        """``_word`` of a lowercased token, computed once per process (until the cache is emptied)."""
+        info = self._words.get(lower)
+        if info is None:
+            info = self._words[lower] = self._word(lower)
+        return info
+
     def _learn(self, pieces: set[str]) -> None:
         """Tokenize the pieces not seen before, all in one Doc, and cache the words of each piece.
 
@@ -150,17 +157,12 @@ class Enricher:
             self._chunks.clear()
             self._words.clear()
             new = list(pieces)
-        words = self._words
         rest = []
         for text in new:
             # Letters only: one token, as spaCy would make it (no prefix, suffix or infix rule
             # applies), found without it; its few alphabetic exceptions ("xD") are left to it.
             if text.isalpha() and text not in self._exceptions:
-                lower = text.lower()
-                info = words.get(lower)
-                if info is None:
-                    info = words[lower] = self._word(lower)
-                self._chunks[text] = (info,)
+                self._chunks[text] = (self._cached_word(text.lower()),)
             else:
                 rest.append(text)
         if not rest:
@@ -169,10 +171,7 @@ class Enricher:
         piece: list[_Word] = []
         index = 0
         for token in self.nlp.make_doc(" ".join(new)):
-            lower = token.text.lower()
-            info = words.get(lower)
-            if info is None:
-                info = words[lower] = self._word(lower)
+            info = self._cached_word(token.text.lower())
             if not info.space:
                 piece.append(info)
             if token.whitespace_:

@@ -113,12 +113,7 @@ class LexiconSentiment:
                 if negate_left:
                     negate_left -= 1
                 continue
-            if (
-                prev == self.excess_word
-                and form.isalpha()
-                and not form.endswith("en")
-                and form not in NOT_EXCESS
-            ):
+            if prev == excess and form.isalpha() and not form.endswith("en") and form not in NOT_EXCESS:
                 polarity = self.excess_polarity  # "te duur", "te laat": too much is a complaint
             elif (
                 polarity is not None

@@ -245,22 +245,23 @@ class NearSearch:
 
     def nearest(self, row: int) -> str | None:
         """The post id of the original that ``row`` copies, or None."""
-        best: tuple[int, int, str] | None = None  # (-equal values, created, post id): least is best
-        for equal, created, post_id, other in self.kept.get(row, ()):
-            if other < 0 or self.original[other]:
-                candidate = (-equal, created, post_id)
-                best = candidate if best is None or candidate < best else best
+        # (-equal values, created, post id): the least is the most similar, then the oldest
+        candidates = [
+            (-equal, created, post_id)
+            for equal, created, post_id, other in self.kept.get(row, ())
+            if other < 0 or self.original[other]
+        ]
         found = [rows for key in self.crowded.get(row, ()) if (rows := self.added.get(key))]
         if found:
             others = np.concatenate(found) if len(found) > 1 else np.asarray(found[0])
-            rows = np.full(len(others), row)
-            rows, others = self._candidates(rows, others, self.groups, self.created)
+            rows, others = self._candidates(np.full(len(others), row), others, self.groups, self.created)
             equal = _equal_values(self.signatures, rows, self.signatures, others)
-            for value, other in zip(equal.tolist(), others.tolist(), strict=True):
-                if value >= MIN_EQUAL:
-                    candidate = (-value, int(self.created[other]), self.post_ids[other])
-                    best = candidate if best is None or candidate < best else best
-        return None if best is None else best[2]
+            hits = equal >= MIN_EQUAL
+            candidates += [
+                (-value, int(self.created[other]), self.post_ids[other])
+                for value, other in zip(equal[hits].tolist(), others[hits].tolist(), strict=True)
+            ]
+        return min(candidates)[2] if candidates else None
 
     def keep(self, row: int) -> None:
         """``row`` is an original: later rows may copy it."""
