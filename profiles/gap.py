@@ -86,7 +86,9 @@ def reach_gap(
             continue
         share, lower, upper = (float(estimate.share[i]), float(estimate.lower[i]), float(estimate.upper[i]))
         status = classify(lower / pop, upper / pop, thresholds)
-        reason = unknown_reason(share, pop, n_voices, estimate.level, thresholds) if status == "unknown" else None
+        reason = None
+        if status == "unknown":
+            reason = unknown_reason(share, pop, n_voices, estimate.level, thresholds)
         rows.append(
             GapRow(
                 profile.id, profile.name, pop, assumed, share, lower, upper, share / pop, lower / pop,
