@@ -130,12 +130,31 @@ class Estimation(_Strict):
     absent_below: Annotated[float, Field(gt=0)] = 0.5
     under_below: Annotated[float, Field(gt=0)] = 1.0
     over_above: Annotated[float, Field(gt=0)] = 1.0
+    # proportional only when the whole index interval lies inside [proportional_low, proportional_high]
+    proportional_low: Annotated[float, Field(gt=0)] = 0.67
+    proportional_high: Annotated[float, Field(gt=0)] = 1.5
     seed: int = 0
 
     @model_validator(mode="after")
     def _ordered(self) -> Estimation:
-        if not self.absent_below < self.under_below <= 1 <= self.over_above:
-            raise ValueError("thresholds must satisfy absent_below < under_below <= 1 <= over_above")
+        # Absent and under must exclude 1, the proportional band must contain it, over must exclude
+        # it. (under_below and proportional_low are not ordered: the defaults 1.0 and 0.67 overlap,
+        # and an interval below 1 is "under" before the band is looked at.) The first rule broken
+        # is named with the key to change.
+        rules = (
+            (self.absent_below < self.under_below, "absent_below", "below under_below"),
+            (self.under_below <= 1, "under_below", "at most 1"),
+            (self.proportional_low <= 1, "proportional_low", "at most 1"),
+            (self.proportional_high >= 1, "proportional_high", "at least 1"),
+            (self.over_above >= 1, "over_above", "at least 1"),
+        )
+        for ok, key, fix in rules:
+            if not ok:
+                raise ValueError(
+                    f"{key} = {getattr(self, key)} breaks the order of the thresholds; set {key} {fix} "
+                    "(0 < absent_below < under_below <= 1, 0 < proportional_low <= 1 <= proportional_high, "
+                    "over_above >= 1)"
+                )
         return self
 
 

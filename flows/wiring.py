@@ -32,5 +32,12 @@ def estimate_settings(e: Estimation) -> EstimateSettings:
         n_boot=e.n_boot,
         level=e.level,
         seed=e.seed,
-        thresholds=Thresholds(e.min_cell_size, e.absent_below, e.under_below, e.over_above),
+        thresholds=Thresholds(
+            e.min_cell_size,
+            e.absent_below,
+            e.under_below,
+            e.over_above,
+            proportional_low=e.proportional_low,
+            proportional_high=e.proportional_high,
+        ),
     )

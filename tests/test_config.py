@@ -117,3 +117,35 @@ cbs_code = "GM0344"
     assert any("rss:utrecht:Plat" in line and "failed" in line and "HTTP 503" in line for line in lines)
     assert any("reddit" in line and "skipped" in line for line in lines)
     assert not (tmp_path / "data").exists()  # checking stores nothing
+
+
+def test_config_status_band_defaults_reach_the_thresholds(minimal_config: Path) -> None:
+    from flows.wiring import estimate_settings
+
+    thresholds = estimate_settings(load_settings(minimal_config).estimation).thresholds
+    assert (thresholds.proportional_low, thresholds.proportional_high) == (0.67, 1.5)
+    text = minimal_config.read_text() + "\n[estimation]\nproportional_low = 0.8\nproportional_high = 1.25\n"
+    minimal_config.write_text(text)
+    thresholds = estimate_settings(load_settings(minimal_config).estimation).thresholds
+    assert (thresholds.proportional_low, thresholds.proportional_high) == (0.8, 1.25)
+
+
+@pytest.mark.parametrize(
+    ("lines", "key", "fix"),
+    [
+        ("proportional_low = 1.2", "proportional_low = 1.2", "set proportional_low at most 1"),
+        ("proportional_high = 0.9", "proportional_high = 0.9", "set proportional_high at least 1"),
+        ("under_below = 1.1", "under_below = 1.1", "set under_below at most 1"),
+        ("absent_below = 1.0", "absent_below = 1.0", "set absent_below below under_below"),
+        ("over_above = 0.9", "over_above = 0.9", "set over_above at least 1"),
+    ],
+)
+def test_config_thresholds_out_of_order_name_the_key_and_the_fix(
+    minimal_config: Path, lines: str, key: str, fix: str
+) -> None:
+    minimal_config.write_text(minimal_config.read_text() + f"\n[estimation]\n{lines}\n")
+    with pytest.raises(ConfigError) as exc:
+        load_settings(minimal_config)
+    message = str(exc.value)
+    assert str(minimal_config) in message and "estimation" in message
+    assert key in message and fix in message
