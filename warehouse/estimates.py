@@ -86,6 +86,7 @@ SHARE_COLUMNS = (
     "ri_lower",
     "ri_upper",
     "status",
+    "status_reason",
 )
 
 
@@ -193,6 +194,7 @@ def compute_estimates(
                         row.ri_lower,
                         row.ri_upper,
                         row.status,
+                        row.status_reason,
                     )
                 )
     return Estimates(municipality_id, model.id, start, end, rows, signal_rows, advice_rows)
