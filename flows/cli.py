@@ -152,13 +152,19 @@ def _print_summary(summary: dict[str, Any]) -> None:
         console.print(f"[yellow]{escape(note)}[/yellow]")
 
 
+def _status_text(status: str, reason: str | None) -> str:
+    """The status as printed: an unknown one says why (few voices, little evidence)."""
+    return f"{status} ({reason.replace('_', ' ')})" if status == "unknown" and reason else status
+
+
 def _print_gap(warehouse: Path, intended: dict[str, Any] | None) -> None:
     import duckdb
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
         rows = con.execute(
             "SELECT municipality, profile_id, profile_name, n_voices, population_share, online_share, "
-            "online_lower, online_upper, status FROM v_reach_gap WHERE topic IS NULL AND channel IS NULL "
+            "online_lower, online_upper, status, status_reason FROM v_reach_gap "
+            "WHERE topic IS NULL AND channel IS NULL "
             "ORDER BY municipality, population_share DESC, profile_id"
         ).fetchall()
     by_municipality: dict[str, list[tuple[Any, ...]]] = {}
@@ -174,9 +180,9 @@ def _print_gap(warehouse: Path, intended: dict[str, Any] | None) -> None:
         if mix:
             table.add_column("intended mix of the sample")
         total = sum(mix.values()) if mix else 0
-        for _, pid, name, _, pop, share, lo, hi, status in items:
+        for _, pid, name, _, pop, share, lo, hi, status, reason in items:
             online = "–" if share is None else f"{share:.0%} ({lo:.0%}–{hi:.0%})"
-            cells = [name, f"{pop:.0%}", online, status]
+            cells = [name, f"{pop:.0%}", online, _status_text(status, reason)]
             if mix:
                 cells.append(f"{mix.get(pid, 0) / total:.0%}")
             table.add_row(*cells)
@@ -765,9 +771,8 @@ def gap(
             else (f"{r['online_share']:.0%} ({r['online_lower']:.0%}–{r['online_upper']:.0%})")
         )
         index = "–" if r["representation_index"] is None else f"{r['representation_index']:.2f}"
-        table.add_row(
-            r["municipality"], r["profile_name"], str(r["n_voices"]), pop, online, index, r["status"]
-        )
+        status = _status_text(r["status"], r.get("status_reason"))
+        table.add_row(r["municipality"], r["profile_name"], str(r["n_voices"]), pop, online, index, status)
     console.print(table)
 
 
