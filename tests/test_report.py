@@ -80,6 +80,120 @@ def test_report_in_english_for_one_municipality_and_another_period(warehouse: Pa
     assert stored == 0  # the report wrote nothing to the warehouse
 
 
+def _summary_of(html: str, name: str) -> str:
+    """The summary section's part about one municipality."""
+    summary = html[html.index('<section id="samenvatting">') : html.index('<section id="bereikkloof">')]
+    start = summary.index(f"<h3>{name}</h3>")
+    end = summary.find("<h3>", start + 1)
+    return summary[start : end if end != -1 else len(summary)]
+
+
+def _overall(con: duckdb.DuckDBPyConnection, municipality: str, days: int) -> dict[str, tuple[str, str, str]]:
+    """{profile_id: (name, status, reason)} of the primary estimate over all topics and channels
+    for the period of ``days`` ending on the demo's day, computed in memory as the report does."""
+    from flows.config import Estimation
+    from flows.wiring import estimate_settings
+    from profiles.evidence import EvidenceModel
+    from profiles.model import load_model
+    from warehouse.estimates import compute_estimates, period_for
+
+    end = con.execute("SELECT max(period_end) FROM share_estimates").fetchone()[0]
+    nlp = con.execute("SELECT nlp_version FROM v_current_nlp").fetchone()[0]
+    evidence = EvidenceModel(load_model("citisens"))
+    settings = estimate_settings(Estimation())
+    estimates = compute_estimates(con, municipality, evidence, nlp, period_for(end, days), settings, run_id=0)
+    return {
+        r["profile_id"]: (r["profile_name"], r["status"], r["status_reason"])
+        for r in estimates.share_records()
+        if r["topic_id"] is None and r["channel"] is None and r["is_primary"]
+    }
+
+
+def _direction(status: str) -> str:
+    return "fewer" if status in ("absent", "under") else status
+
+
+KNOWN = ("absent", "under", "proportional", "over")
+RANGE = re.compile(r'^\S+–\S+ <span class="estimate">\((schatting|estimate) [^)]+\)</span>$')
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_report_says_what_is_known_and_why_the_rest_is_unknown(
+    warehouse: Path, tmp_path: Path, lang: str
+) -> None:
+    """Unknown rows say why; the summary names only known statuses, counts the unknown ones by
+    reason, says which period it holds for, and warns for every profile whose finding differs
+    between 30 and 90 days; no share stands bare outside its interval."""
+    from warehouse.report import messages
+
+    t = messages()[lang]
+    html = _report(warehouse, tmp_path / "r.html", "--lang", lang)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        con.execute("SET TimeZone = 'UTC'")
+        statuses = {m: (_overall(con, m, 90), _overall(con, m, 30)) for m in ("utrecht", "overbetuwe")}
+    for municipality, (at90, at30) in statuses.items():
+        summary = _summary_of(html, municipality.capitalize())
+        assert "2026-08-28" in summary and "(90 " in summary  # the period the findings hold for
+        findings = summary[summary.index('<div class="note findings">') :]
+        unknown = [v for v in at90.values() if v[1] == "unknown"]
+        assert unknown, "the demo has profiles its data cannot tell"
+        known_part, unknown_note = findings.split('class="unknown-note">')
+        assert re.search(rf"\b{len(unknown)}\b", unknown_note.split("</p>")[0])
+        for reason in {v[2] for v in unknown}:
+            assert t["unknown_" + reason].split("}", 1)[1][:20] in unknown_note
+        for name, status, _ in at90.values():  # a profile is named only with a known status
+            assert (name in known_part) == (status in KNOWN), (name, status)
+        differ = {
+            at90[p][0]
+            for p in at90
+            if _direction(at90[p][1]) != _direction(at30[p][1])
+            and (at90[p][1] in KNOWN or at30[p][1] in KNOWN)
+        }
+        assert set(re.findall(r"<li><strong>([^<]+)</strong>:", summary)) == differ, municipality
+        assert (t["period_warning"][:30] in summary) == bool(differ)
+    gap = html[html.index('<section id="bereikkloof">') : html.index('<section id="advies">')]
+    readings = {f"{t['status_unknown']} ({t['reason_' + r]})" for r in ("few_voices", "little_evidence")}
+    cells = re.findall(r'<td class="status-unknown">([^<]*)</td>', gap)
+    assert cells and set(cells) <= readings
+    rows = re.findall(r"<tr>\s*<td>.*?</tr>", gap, re.S)
+    assert len(rows) == 16
+    for row in rows:
+        _, online, index, compare = re.findall(r'<td class="num">(.*?)</td>', row)
+        assert RANGE.match(online) and RANGE.match(index) and RANGE.match(compare), row
+
+
+def test_proportional_only_inside_the_band_on_the_demo(warehouse: Path, tmp_path: Path, monkeypatch) -> None:
+    """No row reads "naar verhouding" while its index interval reaches below 0.5 or above 2: not in
+    the warehouse, not in `betrokken gap`, not in the report; unknown rows carry their reason."""
+    import json
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute("SELECT status, status_reason, ri_lower, ri_upper FROM share_estimates").fetchall()
+    reasons = {"unknown": {"few_voices", "little_evidence"}, "suppressed": {"few_voices"}}
+    assert rows
+    for status, reason, low, high in rows:
+        assert reason in reasons.get(status, {None}), (status, reason)
+        if status == "proportional":
+            assert low >= 0.67 and high <= 1.5
+    runner = CliRunner()
+    gap = json.loads(runner.invoke(app, ["gap", "--warehouse", str(warehouse), "--json"]).output)
+    assert gap and all("status_reason" in r for r in gap)
+    wide = [r for r in gap if r["status"] == "proportional" and (r["ri_lower"] < 0.5 or r["ri_upper"] > 2)]
+    assert wide == []
+    from flows import cli
+
+    monkeypatch.setattr(cli.console, "width", 250)  # one line per row
+    table = runner.invoke(app, ["gap", "--warehouse", str(warehouse)]).output
+    for r in gap:
+        if r["status"] == "unknown":
+            assert f"unknown ({r['status_reason'].replace('_', ' ')})" in table
+    html = _report(warehouse, tmp_path / "r.html")
+    for row in re.findall(r"<tr>.*?</tr>", html, re.S):
+        if '<td class="status-proportional">naar verhouding</td>' in row:
+            low, high = re.findall(r"([0-9.]+)–([0-9.]+) <span", row)[1]
+            assert float(low) >= 0.5 and float(high) <= 2
+
+
 def test_report_command_rejects_bad_options_clearly(warehouse: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     base = ["report", "--warehouse", str(warehouse), "--out", str(tmp_path / "r.html")]
@@ -134,6 +248,15 @@ def test_report_in_headless_chromium(warehouse: Path, tmp_path: Path) -> None:
         assert "<script>document.title='pwned'</script>" in headline.inner_text()
         assert page.locator("script").count() == 0 and page.locator("img").count() == 0
         assert page.title() != "pwned"
+        # the point estimate is drawn lighter and smaller than the interval it sits in
+        estimate = page.locator("#bereikkloof td .estimate").first
+        own, parent = estimate.evaluate(
+            "e => [e, e.parentElement].map(x => [getComputedStyle(x).color, "
+            "parseFloat(getComputedStyle(x).fontSize)])"
+        )
+        assert own[0] != parent[0] and own[1] < parent[1]
+        unknown = page.locator("#bereikkloof td.status-unknown").first.inner_text()
+        assert re.fullmatch(r"onbekend \(te weinig (stemmen|bewijs)\)", unknown)
         page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
         page.pdf(path=str(tmp_path / "report.pdf"))
         browser.close()

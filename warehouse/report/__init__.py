@@ -33,6 +33,10 @@ OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "
 SENTIMENT_COLOURS = {"negative": "#D55E00", "neutral": "#BBBBBB", "positive": "#0072B2"}
 LANGUAGES = ("nl", "en")
 TOP_TOPICS = 6
+# The summary checks its findings against these period lengths (ending on the same day) and warns
+# when a finding is not the same over all of them.
+COMPARE_PERIODS = (30, 90)
+KNOWN_STATUSES = ("absent", "under", "proportional", "over")
 HEADLINES_PER_TOPIC = 2
 EXCERPT_CHARS = 160
 
@@ -150,6 +154,15 @@ class MunicipalitySection:
     method: str
     compare_method: str
     headlines: list[dict[str, Any]] = field(default_factory=list)
+    # what the summary may say: names per known status, counts of unknown profiles per reason
+    known: dict[str, list[str]] = field(default_factory=dict)
+    unknown: dict[str, int] = field(default_factory=dict)
+    # profiles whose finding is not the same over another period ending on the same day
+    period_notes: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def period_days(self) -> int:
+        return (self.period_end - self.period_start).days + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +207,10 @@ def _gap_chart(rows: list[dict[str, Any]], t: dict[str, str]) -> str | None:
     interval = base.mark_rule(color=OKABE_ITO[0], strokeWidth=2).encode(
         y=y, x=alt.X("low:Q", title=t["share_axis"], axis=alt.Axis(format="%")), x2="high:Q"
     )
-    online = base.mark_point(filled=True, size=70, color=OKABE_ITO[0]).encode(y=y, x="online:Q")
+    # the interval is the finding; the point estimate is drawn subdued inside it
+    online = base.mark_point(filled=False, size=55, color=OKABE_ITO[0], opacity=0.55).encode(
+        y=y, x="online:Q"
+    )
     population = base.mark_tick(color=OKABE_ITO[5], thickness=3, size=18).encode(y=y, x="population:Q")
     chart = (interval + online + population).properties(
         width=420, height=28 * len(shown), title=t["gap_chart_title"]
@@ -250,6 +266,54 @@ def _gap_rows(
         con, municipality["municipality_id"], evidence, nlp, period, settings, run_id=0
     )
     return estimates.share_records()
+
+
+def _overall_primary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in rows if r["topic_id"] is None and r["channel"] is None and r["is_primary"]]
+
+
+def _direction(status: str) -> str:
+    """What a status says about a profile: absent and under both say "fewer online"."""
+    return "fewer" if status in ("absent", "under") else status
+
+
+def _finding(days: int, row: dict[str, Any]) -> dict[str, Any]:
+    return {"days": days, "status": row["status"], "reason": row.get("status_reason")}
+
+
+def _period_notes(
+    con: duckdb.DuckDBPyConnection,
+    municipality: dict[str, Any],
+    model: ProfileModel,
+    nlp: str,
+    period: tuple[date, date],
+    primary: list[dict[str, Any]],
+    settings: EstimateSettings,
+) -> list[dict[str, Any]]:
+    """Profiles whose finding changes when the same municipality is estimated over another period
+    of ``COMPARE_PERIODS`` ending on the same day (stored, or computed in memory like --period)."""
+    days = (period[1] - period[0]).days + 1
+    here = {r["profile_id"]: r for r in primary}
+    notes: dict[str, dict[str, Any]] = {}
+    for other_days in COMPARE_PERIODS:
+        if other_days == days:
+            continue
+        other = _overall_primary(
+            _gap_rows(con, municipality, model, nlp, period_for(period[1], other_days), settings)
+        )
+        for r in other:
+            mine = here.get(r["profile_id"])
+            if mine is None or _direction(mine["status"]) == _direction(r["status"]):
+                continue
+            if mine["status"] not in KNOWN_STATUSES and r["status"] not in KNOWN_STATUSES:
+                continue  # neither period can tell: nothing depends on the period
+            note = notes.setdefault(
+                r["profile_id"], {"name": mine["profile_name"], "findings": [_finding(days, mine)]}
+            )
+            note["findings"].append(_finding(other_days, r))
+    for note in notes.values():
+        note["findings"].sort(key=lambda f: f["days"])
+    return [notes[r["profile_id"]] for r in primary if r["profile_id"] in notes]
 
 
 def _section(
@@ -311,6 +375,12 @@ def _section(
         if len(h["excerpt"]) > EXCERPT_CHARS:
             h["excerpt"] = h["excerpt"][: EXCERPT_CHARS - 1].rstrip() + "…"
     first = primary[0] if primary else {}
+    known = {s: [r["profile_name"] for r in primary if r["status"] == s] for s in KNOWN_STATUSES}
+    unknown: dict[str, int] = {}
+    for r in primary:
+        if r["status"] == "unknown":
+            reason = r.get("status_reason") or "unstated"
+            unknown[reason] = unknown.get(reason, 0) + 1
     return MunicipalitySection(
         id=municipality["municipality_id"],
         name=municipality["name"],
@@ -338,6 +408,36 @@ def _section(
         method=method,
         compare_method=compare_method,
         headlines=headlines,
+        known=known,
+        unknown=unknown,
+        period_notes=_period_notes(con, municipality, model, nlp, period, primary, settings),
+    )
+
+
+def _pct(value: float | None) -> str:
+    """A share as a whole percentage; a share above 0 but under half a percent reads "<1%"."""
+    if value is None:
+        return "–"
+    if 0 < value < 0.005:
+        return "<1%"
+    return f"{100 * value:.0f}%"
+
+
+RANGE_FIGURES = {
+    "share": ("online_lower", "online_upper", "online_share"),
+    "index": ("ri_lower", "ri_upper", "representation_index"),
+}
+
+
+def _in_range(row: dict[str, Any] | None, kind: str, estimate_word: str) -> Markup:
+    """"3%–21% (schatting 9%)": the interval first, the point estimate subdued inside it, so no
+    figure ever stands bare; "–" for a row without an estimate."""
+    low, high, point = ((row or {}).get(key) for key in RANGE_FIGURES[kind])
+    if low is None or high is None or point is None:
+        return Markup("–")
+    show = _pct if kind == "share" else "{:.2f}".format
+    return Markup('{}–{} <span class="estimate">({} {})</span>').format(
+        show(low), show(high), estimate_word, show(point)
     )
 
 
@@ -379,16 +479,25 @@ def render_report(con: duckdb.DuckDBPyConnection, request: ReportRequest, settin
     health = records(con, SOURCE_HEALTH_SQL, {})
     model = _model_for(municipalities[0])
     env = Environment(loader=PackageLoader("warehouse.report", "."), autoescape=select_autoescape(["j2"]))
-    env.filters["pct"] = lambda v: "–" if v is None else f"{100 * v:.0f}%"
+    env.filters["pct"] = _pct
     env.filters["num"] = lambda v, d=2: "–" if v is None else f"{v:.{d}f}"
+
+    env.filters["in_range"] = lambda row, kind="share": _in_range(row, kind, t["estimate_word"])
 
     def say(key: str, **values: Any) -> Markup:
         return Markup(t[key]).format(**values)
+
+    def status_text(status: str, reason: str | None) -> str:
+        """"onbekend (te weinig stemmen)": an unknown status says why."""
+        text = t["status_" + status]
+        return f"{text} ({t['reason_' + reason]})" if status == "unknown" and reason else text
 
     return env.get_template("report.html.j2").render(
         lang=request.lang,
         t=t,
         say=say,
+        status_text=status_text,
+        compare_periods=COMPARE_PERIODS,
         sections=sections,
         model=model,
         estimation=settings,
