@@ -24,27 +24,19 @@ METHODS = ("pcc", "emq")
 # From this many labelled voices on, PACC (calibrated on them) is estimated too and becomes primary.
 MIN_LABELLED_VOICES = 30
 
+# The voices of one municipality in the period (see the voice_posts macro of migration 010, the one
+# definition of a voice): per voice the signals, the topics and the channels of its posts. A voice
+# whose posts have no topic joins no topic group; it counts for the municipality as a whole.
 VOICES_SQL = """
-WITH resident_posts AS (
-    SELECT p.post_id, p.author_key, p.channel
-    FROM posts p
-    JOIN enrichment e ON e.post_id = p.post_id AND e.nlp_version = $nlp AND e.language = 'nl'
-    WHERE p.municipality_id = $m AND p.source = 'reddit' AND p.author_key IS NOT NULL
-      AND p.duplicate_of IS NULL AND NOT p.is_deleted
-      AND CAST(p.created_utc AS DATE) BETWEEN $start AND $end
-),
-topical AS (
-    SELECT r.*, list(t.topic_id) AS topics
-    FROM resident_posts r JOIN post_topics t ON t.post_id = r.post_id AND t.nlp_version = $nlp
-    GROUP BY ALL
-)
 SELECT list_distinct(flatten(list(coalesce(s.signal_ids, [])))) AS signals,
-       list_distinct(flatten(list(topical.topics))) AS topics,
-       list_distinct(list(topical.channel)) AS channels
-FROM topical
-LEFT JOIN post_signals s
-  ON s.post_id = topical.post_id AND s.profile_model = $model AND s.model_version = $mver
-GROUP BY topical.author_key
+       list_distinct(list(t.topic_id)) AS topics,
+       list_distinct(list(v.channel)) AS channels
+FROM voice_posts($nlp, $start, $end) v
+LEFT JOIN post_signals s ON s.post_id = v.post_id AND s.profile_model = $model AND s.model_version = $mver
+LEFT JOIN post_topics t ON t.post_id = v.post_id AND t.nlp_version = $nlp
+WHERE v.municipality_id = $m
+GROUP BY v.author_key
+ORDER BY v.author_key
 """
 
 

@@ -21,22 +21,34 @@ import numpy as np
 from profiles.evidence import EvidenceModel
 from warehouse.db import transaction
 
+# Every voice of the period (the voice_posts macro of migration 010: the same voices the estimate
+# counts), with its texts in order and the distinct signals of its posts. A text purged after
+# retention is left out; a voice with no text left cannot be labelled, so export_sample skips it.
 VOICE_POSTS_SQL = """
-SELECT p.author_key, p.municipality_id,
-       list(coalesce(p.title || chr(10), '') || p.text ORDER BY p.created_utc) AS texts,
+SELECT v.author_key, v.municipality_id,
+       list(coalesce(p.title || chr(10), '') || p.text ORDER BY p.created_utc, p.post_id)
+           FILTER (WHERE p.text IS NOT NULL) AS texts,
        list_distinct(flatten(list(coalesce(s.signal_ids, [])))) AS signals
-FROM posts p
-JOIN enrichment e ON e.post_id = p.post_id AND e.nlp_version = $nlp AND e.language = 'nl'
-LEFT JOIN post_signals s ON s.post_id = p.post_id AND s.profile_model = $model AND s.model_version = $mver
-WHERE p.source = 'reddit' AND p.author_key IS NOT NULL AND p.duplicate_of IS NULL AND NOT p.is_deleted
-  AND p.text IS NOT NULL AND p.municipality_id IS NOT NULL
-  AND CAST(p.created_utc AS DATE) BETWEEN $start AND $end
-GROUP BY p.author_key, p.municipality_id
+FROM voice_posts($nlp, $start, $end) v
+JOIN posts p ON p.post_id = v.post_id
+LEFT JOIN post_signals s ON s.post_id = v.post_id AND s.profile_model = $model AND s.model_version = $mver
+GROUP BY v.author_key, v.municipality_id
+ORDER BY v.municipality_id, v.author_key
 """
 
 
 class LabelError(Exception):
     """A label file cannot be imported; the message names the file, the line and the fix."""
+
+
+def period_voices(
+    con: duckdb.DuckDBPyConnection, evidence: EvidenceModel, nlp_version: str, start: date, end: date
+) -> list[tuple]:
+    """(author_key, municipality_id, texts, signals) of every voice of every municipality in the
+    period, by the warehouse's one definition of a voice. The author key stays in memory."""
+    model = evidence.model
+    params = {"nlp": nlp_version, "model": model.id, "mver": model.version_tag(), "start": start, "end": end}
+    return con.execute(VOICE_POSTS_SQL, params).fetchall()
 
 
 def export_sample(
@@ -52,12 +64,11 @@ def export_sample(
     """Write up to ``n`` voices, stratified by their most likely profile, to ``out``; returns the count."""
     start, end = as_of - timedelta(days=period_days - 1), as_of  # the same window as the estimates
     model = evidence.model
-    rows = con.execute(
-        VOICE_POSTS_SQL,
-        {"nlp": nlp_version, "model": model.id, "mver": model.version_tag(), "start": start, "end": end},
-    ).fetchall()
+    rows = period_voices(con, evidence, nlp_version, start, end)
     strata: dict[int, list[tuple]] = defaultdict(list)
     for row in rows:
+        if not row[2]:
+            continue  # every text purged after retention: nothing to show a labeller
         strata[int(np.argmax(evidence.posterior(row[3])))].append(row)
     rng = np.random.default_rng(seed)
     for members in strata.values():

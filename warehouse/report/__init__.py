@@ -61,10 +61,19 @@ IN_PERIOD_ANY = (
     "p.municipality_id IN (SELECT unnest($ms)) AND p.duplicate_of IS NULL AND NOT p.is_deleted "
     "AND CAST(p.created_utc AS DATE) BETWEEN $start AND $end"
 )
+# Posts and channels per source; the voices are those of the warehouse's one definition (the
+# voice_posts macro of migration 010), the same the estimate and the labelling loop count.
 POSTS_BY_SOURCE_SQL = f"""
-    SELECT p.source, count(*) AS n_posts, count(DISTINCT p.author_key) AS n_voices,
+    WITH counted AS (
+        SELECT source, count(DISTINCT author_key) AS n_voices
+        FROM voice_posts($nlp, $start, $end) WHERE municipality_id = $m GROUP BY source
+    )
+    SELECT p.source, count(*) AS n_posts, coalesce(any_value(c.n_voices), 0) AS n_voices,
            count(DISTINCT p.channel) AS n_channels
-    FROM posts p WHERE {IN_PERIOD} GROUP BY p.source ORDER BY p.source"""
+    FROM posts p LEFT JOIN counted c ON c.source = p.source
+    WHERE {IN_PERIOD} GROUP BY p.source ORDER BY p.source"""
+# The migration that defines a voice; a warehouse before it is migrated by the next nightly run.
+VOICES_MIGRATION = 10
 # A lower bound of enriched_at for the period's posts, so that the enrichment scan skips the row
 # groups of older enrichments (DuckDB keeps min/max per row group). Sound because a post is only
 # enriched after it was stored (enrich reads it from posts), so enriched_at >= stored_at; the day
@@ -456,6 +465,12 @@ def render_report(con: duckdb.DuckDBPyConnection, request: ReportRequest, settin
         if request.municipality and known:
             raise ReportError(f"unknown municipality {request.municipality!r}; known: {', '.join(known)}")
         raise ReportError("the warehouse records no municipality yet; run `betrokken run` first")
+    migrated = con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0
+    if migrated < VOICES_MIGRATION:
+        raise ReportError(
+            "the warehouse was written by an older betrokken; run `betrokken run` (or `demo`) once "
+            "with this version to migrate it, then draw the report"
+        )
     stored_as_of, stored_days = _period_of_latest_run(con)
     last_run = records(
         con,
