@@ -139,3 +139,14 @@ def test_every_count_of_voices_is_the_same_number(demo_run, tmp_path: Path, muni
         report_per_source,
     )
     assert stored >= 10 and authors >= stored
+
+
+def test_report_on_a_warehouse_before_the_voice_migration_says_how_to_fix(tmp_path: Path) -> None:
+    from flows.config import Estimation
+    from flows.wiring import estimate_settings
+    from warehouse.report import ReportError, ReportRequest, render_report
+
+    with connect(tmp_path / "w.duckdb") as con:
+        con.execute("DELETE FROM schema_migrations WHERE version >= 10")
+    with connect(tmp_path / "w.duckdb", read_only=True) as con, pytest.raises(ReportError, match="migrate"):
+        render_report(con, ReportRequest(), estimate_settings(Estimation()))

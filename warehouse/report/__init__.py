@@ -455,6 +455,12 @@ def render_report(con: duckdb.DuckDBPyConnection, request: ReportRequest, settin
     if request.lang not in LANGUAGES:
         raise ReportError(f"unknown language {request.lang!r}; choose one of {', '.join(LANGUAGES)}")
     t = messages()[request.lang]
+    migrated = con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0
+    if migrated < VOICES_MIGRATION:
+        raise ReportError(
+            "the warehouse was written by an older betrokken; run `betrokken run` (or `demo`) once "
+            "with this version to migrate it, then draw the report"
+        )
     municipalities = records(
         con,
         "SELECT * FROM municipalities WHERE $m IS NULL OR municipality_id = $m ORDER BY municipality_id",
@@ -465,12 +471,6 @@ def render_report(con: duckdb.DuckDBPyConnection, request: ReportRequest, settin
         if request.municipality and known:
             raise ReportError(f"unknown municipality {request.municipality!r}; known: {', '.join(known)}")
         raise ReportError("the warehouse records no municipality yet; run `betrokken run` first")
-    migrated = con.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] or 0
-    if migrated < VOICES_MIGRATION:
-        raise ReportError(
-            "the warehouse was written by an older betrokken; run `betrokken run` (or `demo`) once "
-            "with this version to migrate it, then draw the report"
-        )
     stored_as_of, stored_days = _period_of_latest_run(con)
     last_run = records(
         con,
