@@ -10,12 +10,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nlp.literals import Literals
-from profiles.model import ProfileModel, Signal
+from profiles.lexical import TextEvidence, text_logits
+from profiles.model import SHIPPED_DIR, ProfileModel, Signal
+
+if TYPE_CHECKING:
+    from profiles.fit import FittedEvidence
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,10 +90,17 @@ class _CompiledSignal:
 
 
 class EvidenceModel:
-    """A profile model's signals, compiled once, with their log likelihood ratios."""
+    """A profile model's signals, compiled once, with their log likelihood ratios; with a fitted
+    evidence file (``profiles.fit``), the fitted coefficients and word evidence instead.
 
-    def __init__(self, model: ProfileModel) -> None:
+    A voice's posterior is ``softmax(bias + sum of its distinct signals' coefficients + text)``.
+    Without a fit, ``bias`` is the log population share and a coefficient the log likelihood ratio
+    of the profile file, so the posterior is Bayes' rule with the hand-set ratios.
+    """
+
+    def __init__(self, model: ProfileModel, fitted: FittedEvidence | None = None) -> None:
         self.model = model
+        self.fitted = fitted
         self.signals = [_CompiledSignal(s) for s in model.signals]
         self._phrases = Literals(p for s in self.signals for p in s.phrase_texts)
         ids = model.profile_ids
@@ -96,19 +108,90 @@ class EvidenceModel:
             s.id: np.log(np.array([s.lr.get(pid, 1.0) for pid in ids], dtype=float)) for s in model.signals
         }
         self.log_prior = np.log(model.prior())
+        self.text: TextEvidence | None = None
+        if fitted is not None:
+            self.log_lr.update(zip(fitted.signal_ids, fitted.signal_coef, strict=True))
+            self.log_prior = np.asarray(fitted.bias, dtype=float)
+            self.text = fitted.text
+
+    @property
+    def version(self) -> str:
+        """The profile model's evidence version, and the fit's: stored evidence is recomputed when
+        either changes."""
+        tag = self.model.version_tag()
+        return tag if self.fitted is None else f"{tag}+fit{self.fitted.digest}"
+
+    @property
+    def posterior_prior(self) -> np.ndarray:
+        """The prior the posteriors are computed under: the posterior of a voice without any
+        evidence (the population shares for the hand-set model, the fitted bias for a fit)."""
+        return self.posterior(())
+
+    @property
+    def calibration(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Cross-fitted (posteriors, labels) of the fit's labelled voices, for the share estimators."""
+        if self.fitted is None or len(self.fitted.calibration_labels) == 0:
+            return None
+        return self.fitted.calibration_posteriors, self.fitted.calibration_labels
 
     def fired(self, features: PostFeatures) -> list[str]:
         """Ids of the signals that fire on one post."""
         present = self._phrases.found(features.lower_text)
         return [s.id for s in self.signals if s.fires(features, present)]
 
-    def posterior(self, signal_ids: Iterable[str]) -> np.ndarray:
-        """Posterior over profiles for one voice, from the distinct signals of all its posts."""
+    def post_text(self, words: Iterable[str]) -> tuple[np.ndarray, float]:
+        """What one post's words add to its voice's text evidence (zeros without a fitted model)."""
+        if self.text is None:
+            return np.zeros(len(self.log_prior)), 0.0
+        return self.text.post(words)
+
+    def text_of(self, posts: Iterable[Iterable[str]]) -> tuple[np.ndarray, float]:
+        """A voice's summed text evidence from the words of each of its posts."""
+        score, weight = np.zeros(len(self.log_prior)), 0.0
+        for words in posts:
+            s, w = self.post_text(words)
+            score += s
+            weight += w
+        return score, weight
+
+    def posterior(
+        self, signal_ids: Iterable[str], text_score: np.ndarray | None = None, text_weight: float = 0.0
+    ) -> np.ndarray:
+        """Posterior over profiles for one voice, from the distinct signals of all its posts and
+        its summed text evidence."""
         logp = self.log_prior.copy()
         for signal_id in set(signal_ids):
             lr = self.log_lr.get(signal_id)
             if lr is not None:
                 logp += lr
+        if text_score is not None:
+            logp += text_logits(np.asarray(text_score, dtype=float), text_weight)
         logp -= logp.max()
         p = np.exp(logp)
         return p / p.sum()
+
+
+EVIDENCE_HANDSET = "handset"
+EVIDENCE_SHIPPED = "shipped"
+
+
+def shipped_fit_path(model: ProfileModel) -> Path:
+    """Where the fit that ships with a profile model lives (it may not exist)."""
+    return SHIPPED_DIR / f"{model.id}.fit.npz"
+
+
+def evidence_for(model: ProfileModel, evidence: str = EVIDENCE_SHIPPED) -> EvidenceModel:
+    """The evidence model the nightly run and ``betrokken estimate`` use.
+
+    ``evidence``: "shipped" (the fit that ships with the profile model, else its hand-set ratios),
+    "handset" (the profile file's ratios alone, no labels) or the path of a file written by
+    ``betrokken label fit``.
+    """
+    from profiles.fit import load_fitted
+
+    if evidence == EVIDENCE_HANDSET:
+        return EvidenceModel(model)
+    if evidence == EVIDENCE_SHIPPED:
+        path = shipped_fit_path(model)
+        return EvidenceModel(model, load_fitted(path, model)) if path.exists() else EvidenceModel(model)
+    return EvidenceModel(model, load_fitted(Path(evidence), model))
