@@ -79,8 +79,18 @@ def reach_gap(
         if estimate is None or n_voices < thresholds.min_cell_size:
             rows.append(
                 GapRow(
-                    profile.id, profile.name, pop, assumed, None, None, None, None, None, None,
-                    "suppressed", REASON_FEW_VOICES,
+                    profile.id,
+                    profile.name,
+                    pop,
+                    assumed,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    None,
+                    "suppressed",
+                    REASON_FEW_VOICES,
                 )
             )
             continue
@@ -91,8 +101,18 @@ def reach_gap(
             reason = unknown_reason(share, pop, n_voices, estimate.level, thresholds)
         rows.append(
             GapRow(
-                profile.id, profile.name, pop, assumed, share, lower, upper, share / pop, lower / pop,
-                upper / pop, status, reason,
+                profile.id,
+                profile.name,
+                pop,
+                assumed,
+                share,
+                lower,
+                upper,
+                share / pop,
+                lower / pop,
+                upper / pop,
+                status,
+                reason,
             )
         )
     return rows

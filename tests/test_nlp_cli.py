@@ -125,11 +125,12 @@ def test_cli_estimate_on_any_table_of_texts(tmp_path: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     report = _last_json(result.output)
-    assert report["method"] == "emq" and 50 <= report["n_voices"] <= 130
+    assert report["method"] == "bayes" and 50 <= report["n_voices"] <= 130  # the nightly run's default
     shares = [p["share"] for p in report["profiles"]]
     assert sum(shares) == pytest.approx(1.0)
     assert all(p["lower"] <= p["share"] <= p["upper"] for p in report["profiles"])
-    assert {p["status"] for p in report["profiles"]} <= {"absent", "under", "proportional", "over"}
+    assert {p["status"] for p in report["profiles"]} <= {"absent", "under", "proportional", "over", "unknown"}
+    assert all((p["status"] == "unknown") == (p["status_reason"] is not None) for p in report["profiles"])
     assert not any(d["author"] in result.output for d in items)  # authors group rows, never shown
     few = CliRunner().invoke(
         app, ["estimate", "--csv", str(path), "--text-col", "bericht", "--model", "burgerschapsstijlen"]

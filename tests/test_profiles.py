@@ -149,8 +149,8 @@ def test_adjusted_methods_need_and_use_calibration() -> None:
     with pytest.raises(ValueError, match="needs calibration"):
         estimate_shares(posteriors, prior, method="acc")
     labels = posteriors.argmax(axis=1)  # a "perfect" labelled set: the classifier is never wrong on it
-    est = estimate_shares(posteriors, prior, calibration=(posteriors, labels), n_boot=100)
-    assert est.method == "pacc"  # the default once labelled voices exist
+    est = estimate_shares(posteriors, prior, method="pacc", calibration=(posteriors, labels), n_boot=100)
+    assert est.method == "pacc" and est.share.sum() == pytest.approx(1.0)
     acc = estimate_shares(posteriors, prior, method="acc", calibration=(posteriors, labels), n_boot=100)
     cc = estimate_shares(posteriors, prior, method="cc", n_boot=100)
     assert np.allclose(acc.share, cc.share)  # no errors to correct: ACC equals CC
