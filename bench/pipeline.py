@@ -378,13 +378,13 @@ class Recorder:
 def enrich_in_worker(group: list[list[Any]], options: Any, profile_model: str) -> list[Any]:
     """What the processes runner's enrich task does in a worker process: NLP in, rows out."""
     from nlp.pipeline import get_enricher
-    from profiles.evidence import EvidenceModel
+    from profiles.evidence import evidence_for
     from profiles.model import load_model
     from warehouse.enrich import compute_batch
 
     global _WORKER_EVIDENCE
-    if _WORKER_EVIDENCE is None:
-        _WORKER_EVIDENCE = EvidenceModel(load_model(profile_model))
+    if _WORKER_EVIDENCE is None:  # the default evidence, as the bench's config has it
+        _WORKER_EVIDENCE = evidence_for(load_model(profile_model))
     enricher = get_enricher(options)
     return [compute_batch(batch, enricher, _WORKER_EVIDENCE) for batch in group]
 
@@ -413,7 +413,7 @@ def run_direct(
     from flows.wiring import estimate_settings, gazetteer_for
     from flows.workers import fewer_gc_collections, setup_worker, tasks_for
     from nlp.version import nlp_version
-    from profiles.evidence import EvidenceModel
+    from profiles.evidence import evidence_for
     from profiles.model import load_model, load_model_for
     from warehouse.db import begin_run, connect, finish_run, load_states, record_municipalities
     from warehouse.enrich import Deferred, Enrichment
@@ -454,7 +454,7 @@ def run_direct(
         # while collecting, and each stored chunk's posts go to the pool while the next chunk is
         # stored; on threads the NLP runs afterwards, here, a batch at a time. Written in this
         # process either way.
-        evidence = EvidenceModel(load_model(settings.profile_model))
+        evidence = evidence_for(load_model(settings.profile_model), settings.estimation.evidence)
         with ExitStack() as stack:
             starting = []
             if runner == "processes":
@@ -501,7 +501,8 @@ def run_direct(
         with stage("estimate") as row:
             est = estimate_settings(settings.estimation)
             for m in settings.municipalities:
-                evidence = EvidenceModel(load_model_for(settings.profile_model, m.population_shares))
+                model = load_model_for(settings.profile_model, m.population_shares)
+                evidence = evidence_for(model, settings.estimation.evidence)
                 with connect(warehouse) as con:
                     row["count"] += estimate_municipality(
                         con, m.id, evidence, nlp_version(options), as_of, est, run_id

@@ -223,6 +223,7 @@ def _setup_helpers(con: duckdb.DuckDBPyConnection, n: int, days: int) -> dict[st
     """Temporary lookup tables and macros the generating SQL uses; nothing here is persisted."""
     from bench.generate import generate
     from nlp.version import nlp_version
+    from profiles.evidence import evidence_for
     from profiles.model import load_model
 
     con.execute("CREATE OR REPLACE TEMP MACRO bu(i, k) AS (hash(i, k) % 1000003) / 1000003.0")
@@ -299,7 +300,7 @@ def _setup_helpers(con: duckdb.DuckDBPyConnection, n: int, days: int) -> dict[st
     return {
         "nlp": nlp_version(),
         "model": model.id,
-        "mver": model.version_tag(),
+        "mver": evidence_for(model).version,  # as the default evidence stores post_signals
         "topics": topics,
         "evidence": evidence,
         "slots": slots,
@@ -684,7 +685,7 @@ def measure(path: Path, times: int, publish_times: int, explain: bool) -> tuple[
         return original(*args, **kwargs)
 
     report_module.compute_estimates = counting
-    settings = EstimateSettings(PERIOD_DAYS, "emq", 1000, 0.9, 0, Thresholds())
+    settings = EstimateSettings(PERIOD_DAYS, "bayes", 1000, 0.9, 0, Thresholds())
     try:
         timing = repeat(
             f"render_report, {largest}",

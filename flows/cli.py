@@ -55,12 +55,23 @@ DaskAddressOption = Annotated[
 
 def _check_config(path: Path) -> Settings:
     """Validate the config and its profile model up front, so errors come before any work."""
+    from profiles.evidence import evidence_for
+    from profiles.fit import FitError
+
     try:
         settings = load_settings(path)
         model = load_model(settings.profile_model)
         for m in settings.municipalities:
             if m.population_shares is not None:
                 model.with_population_shares(m.population_shares)
+        evidence_for(model, settings.estimation.evidence)
+    except FitError as exc:
+        err.print(
+            f"[red]Configuration error[/red] {path}: [estimation] evidence: {escape(str(exc))}; "
+            'use "shipped", "handset" or a file written by `betrokken label fit`',
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_CONFIG) from None
     except ConfigError as exc:
         err.print(f"[red]Configuration error[/red] {exc}", highlight=False)
         raise typer.Exit(EXIT_CONFIG) from None
@@ -218,8 +229,8 @@ def demo(
     _print_summary(summary)
     _print_gap(warehouse, intended_mix()["voices"])
     console.print(
-        "The intended mix is what the sample was written with; the estimate uses hand-set "
-        "signals and is an illustration of the method, not a validation."
+        "The intended mix is what this project wrote the sample with; the evidence was fitted on "
+        "other voices, written by two writers outside the project. A small check, not a validation."
     )
     _print_paths(summary)
 
@@ -488,6 +499,38 @@ def models_download(
         raise typer.Exit(EXIT_FAILED)
 
 
+EvidenceOption = Annotated[
+    str,
+    typer.Option(
+        "--evidence",
+        help="shipped (the fit that ships with the model), handset (the profile file alone) "
+        "or a file from `betrokken label fit`.",
+    ),
+]
+
+
+def _evidence(model: Any, evidence: str) -> Any:
+    from profiles.evidence import evidence_for
+    from profiles.fit import FitError
+
+    try:
+        return evidence_for(model, evidence)
+    except FitError as exc:
+        err.print(f"[red]Input error[/red] --evidence: {escape(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+
+
+def _labelled(evidence: Any, path: Path, text_col: str, voice_col: str | None, label_col: str) -> list:
+    from nlp.pipeline import get_enricher
+    from profiles.adhoc import LabelledInputError, read_labelled_voices
+
+    try:
+        return read_labelled_voices(get_enricher(), evidence, path, text_col, voice_col, label_col)
+    except LabelledInputError as exc:
+        err.print(f"[red]Input error[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+
+
 @app.command()
 def estimate(
     csv_path: Annotated[Path, typer.Option("--csv", help="CSV with a text column.")],
@@ -495,13 +538,17 @@ def estimate(
     author_col: Annotated[str | None, typer.Option(help="Column that groups rows into voices.")] = None,
     channel_col: Annotated[str | None, typer.Option(help="Column with the channel (e.g. r/utrecht).")] = None,
     model: Annotated[str, typer.Option(help="Profile model id or file.")] = "citisens",
-    method: Annotated[str | None, typer.Option(help="cc, pcc or emq (default emq).")] = None,
+    method: Annotated[
+        str | None, typer.Option(help="bayes (default), pcc, emq, map; cc for comparison.")
+    ] = None,
+    evidence: EvidenceOption = "shipped",
 ) -> None:
     """Estimate profile shares for any table of texts, without touching the warehouse.
 
-    Prints the share table and, as the last line, one JSON object with method, n_voices and
-    profiles ({id, share, lower, upper, population_share, representation_index, status}). Author
-    names are only used to group rows and are never printed.
+    Uses the same evidence and method as the nightly run by default. Prints the share table and,
+    as the last line, one JSON object with method, n_voices and profiles ({id, share, lower, upper,
+    population_share, representation_index, status, status_reason}). Author names are only used
+    to group rows and are never printed.
 
     Example: betrokken estimate --csv export.csv --author-col auteur
     """
@@ -510,6 +557,7 @@ def estimate(
     from nlp.evaluate import EvalInputError, read_csv_columns
     from nlp.pipeline import get_enricher
     from profiles.adhoc import estimate_texts
+    from profiles.estimate import DEFAULT_METHOD
 
     columns = [text_col, *(c for c in (author_col, channel_col) if c)]
     try:
@@ -518,18 +566,21 @@ def estimate(
     except (EvalInputError, ProfileModelError) as exc:
         err.print(f"[red]Input error[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(EXIT_CONFIG) from None
-    if method not in (None, "cc", "pcc", "emq"):
-        err.print(f"--method: expected cc, pcc or emq (acc and pacc need labelled voices), got {method!r}")
+    if method not in (None, "bayes", "cc", "pcc", "emq", "map"):
+        err.print(
+            f"--method: expected bayes, cc, pcc, emq or map (acc, pacc and kdey need labelled voices: "
+            f"see `eval profiles --fit-csv`), got {method!r}"
+        )
         raise typer.Exit(EXIT_CONFIG)
     result = estimate_texts(
         get_enricher(),
-        profile_model,
+        _evidence(profile_model, evidence),
         [r[text_col] for r in rows],
         authors=[r[author_col] for r in rows] if author_col else None,
         channels=[r[channel_col] for r in rows] if channel_col else None,
         method=method,
     )
-    used = result.estimate.method if result.estimate else (method or "emq")
+    used = result.estimate.method if result.estimate else (method or DEFAULT_METHOD)
     table = Table(
         title=f"{result.n_voices} voices from {result.n_dutch} Dutch of {result.n_rows} rows; method {used}",
         title_justify="left",
@@ -559,6 +610,7 @@ def estimate(
                 "population_share": g.population_share,
                 "representation_index": g.representation_index,
                 "status": g.status,
+                "status_reason": g.status_reason,
             }
             for g in result.gap
         ],
@@ -575,19 +627,19 @@ app.add_typer(label_app, name="label")
 def _label_context(config: Path | None, warehouse: Path | None) -> tuple[Path, Any, int, Any]:
     """Warehouse path, evidence model, period length and NLP version from the config or defaults."""
     from nlp.version import BackendOptions, nlp_version
-    from profiles.evidence import EvidenceModel
+    from profiles.evidence import evidence_for
 
     if config is not None:
         settings = _check_config(config)
         path = warehouse or settings.warehouse.path
         return (
             path,
-            EvidenceModel(load_model(settings.profile_model)),
+            evidence_for(load_model(settings.profile_model), settings.estimation.evidence),
             settings.estimation.period_days,
             nlp_version(settings.nlp.backend_options()),
         )
     path = warehouse or Path("betrokken-demo/warehouse.duckdb")
-    return path, EvidenceModel(load_model("citisens")), 90, nlp_version(BackendOptions())
+    return path, evidence_for(load_model("citisens")), 90, nlp_version(BackendOptions())
 
 
 CONFIG_OPTION = typer.Option("--config", "-c", help="Configuration (warehouse, profile model, period).")
@@ -650,13 +702,134 @@ def label_import(
 
 @eval_app.command("profiles")
 def eval_profiles(
+    csv_path: Annotated[
+        Path | None, typer.Option("--csv", help="Labelled voices to measure on (the protocol).")
+    ] = None,
+    text_col: Annotated[str, typer.Option(help="Column with the text.")] = "text",
+    voice_col: Annotated[str, typer.Option(help="Column that groups rows into voices.")] = "voice",
+    label_col: Annotated[str, typer.Option(help="Column with the profile id.")] = "profile",
+    fit_csv: Annotated[
+        Path | None, typer.Option("--fit-csv", help="Labelled voices to fit the evidence on first.")
+    ] = None,
+    mixes: Annotated[int, typer.Option("--mixes", min=2, help="Profile mixes to draw.")] = 200,
+    voices: Annotated[int, typer.Option("--voices", min=10, help="Voices drawn per mix.")] = 150,
+    seed: Annotated[int, typer.Option(help="Seed of the mixes and draws.")] = 0,
+    model: Annotated[str, typer.Option(help="Profile model id or file.")] = "citisens",
+    evidence: EvidenceOption = "handset",
     config: Annotated[Path | None, CONFIG_OPTION] = None,
     warehouse: Annotated[Path | None, typer.Option(help=WAREHOUSE_HELP)] = None,
 ) -> None:
-    """Confusion matrix and accuracy of the evidence model (most likely profile) on labelled voices.
+    """How good the profile shares are, measured on labelled voices with known mixes.
 
-    Example: betrokken eval profiles --config betrokken.toml
+    With --csv: the artificial-prevalence protocol. It draws --mixes profile mixes (half around the
+    population shares, half strongly shifted), --voices voices for each from the CSV, estimates
+    the shares with every method and prints per method: MAE, MAE of the population shares alone,
+    their ratio, 90% coverage, false alarms, false reassurance, per-voice top-1 and log loss. The
+    last line is one JSON object for the default method, with all methods under "methods". Fit on
+    one set (--fit-csv) and measure on another; without --fit-csv the hand-set profile file is
+    measured (--evidence to measure another fit: never on voices it was fitted on).
+
+    Without --csv: the confusion matrix of the evidence model on the voices labelled in the
+    warehouse (`label export` / `label import`).
+
+    Example: betrokken eval profiles --csv writer_b.csv --fit-csv writer_a.csv
     """
+    if csv_path is None:
+        _eval_warehouse_labels(config, warehouse)
+        return
+    import json
+
+    from profiles.fit import FitError, fit_evidence
+    from profiles.protocol import default_first, evaluate
+
+    try:
+        profile_model = load_model(model)
+    except ProfileModelError as exc:
+        err.print(f"[red]Input error[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+    evidence_model = _evidence(profile_model, "handset" if fit_csv else evidence)
+    if fit_csv is not None:
+        from profiles.evidence import EvidenceModel
+
+        train = _labelled(evidence_model, fit_csv, text_col, voice_col, label_col)
+        try:
+            fitted = fit_evidence(profile_model, train, source=str(fit_csv))
+        except FitError as exc:
+            err.print(f"[red]Input error[/red] {escape(str(exc))}", highlight=False)
+            raise typer.Exit(EXIT_CONFIG) from None
+        evidence_model = EvidenceModel(profile_model, fitted)
+    elif evidence_model.fitted is not None:
+        source = evidence_model.fitted.provenance.get("source", "?")
+        err.print(f"The evidence was fitted on {escape(str(source))}: never measure it on those voices.")
+    measured = _labelled(evidence_model, csv_path, text_col, voice_col, label_col)
+    scores = default_first(evaluate(evidence_model, measured, n_mixes=mixes, n_voices=voices, seed=seed))
+    fitted_on = f"fitted on {fit_csv}" if fit_csv else f"evidence: {evidence}"
+    table = Table(
+        title=f"{len(measured)} labelled voices, {mixes} mixes of {voices}; {fitted_on}",
+        title_justify="left",
+    )
+    columns = ("method", "MAE", "MAE prior", "ratio", "coverage", "false alarm", "false reass.", "unknown")
+    for column in columns:
+        table.add_column(column, justify="left" if column == "method" else "right")
+    for s in scores:
+        table.add_row(
+            s.method,
+            f"{s.mae:.4f}",
+            f"{s.mae_prior:.4f}",
+            f"{s.mae_ratio:.2f}",
+            f"{s.coverage:.3f}",
+            f"{s.false_alarm:.3f}",
+            f"{s.false_reassurance:.3f}",
+            f"{s.unknown:.2f}",
+        )
+    console.print(table)
+    console.print(f"per voice: top-1 {scores[0].top1:.3f}, log loss {scores[0].log_loss:.3f}")
+    payload = {**scores[0].as_dict(), "methods": [s.as_dict() for s in scores]}
+    sys.stdout.write(json.dumps(payload) + "\n")
+
+
+@label_app.command("fit")
+def label_fit(
+    csv_path: Annotated[Path, typer.Option("--csv", help="Labelled voices (e.g. a filled-in label export).")],
+    out: Annotated[Path, typer.Option(help="Fitted evidence file to write (.npz).")],
+    text_col: Annotated[str, typer.Option(help="Column with the text.")] = "texts",
+    voice_col: Annotated[str, typer.Option(help="Column that groups rows into voices.")] = "voice_id",
+    label_col: Annotated[str, typer.Option(help="Column with the profile id.")] = "profile",
+    model: Annotated[str, typer.Option(help="Profile model id or file.")] = "citisens",
+    source: Annotated[
+        str | None,
+        typer.Option(help="Where the labels come from, kept in the file (default: the CSV's name)."),
+    ] = None,
+) -> None:
+    """Fit the profile evidence on labelled voices; use it with `[estimation] evidence = "FILE"`.
+
+    The profile file's ratios are the prior; the file keeps the fitted weights and cross-fitted
+    posteriors of the labelled voices (no text, no author). Measure a fit with
+    `eval profiles --fit-csv` on voices it was not fitted on.
+
+    Example: betrokken label fit --csv labels.csv --out data/citisens.fit.npz
+    """
+    from profiles.fit import FitError, fit_evidence
+
+    try:
+        profile_model = load_model(model)
+    except ProfileModelError as exc:
+        err.print(f"[red]Input error[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+    voices = _labelled(_evidence(profile_model, "handset"), csv_path, text_col, voice_col, label_col)
+    try:
+        fitted = fit_evidence(profile_model, voices, source=source or csv_path.name)
+    except FitError as exc:
+        err.print(f"[red]Input error[/red] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+    fitted.save(out)
+    console.print(
+        f"fitted on {len(voices)} labelled voices ({fitted.provenance['per_profile']}); written to {out}"
+    )
+
+
+def _eval_warehouse_labels(config: Path | None, warehouse: Path | None) -> None:
+    """Confusion matrix and accuracy of the evidence model on the voices labelled in the warehouse."""
     import json
 
     import numpy as np

@@ -122,7 +122,14 @@ class Warehouse(_Strict):
 
 
 class Estimation(_Strict):
-    method: str = Field(default="emq", pattern=r"^(pcc|emq)$", description="pcc or emq")
+    method: str = Field(
+        default="bayes", pattern=r"^(bayes|pcc|emq|map)$", description="bayes (default), pcc, emq or map"
+    )
+    evidence: str = Field(
+        default="shipped",
+        description='"shipped" (the fit that ships with the profile model), "handset" (the profile file '
+        "alone) or the path of a file written by `betrokken label fit`",
+    )
     period_days: Annotated[int, Field(gt=0, le=3660)] = 90
     n_boot: Annotated[int, Field(ge=50, le=100_000)] = 1000
     level: Annotated[float, Field(gt=0.5, lt=1.0)] = 0.9
@@ -228,6 +235,9 @@ def _resolve_paths(settings: Settings, base_dir: Path) -> Settings:
     model = settings.profile_model
     if model.endswith((".yaml", ".yml")) and not Path(model).is_absolute():
         model = str(base_dir / model)
+    estimation = settings.estimation
+    if estimation.evidence not in ("shipped", "handset") and not Path(estimation.evidence).is_absolute():
+        estimation = estimation.model_copy(update={"evidence": str(base_dir / estimation.evidence)})
     municipalities = [
         m.model_copy(update={"population_shares": base_dir / m.population_shares})
         if m.population_shares is not None and not m.population_shares.is_absolute()
@@ -239,6 +249,7 @@ def _resolve_paths(settings: Settings, base_dir: Path) -> Settings:
             "warehouse": Warehouse(path=warehouse),
             "privacy": Privacy(key_file=key_file),
             "profile_model": model,
+            "estimation": estimation,
             "municipalities": municipalities,
         }
     )

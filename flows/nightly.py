@@ -32,7 +32,7 @@ from flows.runners import make_runner, one_prefect_api
 from flows.wiring import estimate_settings, gazetteer_for
 from flows.workers import default_workers, fewer_gc_collections, tasks_for
 from nlp.version import BackendOptions, nlp_version
-from profiles.evidence import EvidenceModel
+from profiles.evidence import EVIDENCE_SHIPPED, EvidenceModel, evidence_for
 from profiles.model import load_model, load_model_for, read_population_shares
 from sources.base import Source, SourceError, SourceResult
 from sources.pseudonym import Pseudonymiser, load_key
@@ -151,9 +151,9 @@ def collect_all(
 
 
 @lru_cache(maxsize=4)
-def evidence_for(profile_model: str) -> EvidenceModel:
+def worker_evidence(profile_model: str, evidence: str) -> EvidenceModel:
     """One evidence model per worker process, built on first use."""
-    return EvidenceModel(load_model(profile_model))
+    return evidence_for(load_model(profile_model), evidence)
 
 
 T = TypeVar("T")
@@ -175,13 +175,15 @@ class Unwalked(Generic[T]):
 
 
 @task(name="enrich-batches", cache_policy=NO_CACHE)
-def enrich_batches(group: Unwalked[Group], options: BackendOptions, profile_model: str) -> list[BatchResult]:
+def enrich_batches(
+    group: Unwalked[Group], options: BackendOptions, profile_model: str, evidence: str = EVIDENCE_SHIPPED
+) -> list[BatchResult]:
     """Pure computation, so it can run on any runner: texts in, rows out; nothing is written.
     (spaCy is imported here, where the NLP runs, not in a flow process that only writes.)"""
     from nlp.pipeline import get_enricher
 
-    enricher, evidence = get_enricher(options), evidence_for(profile_model)
-    return [compute_batch(batch, enricher, evidence) for batch in group.value]
+    enricher, model = get_enricher(options), worker_evidence(profile_model, evidence)
+    return [compute_batch(batch, enricher, model) for batch in group.value]
 
 
 @task(name="start-worker", cache_policy=NO_CACHE)
@@ -198,6 +200,7 @@ def enrichment_on(
     options: BackendOptions,
     batch_size: int = BATCH,
     tasks: int | None = None,
+    evidence: str = EVIDENCE_SHIPPED,
 ) -> Enrichment:
     """The run's enrichment, computed by ``enrich_batches`` tasks on an open (entered) runner.
 
@@ -206,10 +209,17 @@ def enrichment_on(
     """
 
     def submit(group: Group) -> PrefectFuture[list[BatchResult]]:
-        parameters = {"group": Unwalked(group), "options": options, "profile_model": profile_model}
+        parameters = {
+            "group": Unwalked(group),
+            "options": options,
+            "profile_model": profile_model,
+            "evidence": evidence,
+        }
         return runner.submit(enrich_batches, parameters)
 
-    return Enrichment(nlp_version(options), evidence_for(profile_model), submit, batch_size, tasks)
+    return Enrichment(
+        nlp_version(options), worker_evidence(profile_model, evidence), submit, batch_size, tasks
+    )
 
 
 @flow(name="betrokken-enrich", log_prints=False)
@@ -219,6 +229,7 @@ def enrich_stage(
     options: BackendOptions,
     batch_size: int = BATCH,
     tasks: int | None = None,
+    evidence: str = EVIDENCE_SHIPPED,
 ) -> int:
     """NLP for every pending post in a warehouse, on this flow's task runner (the nightly flow runs
     the same ``Enrichment`` after its store); the results are written here, in the flow process,
@@ -228,7 +239,8 @@ def enrich_stage(
     ``tasks``: into how many tasks to group the batches (None: one task per batch); ``tasks_for``
     picks a number per runner. A task's batches are written in one transaction.
     """
-    enrichment = enrichment_on(FlowRunContext.get().task_runner, profile_model, options, batch_size, tasks)
+    runner = FlowRunContext.get().task_runner
+    enrichment = enrichment_on(runner, profile_model, options, batch_size, tasks, evidence)
     with connect(Path(warehouse)) as con:
         return enrichment.finish(con, partial(stage_progress, "enrich"))
 
@@ -244,7 +256,7 @@ def estimate_task(
     version: str,
     population_shares: Path | None = None,
 ) -> int:
-    evidence = EvidenceModel(load_model_for(profile_model, population_shares))
+    evidence = evidence_for(load_model_for(profile_model, population_shares), settings.evidence)
     with connect(warehouse) as con:
         return estimate_municipality(con, municipality_id, evidence, version, as_of, settings, run_id)
 
@@ -365,7 +377,13 @@ def _run(
             results = collect_all(sources, states, settings.collect)
             timings["collect"] = time.monotonic() - started
 
-            enrichment = enrichment_on(task_runner, settings.profile_model, options, tasks=enrich_tasks)
+            enrichment = enrichment_on(
+                task_runner,
+                settings.profile_model,
+                options,
+                tasks=enrich_tasks,
+                evidence=settings.estimation.evidence,
+            )
             started = time.monotonic()
             gazetteer = gazetteer_for(settings)
             with connect(warehouse) as con:

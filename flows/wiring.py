@@ -29,6 +29,7 @@ def estimate_settings(e: Estimation) -> EstimateSettings:
     return EstimateSettings(
         period_days=e.period_days,
         method=e.method,
+        evidence=e.evidence,
         n_boot=e.n_boot,
         level=e.level,
         seed=e.seed,

@@ -38,6 +38,16 @@ def test_flow_demo_stores_enriches_and_estimates(demo_run) -> None:
         ).fetchall()
         assert {m for m, _, _ in gap} == {"utrecht", "overbetuwe"}
         assert all(n >= 10 and s != "suppressed" for _, s, n in gap)
+        # the shipped fit's word evidence is stored per post and carries (nearly) every voice
+        versions = con.execute(
+            "SELECT DISTINCT model_version, count(text_score) > 0 FROM post_signals GROUP BY 1"
+        ).fetchall()
+        assert len(versions) == 1 and "+fit" in versions[0][0] and versions[0][1]
+        methods = con.execute(
+            "SELECT DISTINCT method, n_voices, n_voices_with_evidence FROM v_reach_gap "
+            "WHERE topic IS NULL AND channel IS NULL"
+        ).fetchall()
+        assert {m for m, _, _ in methods} == {"bayes"} and all(e >= 0.9 * n for _, n, e in methods)
 
 
 def test_flow_rerun_adds_no_data_rows_and_does_no_nlp(demo_run) -> None:

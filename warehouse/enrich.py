@@ -59,7 +59,7 @@ ORDER BY p.post_id
 
 
 def count_pending(con: duckdb.DuckDBPyConnection, nlp_version: str, evidence: EvidenceModel) -> int:
-    params = {"nlp": nlp_version, "model": evidence.model.id, "mver": evidence.model.version_tag()}
+    params = {"nlp": nlp_version, "model": evidence.model.id, "mver": evidence.version}
     return con.execute(f"SELECT count(*) FROM ({PENDING_SQL.format(among='')})", params).fetchone()[0]
 
 
@@ -74,7 +74,7 @@ def pending_posts(
     params: dict[str, Any] = {
         "nlp": nlp_version,
         "model": evidence.model.id,
-        "mver": evidence.model.version_tag(),
+        "mver": evidence.version,
     }
     if among is None:
         return con.execute(PENDING_SQL.format(among=""), params).fetchall()
@@ -134,7 +134,7 @@ class BatchResult:
 
 def compute_batch(batch: list[tuple[Any, ...]], enricher: Enricher, evidence: EvidenceModel) -> BatchResult:
     """NLP and profile signals for pending rows (as ``pending_posts`` returns them)."""
-    model, model_version = evidence.model.id, evidence.model.version_tag()
+    model, model_version = evidence.model.id, evidence.version
     results = enricher.enrich([row[5] for row in batch])
     now = datetime.now(UTC)
     enrichment_rows, topic_rows, signal_rows = [], [], []
@@ -156,8 +156,13 @@ def compute_batch(batch: list[tuple[Any, ...]], enricher: Enricher, evidence: Ev
             (post_id, enricher.version, hit.id, hit.score, list(hit.evidence)) for hit in result.topics
         )
         if source == "reddit" and has_voice:
-            fired = evidence.fired(features_of(result, source, channel)) if result.language == "nl" else []
-            signal_rows.append((post_id, model, model_version, fired))
+            if result.language == "nl":
+                fired = evidence.fired(features_of(result, source, channel))
+                score, weight = evidence.post_text(result.words) if evidence.text else (None, None)
+            else:
+                fired, score, weight = [], None, None
+            text_score = None if score is None else [float(x) for x in score]
+            signal_rows.append((post_id, model, model_version, fired, text_score, weight))
     return BatchResult(
         enricher.version,
         (model, model_version),
@@ -191,7 +196,7 @@ def write_batch(con: duckdb.DuckDBPyConnection, result: BatchResult) -> None:
         insert_rows(
             con,
             "post_signals",
-            ("post_id", "profile_model", "model_version", "signal_ids"),
+            ("post_id", "profile_model", "model_version", "signal_ids", "text_score", "text_weight"),
             result.signals,
         )
         faults.point("enrich:before-commit")

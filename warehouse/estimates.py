@@ -20,20 +20,28 @@ from profiles.gap import Thresholds, reach_gap
 from warehouse.db import insert_rows, transaction
 from warehouse.labels import labelled_posteriors
 
-METHODS = ("pcc", "emq")
-# From this many labelled voices on, PACC (calibrated on them) is estimated too and becomes primary.
+# Stored beside the primary (configured) method, for the sensitivity of the shares to the method.
+METHODS = ("bayes", "pcc")
+# Under the hand-set evidence, from this many voices labelled in the warehouse on they calibrate the
+# estimates (PACC is stored too); a fitted evidence file brings its own cross-fitted calibration.
 MIN_LABELLED_VOICES = 30
 
 # The voices of one municipality in the period (see the voice_posts macro of migration 010, the one
-# definition of a voice): per voice the signals, the topics and the channels of its posts. A voice
-# whose posts have no topic joins no topic group; it counts for the municipality as a whole.
+# definition of a voice): per voice the signals, the topics and the channels of its posts, and its
+# posts' text evidence (migration 011), one row per post before they are added up. A voice whose
+# posts have no topic joins no topic group; it counts for the municipality as a whole.
 VOICES_SQL = """
+WITH topics AS (
+    SELECT post_id, list(topic_id) AS topic_ids FROM post_topics WHERE nlp_version = $nlp GROUP BY post_id
+)
 SELECT list_distinct(flatten(list(coalesce(s.signal_ids, [])))) AS signals,
-       list_distinct(list(t.topic_id)) AS topics,
-       list_distinct(list(v.channel)) AS channels
+       list_distinct(flatten(list(coalesce(t.topic_ids, [])))) AS topics,
+       list_distinct(list(v.channel)) AS channels,
+       list(s.text_score) FILTER (WHERE s.text_score IS NOT NULL) AS text_scores,
+       coalesce(sum(s.text_weight), 0) AS text_weight
 FROM voice_posts($nlp, $start, $end) v
 LEFT JOIN post_signals s ON s.post_id = v.post_id AND s.profile_model = $model AND s.model_version = $mver
-LEFT JOIN post_topics t ON t.post_id = v.post_id AND t.nlp_version = $nlp
+LEFT JOIN topics t ON t.post_id = v.post_id
 WHERE v.municipality_id = $m
 GROUP BY v.author_key
 ORDER BY v.author_key
@@ -48,6 +56,7 @@ class EstimateSettings:
     level: float
     seed: int
     thresholds: Thresholds
+    evidence: str = "shipped"  # see profiles.evidence.evidence_for
 
 
 def period_for(as_of: date, days: int) -> tuple[date, date]:
@@ -116,29 +125,35 @@ def compute_estimates(
         "start": start,
         "end": end,
         "model": model.id,
-        "mver": model.version_tag(),
+        "mver": evidence.version,
     }
     voices = con.execute(VOICES_SQL, params).fetchall()
     groups: dict[tuple[str | None, str | None], list[int]] = {(None, None): list(range(len(voices)))}
-    for i, (_, topics, channels) in enumerate(voices):
+    for i, (_, topics, channels, _, _) in enumerate(voices):
         for topic in topics:
             groups.setdefault((topic, None), []).append(i)
         for channel in channels:
             groups.setdefault((None, channel), []).append(i)
-    posteriors = np.array([evidence.posterior(signals) for signals, _, _ in voices]).reshape(
-        -1, len(model.profiles)
-    )
-    calibration = labelled_posteriors(con, evidence)
-    calibrated = len(calibration[1]) >= MIN_LABELLED_VOICES
-    methods = (*METHODS, "pacc") if calibrated else METHODS
-    primary = "pacc" if calibrated else settings.method
-    prior = model.prior()
+    k = len(model.profiles)
+    posteriors = np.array(
+        [
+            evidence.posterior(signals, np.sum(scores, axis=0) if scores else None, weight)
+            for signals, _, _, scores, weight in voices
+        ]
+    ).reshape(-1, k)
+    calibration = evidence.calibration
+    if calibration is None and evidence.text is None:
+        labelled = labelled_posteriors(con, evidence)
+        calibration = labelled if len(labelled[1]) >= MIN_LABELLED_VOICES else None
+    primary = settings.method
+    methods = tuple(dict.fromkeys((primary, *METHODS, *(("pacc",) if calibration is not None else ()))))
+    prior = evidence.posterior_prior
     rows, signal_rows, advice_rows = [], [], []
     advice_of = {p.id: p.advice for p in model.profiles}
     for (topic, channel), members in sorted(groups.items(), key=lambda g: (g[0][0] or "", g[0][1] or "")):
         key = f"{municipality_id}|{start}|{end}|{topic or '*'}|{channel or '*'}|{model.id}"
         n = len(members)
-        with_evidence = sum(1 for i in members if voices[i][0])
+        with_evidence = sum(1 for i in members if voices[i][0] or voices[i][4])
         suppressed = n < settings.thresholds.min_cell_size
         counts = Counter(s for i in members for s in voices[i][0])
         if not suppressed:
@@ -150,7 +165,7 @@ def compute_estimates(
                     posteriors[members],
                     prior,
                     method=method,
-                    calibration=calibration if method == "pacc" else None,
+                    calibration=calibration if method in ("pacc", "bayes") else None,
                     n_boot=settings.n_boot,
                     level=settings.level,
                     seed=settings.seed,

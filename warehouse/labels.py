@@ -47,7 +47,7 @@ def period_voices(
     """(author_key, municipality_id, texts, signals) of every voice of every municipality in the
     period, by the warehouse's one definition of a voice. The author key stays in memory."""
     model = evidence.model
-    params = {"nlp": nlp_version, "model": model.id, "mver": model.version_tag(), "start": start, "end": end}
+    params = {"nlp": nlp_version, "model": model.id, "mver": evidence.version, "start": start, "end": end}
     return con.execute(VOICE_POSTS_SQL, params).fetchall()
 
 

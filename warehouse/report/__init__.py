@@ -24,7 +24,7 @@ from markupsafe import Markup
 
 from nlp.data import parse_yaml
 from nlp.topics import TopicMatcher
-from profiles.evidence import EvidenceModel
+from profiles.evidence import evidence_for
 from profiles.model import ProfileModel, load_model
 from warehouse.estimates import EstimateSettings, compute_estimates, period_for
 
@@ -270,7 +270,7 @@ def _gap_rows(
     stored = records(con, STORED_ESTIMATES_SQL, params)
     if stored:
         return stored
-    evidence = EvidenceModel(model)
+    evidence = evidence_for(model, settings.evidence)  # the nightly run's evidence
     estimates = compute_estimates(
         con, municipality["municipality_id"], evidence, nlp, period, settings, run_id=0
     )
@@ -343,7 +343,7 @@ def _section(
     overall.sort(key=lambda r: (-r["population_share"], r["profile_id"]))
     primary = [r for r in overall if r["is_primary"]]
     method = primary[0]["method"] if primary else settings.method
-    compare_method = "pcc" if method == "emq" else "emq"  # the sensitivity column beside the primary
+    compare_method = "pcc" if method != "pcc" else "emq"  # the sensitivity column beside the primary
     other = {r["profile_id"]: r for r in overall if r["method"] == compare_method}
     profiles = {p.id: p for p in model.profiles}
     for r in primary:
@@ -439,7 +439,7 @@ RANGE_FIGURES = {
 
 
 def _in_range(row: dict[str, Any] | None, kind: str, estimate_word: str) -> Markup:
-    """"3%–21% (schatting 9%)": the interval first, the point estimate subdued inside it, so no
+    """ "3%–21% (schatting 9%)": the interval first, the point estimate subdued inside it, so no
     figure ever stands bare; "–" for a row without an estimate."""
     low, high, point = ((row or {}).get(key) for key in RANGE_FIGURES[kind])
     if low is None or high is None or point is None:
@@ -503,7 +503,7 @@ def render_report(con: duckdb.DuckDBPyConnection, request: ReportRequest, settin
         return Markup(t[key]).format(**values)
 
     def status_text(status: str, reason: str | None) -> str:
-        """"onbekend (te weinig stemmen)": an unknown status says why."""
+        """ "onbekend (te weinig stemmen)": an unknown status says why."""
         text = t["status_" + status]
         return f"{text} ({t['reason_' + reason]})" if status == "unknown" and reason else text
 

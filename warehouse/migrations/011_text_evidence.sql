@@ -1,0 +1,7 @@
+-- 011: what a post's words add to its voice's profile evidence under a fitted evidence model
+-- (profiles/lexical.py): per post, the summed idf-weighted word scores per profile (in the order of
+-- the profile model's profiles) and the summed squared idf. NULL for a post without a voice or under
+-- the hand-set model. Like signal_ids, evidence about a post, never a profile of a person: a voice's
+-- posterior is only formed in memory, from all its posts, during the estimate.
+ALTER TABLE post_signals ADD COLUMN text_score FLOAT[];
+ALTER TABLE post_signals ADD COLUMN text_weight DOUBLE;
