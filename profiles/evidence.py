@@ -171,6 +171,12 @@ class EvidenceModel:
         return p / p.sum()
 
 
+def summed_text(scores: list | None, weight: float | None) -> tuple[np.ndarray | None, float]:
+    """A voice's text evidence from its posts' stored (score, weight) rows: the scores summed, or
+    None when no post has any."""
+    return (np.sum(scores, axis=0), float(weight or 0.0)) if scores else (None, 0.0)
+
+
 EVIDENCE_HANDSET = "handset"
 EVIDENCE_SHIPPED = "shipped"
 

@@ -327,7 +327,7 @@ def test_labelling_loop_calibrates_the_estimates(demo_run, tmp_path: Path) -> No
     from flows.config import load_settings
     from flows.wiring import estimate_settings
     from nlp.version import nlp_version
-    from profiles.evidence import EvidenceModel
+    from profiles.evidence import evidence_for
     from profiles.model import load_model
     from warehouse.db import connect
     from warehouse.estimates import estimate_municipality
@@ -398,13 +398,16 @@ def test_labelling_loop_calibrates_the_estimates(demo_run, tmp_path: Path) -> No
     bad.write_text(f"voice_id,profile\n{rows[0]['voice_id']},superheld\n", encoding="utf-8")
     refused = runner.invoke(app, ["label", "import", str(bad), "--warehouse", str(warehouse)])
     assert refused.exit_code == 2 and "line 2" in refused.output
-    # re-estimating now adds PACC, calibrated on the labels, as the primary method
+    # the filled-in export fits the evidence; the estimate then calibrates on its labelled voices
+    fit = tmp_path / "fit.npz"
+    fitted = runner.invoke(app, ["label", "fit", "--csv", str(labelled), "--out", str(fit)])
+    assert fitted.exit_code == 0, fitted.output
     settings = load_settings(demo_config_path())
     with connect(warehouse) as con:
         estimate_municipality(
             con,
             "utrecht",
-            EvidenceModel(load_model("citisens")),
+            evidence_for(load_model("citisens"), str(fit)),
             nlp_version(),
             sample_end().date(),
             estimate_settings(settings.estimation),
@@ -415,7 +418,7 @@ def test_labelling_loop_calibrates_the_estimates(demo_run, tmp_path: Path) -> No
                 "SELECT DISTINCT method, is_primary FROM share_estimates WHERE municipality_id = 'utrecht'"
             ).fetchall()
         )
-    assert methods == {"pcc": False, "emq": False, "pacc": True}
+    assert methods == {"bayes": True, "pcc": False, "pacc": False}
 
 
 @pytest.fixture

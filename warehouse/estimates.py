@@ -15,7 +15,7 @@ import duckdb
 import numpy as np
 
 from profiles.estimate import estimate_shares
-from profiles.evidence import EvidenceModel
+from profiles.evidence import EvidenceModel, summed_text
 from profiles.gap import Thresholds, reach_gap
 from warehouse.db import insert_rows, transaction
 from warehouse.labels import labelled_posteriors
@@ -137,7 +137,7 @@ def compute_estimates(
     k = len(model.profiles)
     posteriors = np.array(
         [
-            evidence.posterior(signals, np.sum(scores, axis=0) if scores else None, weight)
+            evidence.posterior(signals, *summed_text(scores, weight))
             for signals, _, _, scores, weight in voices
         ]
     ).reshape(-1, k)

@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from profiles.evidence import EvidenceModel
+from profiles.evidence import EvidenceModel, summed_text
 from warehouse.db import transaction
 
 # Every voice of the period (the voice_posts macro of migration 010: the same voices the estimate
@@ -28,7 +28,9 @@ VOICE_POSTS_SQL = """
 SELECT v.author_key, v.municipality_id,
        list(coalesce(p.title || chr(10), '') || p.text ORDER BY p.created_utc, p.post_id)
            FILTER (WHERE p.text IS NOT NULL) AS texts,
-       list_distinct(flatten(list(coalesce(s.signal_ids, [])))) AS signals
+       list_distinct(flatten(list(coalesce(s.signal_ids, [])))) AS signals,
+       list(s.text_score) FILTER (WHERE s.text_score IS NOT NULL) AS text_scores,
+       coalesce(sum(s.text_weight), 0) AS text_weight
 FROM voice_posts($nlp, $start, $end) v
 JOIN posts p ON p.post_id = v.post_id
 LEFT JOIN post_signals s ON s.post_id = v.post_id AND s.profile_model = $model AND s.model_version = $mver
@@ -44,7 +46,8 @@ class LabelError(Exception):
 def period_voices(
     con: duckdb.DuckDBPyConnection, evidence: EvidenceModel, nlp_version: str, start: date, end: date
 ) -> list[tuple]:
-    """(author_key, municipality_id, texts, signals) of every voice of every municipality in the
+    """(author_key, municipality_id, texts, signals, text_scores, text_weight) of every voice of every
+    municipality in the
     period, by the warehouse's one definition of a voice. The author key stays in memory."""
     model = evidence.model
     params = {"nlp": nlp_version, "model": model.id, "mver": evidence.version, "start": start, "end": end}
@@ -69,7 +72,7 @@ def export_sample(
     for row in rows:
         if not row[2]:
             continue  # every text purged after retention: nothing to show a labeller
-        strata[int(np.argmax(evidence.posterior(row[3])))].append(row)
+        strata[int(np.argmax(evidence.posterior(row[3], *summed_text(row[4], row[5]))))].append(row)
     rng = np.random.default_rng(seed)
     for members in strata.values():
         rng.shuffle(members)
@@ -83,9 +86,11 @@ def export_sample(
     records = [(secrets.token_hex(6), row) for row in chosen]
     with transaction(con):
         con.executemany(
-            "INSERT INTO label_voices VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO label_voices (voice_id, municipality_id, period_start, period_end, profile_model, "
+            "model_version, signal_ids, exported_at, text_score, text_weight) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                (vid, row[1], start, end, model.id, model.version_tag(), list(row[3]), now)
+                (vid, row[1], start, end, model.id, evidence.version, list(row[3]), now, *_stored_text(row))
                 for vid, row in records
             ],
         )
@@ -143,18 +148,25 @@ def labelled_posteriors(
     model = evidence.model
     rows = con.execute(
         """
-        SELECT lv.voice_id, vl.profile_id, lv.signal_ids
+        SELECT lv.voice_id, vl.profile_id, lv.signal_ids, lv.text_score, lv.text_weight
         FROM voice_labels vl
         JOIN label_voices lv USING (voice_id)
         WHERE vl.profile_model = $model AND lv.profile_model = $model AND lv.model_version = $mver
           AND ($m IS NULL OR lv.municipality_id = $m)
         """,
-        {"model": model.id, "mver": model.version_tag(), "m": municipality_id},
+        {"model": model.id, "mver": evidence.version, "m": municipality_id},
     ).fetchall()
     ids = model.profile_ids
     k = len(ids)
     if not rows:
         return np.empty((0, k)), np.empty(0, dtype=int)
-    posteriors = np.array([evidence.posterior(r[2]) for r in rows])
+    posteriors = np.array(
+        [evidence.posterior(r[2], None if r[3] is None else np.asarray(r[3]), r[4] or 0.0) for r in rows]
+    )
     labels = np.array([ids.index(r[1]) for r in rows])
     return posteriors, labels
+
+
+def _stored_text(row: tuple) -> tuple[list[float] | None, float | None]:
+    score, weight = summed_text(row[4], row[5])
+    return (None, None) if score is None else ([float(x) for x in score], weight)

@@ -5,3 +5,8 @@
 -- posterior is only formed in memory, from all its posts, during the estimate.
 ALTER TABLE post_signals ADD COLUMN text_score FLOAT[];
 ALTER TABLE post_signals ADD COLUMN text_weight DOUBLE;
+
+-- An exported voice keeps its summed text evidence beside its signals (no text, no author), so the
+-- labelled voices can be scored by the same fitted evidence; model_version then names the fit too.
+ALTER TABLE label_voices ADD COLUMN text_score FLOAT[];
+ALTER TABLE label_voices ADD COLUMN text_weight DOUBLE;
