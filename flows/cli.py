@@ -520,15 +520,22 @@ def _evidence(model: Any, evidence: str) -> Any:
         raise typer.Exit(EXIT_CONFIG) from None
 
 
-def _labelled(evidence: Any, path: Path, text_col: str, voice_col: str | None, label_col: str) -> list:
+def _labelled(evidence: Any, path: Path, text_col: str, voice_col: str | None, label_col: str) -> Any:
     from nlp.pipeline import get_enricher
     from profiles.adhoc import LabelledInputError, read_labelled_voices
 
     try:
-        return read_labelled_voices(get_enricher(), evidence, path, text_col, voice_col, label_col)
+        labelled = read_labelled_voices(get_enricher(), evidence, path, text_col, voice_col, label_col)
     except LabelledInputError as exc:
         err.print(f"[red]Input error[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(EXIT_CONFIG) from None
+    if labelled.n_not_dutch:
+        err.print(f"{path}: {_plural(labelled.n_not_dutch, 'labelled voice')} without a Dutch post left out")
+    return labelled
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 @app.command()
@@ -713,7 +720,7 @@ def eval_profiles(
     ] = None,
     mixes: Annotated[int, typer.Option("--mixes", min=2, help="Profile mixes to draw.")] = 200,
     voices: Annotated[int, typer.Option("--voices", min=10, help="Voices drawn per mix.")] = 150,
-    seed: Annotated[int, typer.Option(help="Seed of the mixes and draws.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the mixes and draws.")] = 0,
     model: Annotated[str, typer.Option(help="Profile model id or file.")] = "citisens",
     evidence: EvidenceOption = "handset",
     config: Annotated[Path | None, CONFIG_OPTION] = None,
@@ -753,7 +760,7 @@ def eval_profiles(
 
         train = _labelled(evidence_model, fit_csv, text_col, voice_col, label_col)
         try:
-            fitted = fit_evidence(profile_model, train, source=str(fit_csv))
+            fitted = fit_evidence(profile_model, train.voices, source=str(fit_csv))
         except FitError as exc:
             err.print(f"[red]Input error[/red] {escape(str(exc))}", highlight=False)
             raise typer.Exit(EXIT_CONFIG) from None
@@ -762,10 +769,19 @@ def eval_profiles(
         source = evidence_model.fitted.provenance.get("source", "?")
         err.print(f"The evidence was fitted on {escape(str(source))}: never measure it on those voices.")
     measured = _labelled(evidence_model, csv_path, text_col, voice_col, label_col)
-    scores = default_first(evaluate(evidence_model, measured, n_mixes=mixes, n_voices=voices, seed=seed))
+    if fit_csv is not None and (fit_csv.resolve() == csv_path.resolve() or train.keys & measured.keys):
+        err.print(
+            f"[red]Input error[/red] --fit-csv {fit_csv} and --csv {csv_path} share voices: a figure "
+            "measured on the voices fitted on says nothing; measure on another set",
+            highlight=False,
+        )
+        raise typer.Exit(EXIT_CONFIG)
+    scores = default_first(
+        evaluate(evidence_model, measured.voices, n_mixes=mixes, n_voices=voices, seed=seed)
+    )
     fitted_on = f"fitted on {fit_csv}" if fit_csv else f"evidence: {evidence}"
     table = Table(
-        title=f"{len(measured)} labelled voices, {mixes} mixes of {voices}; {fitted_on}",
+        title=f"{len(measured.voices)} labelled voices, {mixes} mixes of {voices}; {fitted_on}",
         title_justify="left",
     )
     columns = ("method", "MAE", "MAE prior", "ratio", "coverage", "false alarm", "false reass.", "unknown")
@@ -816,13 +832,17 @@ def label_fit(
     except ProfileModelError as exc:
         err.print(f"[red]Input error[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(EXIT_CONFIG) from None
-    voices = _labelled(_evidence(profile_model, "handset"), csv_path, text_col, voice_col, label_col)
+    voices = _labelled(_evidence(profile_model, "handset"), csv_path, text_col, voice_col, label_col).voices
     try:
         fitted = fit_evidence(profile_model, voices, source=source or csv_path.name)
     except FitError as exc:
         err.print(f"[red]Input error[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(EXIT_CONFIG) from None
-    fitted.save(out)
+    try:
+        fitted.save(out)
+    except OSError as exc:
+        err.print(f"[red]Output error[/red] --out {out}: {escape(str(exc))}", highlight=False)
+        raise typer.Exit(EXIT_CONFIG) from None
     console.print(
         f"fitted on {len(voices)} labelled voices ({fitted.provenance['per_profile']}); written to {out}"
     )

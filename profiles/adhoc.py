@@ -15,7 +15,7 @@ import numpy as np
 
 from nlp.pipeline import Enricher
 from profiles.estimate import ShareEstimate, estimate_shares
-from profiles.evidence import EvidenceModel, features_of
+from profiles.evidence import POST_SEPARATOR, EvidenceModel, features_of
 from profiles.fit import LabelledVoice
 from profiles.gap import GapRow, Thresholds, reach_gap
 from profiles.model import ProfileModel
@@ -109,6 +109,8 @@ def estimate_texts(
             n_boot=n_boot,
             level=level,
             seed=seed,
+            population=model.prior(),
+            no_evidence=evidence.no_evidence,
         )
     return AdhocResult(
         grouped.n_rows, grouped.n_dutch, n_voices, estimate, reach_gap(model, estimate, n_voices, thresholds)
@@ -119,6 +121,15 @@ class LabelledInputError(Exception):
     """A labelled CSV cannot be used; the message names the file, the line and the fix."""
 
 
+@dataclass(frozen=True)
+class LabelledSet:
+    """Labelled voices read from a CSV, with the voice keys (in memory only, never printed)."""
+
+    voices: list[LabelledVoice]
+    keys: frozenset[str]
+    n_not_dutch: int  # labelled voices left out because none of their posts is Dutch
+
+
 def read_labelled_voices(
     enricher: Enricher,
     evidence: EvidenceModel,
@@ -127,9 +138,11 @@ def read_labelled_voices(
     voice_col: str | None,
     label_col: str,
     channel_col: str | None = None,
-) -> list[LabelledVoice]:
+) -> LabelledSet:
     """Labelled voices from a CSV: rows grouped by ``voice_col`` (else one voice a row), each
-    voice with one profile id of the model in ``label_col``; rows with an empty label are skipped."""
+    voice with one profile id of the model in ``label_col``; rows with an empty label are skipped.
+    A cell may hold several posts of a voice separated as `label export` writes them. Errors name
+    the file and the line, never a voice (its key may be a person's handle)."""
     from nlp.evaluate import EvalInputError, read_csv_columns
 
     columns = [text_col, label_col, *(c for c in (voice_col, channel_col) if c)]
@@ -140,22 +153,30 @@ def read_labelled_voices(
     ids = evidence.model.profile_ids
     rows = [(line, r) for line, r in enumerate(rows, start=2) if r[label_col].strip()]
     labels: dict[str, str] = {}
+    first_line: dict[str, int] = {}
+    texts, keys, channels = [], [], []
     for line, row in rows:
-        key = row[voice_col] if voice_col else f"row:{line}"
+        key = row[voice_col].strip() if voice_col else f"row:{line}"
+        if not key:
+            raise LabelledInputError(f"{path}: line {line}: the {voice_col!r} column is empty")
         profile = row[label_col].strip()
         if profile not in ids:
             raise LabelledInputError(
                 f"{path}: line {line}: {profile!r} is not a profile of {evidence.model.id}: {ids}"
             )
         if labels.setdefault(key, profile) != profile:
-            raise LabelledInputError(f"{path}: line {line}: voice {key!r} has two different profiles")
+            raise LabelledInputError(
+                f"{path}: line {line}: the same voice as line {first_line[key]} with another profile"
+            )
+        first_line.setdefault(key, line)
+        for post in row[text_col].split(POST_SEPARATOR):
+            texts.append(post)
+            keys.append(key)
+            channels.append(row[channel_col] if channel_col else "")
     if not labels:
         raise LabelledInputError(f"{path}: no row has a profile in column {label_col!r}")
-    grouped = voices_of_texts(
-        enricher,
-        evidence,
-        [r[text_col] for _, r in rows],
-        [r[voice_col] if voice_col else f"row:{line}" for line, r in rows],
-        [r[channel_col] for _, r in rows] if channel_col else None,
-    )
-    return labelled_voices(grouped, labels, ids)
+    grouped = voices_of_texts(enricher, evidence, texts, keys, channels)
+    voices = labelled_voices(grouped, labels, ids)
+    if not voices:
+        raise LabelledInputError(f"{path}: none of the {len(labels)} labelled voices has a Dutch post")
+    return LabelledSet(voices, frozenset(labels), len(labels) - len(voices))

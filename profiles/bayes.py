@@ -29,25 +29,27 @@ SAMPLES = 2000
 CHAINS = 10
 
 
-def categories(posteriors: np.ndarray, prior: np.ndarray) -> np.ndarray:
-    """Per voice: the index of its most likely profile, or k when it carries no evidence."""
+def categories(posteriors: np.ndarray, empty: np.ndarray) -> np.ndarray:
+    """Per voice: the index of its most likely profile, or k when it carries no evidence (its
+    posterior is ``empty``, that of a voice without evidence). Under a fit nearly every voice has
+    some word evidence, so the last category is (nearly) empty there."""
     posteriors = np.asarray(posteriors, dtype=float)
     k = posteriors.shape[1]
-    no_evidence = np.abs(posteriors - np.asarray(prior, dtype=float)).max(axis=1) < 1e-9
+    no_evidence = np.abs(posteriors - np.asarray(empty, dtype=float)).max(axis=1) < 1e-9
     return np.where(no_evidence, k, posteriors.argmax(axis=1))
 
 
 def calibration_counts(
-    posteriors: np.ndarray, prior: np.ndarray, calibration: tuple[np.ndarray, np.ndarray] | None
+    posteriors: np.ndarray, empty: np.ndarray, calibration: tuple[np.ndarray, np.ndarray] | None
 ) -> np.ndarray:
     """(k+1, k) pseudo-counts of category given profile: from labelled voices, else the model's own."""
     k = posteriors.shape[1]
     if calibration is not None:
         cal_post, cal_labels = calibration
         counts = np.zeros((k + 1, k))
-        np.add.at(counts, (categories(cal_post, prior), np.asarray(cal_labels, dtype=int)), 1.0)
+        np.add.at(counts, (categories(cal_post, empty), np.asarray(cal_labels, dtype=int)), 1.0)
         return counts
-    onehot = np.eye(k + 1)[categories(posteriors, prior)]  # (n, k+1)
+    onehot = np.eye(k + 1)[categories(posteriors, empty)]  # (n, k+1)
     implied = onehot.T @ posteriors  # (k+1, k): expected counts of category given profile
     totals = implied.sum(axis=0, keepdims=True)
     implied = np.where(totals > 0, implied / np.where(totals > 0, totals, 1.0), 1.0 / (k + 1))

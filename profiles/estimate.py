@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache, lru_cache, partial
 from statistics import NormalDist
 
 import numpy as np
@@ -119,12 +119,19 @@ def emq(
     return result / result.sum(axis=1, keepdims=True)
 
 
-def map_em(posteriors: np.ndarray, prior: np.ndarray, weights: np.ndarray, **kwargs: object) -> np.ndarray:
+def map_em(
+    posteriors: np.ndarray,
+    prior: np.ndarray,
+    weights: np.ndarray,
+    centre: np.ndarray | None = None,
+    **kwargs: object,
+) -> np.ndarray:
     """Regularised EM: the posterior mode of the shares under a Dirichlet prior centred on the
-    population shares and worth as many voices as there are profiles (so a share the voices do
-    not support shrinks toward the population rather than to 0)."""
+    population shares (``centre``, default ``prior``) and worth as many voices as there are
+    profiles, so a share the voices do not support shrinks toward the population, not to 0."""
     k = posteriors.shape[1]
-    return emq(posteriors, prior, weights, pseudo=k * np.asarray(prior, dtype=float), **kwargs)  # type: ignore[arg-type]
+    centre = np.asarray(prior if centre is None else centre, dtype=float)
+    return emq(posteriors, prior, weights, pseudo=k * centre, **kwargs)  # type: ignore[arg-type]
 
 
 def cc(posteriors: np.ndarray, prior: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -224,21 +231,28 @@ def estimate_shares(
     n_boot: int = 1000,
     level: float = 0.9,
     seed: int = 0,
+    population: np.ndarray | None = None,
+    no_evidence: np.ndarray | None = None,
 ) -> ShareEstimate:
-    """Shares of the k profiles among n voices, and a bootstrap interval that resamples voices.
+    """Shares of the k profiles among n voices, with an interval.
 
     Args:
         posteriors: (n_voices, k) per-voice posteriors computed under ``prior``.
-        prior: length-k prior the posteriors were computed under (population shares).
-        method: "cc", "pcc", "acc", "pacc" or "emq". Default: "pacc" when ``calibration`` is
-            given, else "emq".
+        prior: length-k prior the posteriors were computed under (``EvidenceModel.posterior_prior``:
+            the population shares under the hand-set model, the label frequencies under a fit).
+        method: "bayes" (default), "cc", "pcc", "emq", "map", or with ``calibration`` also
+            "acc", "pacc" and "kdey".
         calibration: optional (posteriors_cal, labels_cal) of labelled voices: an (m, k) array and
-            m profile indices; needed by "acc" and "pacc", and resampled in every bootstrap
-            replicate so that its uncertainty is in the interval too.
-        n_boot: bootstrap replicates; the interval is the percentile interval at ``level``,
-            widened where needed to the Wilson interval of n voices (see ``wilson_interval``).
+            m profile indices; needed by "acc", "pacc" and "kdey" (resampled in every bootstrap
+            replicate so that its uncertainty is in the interval too), used by "bayes".
+        n_boot: bootstrap replicates (for "bayes": at least this many posterior draws); a bootstrap
+            interval is the percentile interval at ``level``, widened where needed to the Wilson
+            interval of n voices (see ``wilson_interval``).
         level: coverage of the interval, e.g. 0.9.
         seed: seed of the resampling, so a rerun gives the same figures.
+        population: the population shares "map" shrinks toward (default: ``prior``).
+        no_evidence: the posterior of a voice without evidence, which "bayes" counts apart
+            (default: ``prior``, as under the hand-set model).
     """
     method = method or DEFAULT_METHOD
     if method not in ALL_METHODS:
@@ -255,8 +269,11 @@ def estimate_shares(
     if prior.shape != (k,):
         raise ValueError(f"prior has {prior.shape[0]} entries, posteriors have {k} columns")
     if method == "bayes":
-        return _bayesian(posteriors, prior, calibration, n_boot, level, seed)
+        empty = prior if no_evidence is None else np.asarray(no_evidence, dtype=float)
+        return _bayesian(posteriors, empty, calibration, n_boot, level, seed)
     fn = METHODS[method]
+    if method == "map" and population is not None:
+        fn = partial(map_em, centre=np.asarray(population, dtype=float))
     # Many small matrix products: OpenBLAS's threads only add overhead, and with the other core busy
     # they made the estimate stage three times slower. One thread, for this call only.
     with _blas().limit(limits=1, user_api="blas"):
@@ -265,7 +282,7 @@ def estimate_shares(
 
 def _bayesian(
     posteriors: np.ndarray,
-    prior: np.ndarray,
+    no_evidence: np.ndarray,
     calibration: tuple[np.ndarray, np.ndarray] | None,
     n_samples: int,
     level: float,
@@ -285,8 +302,8 @@ def _bayesian(
         calibration = (np.asarray(calibration[0], dtype=float), np.asarray(calibration[1], dtype=int))
         if calibration[0].ndim != 2 or calibration[0].shape[1] != k or len(calibration[0]) == 0:
             raise ValueError("calibration must be ((m, k) posteriors, m labels) with m > 0")
-    pseudo = bayes.calibration_counts(posteriors, prior, calibration)
-    counts = np.bincount(bayes.categories(posteriors, prior), minlength=k + 1)
+    pseudo = bayes.calibration_counts(posteriors, no_evidence, calibration)
+    counts = np.bincount(bayes.categories(posteriors, no_evidence), minlength=k + 1)
     draws = bayes.sample_shares(counts, pseudo, seed, samples=max(n_samples, bayes.SAMPLES))
     alpha = (1.0 - level) / 2.0
     lower, upper = np.quantile(draws, [alpha, 1.0 - alpha], axis=0)

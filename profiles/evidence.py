@@ -123,8 +123,14 @@ class EvidenceModel:
 
     @property
     def posterior_prior(self) -> np.ndarray:
-        """The prior the posteriors are computed under: the posterior of a voice without any
-        evidence (the population shares for the hand-set model, the fitted bias for a fit)."""
+        """The prior the posteriors are computed under: the population shares for the hand-set
+        model; for a fit, the label frequencies of its training voices (a logistic model's mean
+        posterior on its training voices matches them)."""
+        return self.model.prior() if self.fitted is None else np.asarray(self.fitted.train_prior, dtype=float)
+
+    @property
+    def no_evidence(self) -> np.ndarray:
+        """The posterior of a voice without any evidence."""
         return self.posterior(())
 
     @property
@@ -177,6 +183,7 @@ def summed_text(scores: list | None, weight: float | None) -> tuple[np.ndarray |
     return (np.sum(scores, axis=0), float(weight or 0.0)) if scores else (None, 0.0)
 
 
+POST_SEPARATOR = "\n---\n"  # between a voice's posts in one CSV cell (label export, label fit)
 EVIDENCE_HANDSET = "handset"
 EVIDENCE_SHIPPED = "shipped"
 

@@ -84,10 +84,12 @@ class TextEvidence:
         return cached
 
     def post(self, words: Iterable[str]) -> tuple[np.ndarray, float]:
-        """(summed idf-weighted scores, summed squared idf) of one post's distinct words."""
+        """(summed idf-weighted scores, summed squared idf) of one post's distinct words, added in
+        sorted order: a set's order changes with each process's string hashing, and so would the
+        last bits of the sums."""
         score = np.zeros(self.k)
         weight = 0.0
-        for word in words:
+        for word in sorted(words):
             s, w = self._word(word)
             if w:
                 score += s

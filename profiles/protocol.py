@@ -88,7 +88,7 @@ def evaluate(
     pools = [np.flatnonzero(labels == j) for j in range(k)]
     present = np.array([len(p) > 0 for p in pools])
     rng = np.random.default_rng(seed)
-    posterior_prior = evidence.posterior_prior
+    posterior_prior, no_evidence = evidence.posterior_prior, evidence.no_evidence
     errors: dict[str, list[np.ndarray]] = {m: [] for m in usable}
     inside: dict[str, list[np.ndarray]] = {m: [] for m in usable}
     statuses: dict[str, list[list[str]]] = {m: [] for m in usable}
@@ -110,6 +110,8 @@ def evaluate(
                 n_boot=PROTOCOL_BOOT,
                 level=level,
                 seed=int(rng.integers(2**31)),
+                population=prior,
+                no_evidence=no_evidence,
             )
             errors[method].append(np.abs(est.share - truth))
             inside[method].append((est.lower <= truth + 1e-9) & (truth <= est.upper + 1e-9))

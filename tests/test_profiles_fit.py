@@ -42,9 +42,8 @@ PROTOCOL_KEYS = {
 @cache
 def _voices(writer: str) -> tuple[LabelledVoice, ...]:
     hand = EvidenceModel(load_model("citisens"))
-    return tuple(
-        read_labelled_voices(get_enricher(), hand, DEV / f"writer_{writer}.csv", "text", "voice", "profile")
-    )
+    path = DEV / f"writer_{writer}.csv"
+    return tuple(read_labelled_voices(get_enricher(), hand, path, "text", "voice", "profile").voices)
 
 
 @cache
@@ -104,6 +103,10 @@ def test_fitted_evidence_file_round_trips_and_refuses_another_model(tmp_path: Pa
         load_fitted(path, load_model("burgerschapsstijlen"))
     with pytest.raises(FitError, match="not found"):
         evidence_for(model, str(tmp_path / "missing.npz"))
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(path.read_bytes()[:300])
+    with pytest.raises(FitError, match="not a readable fitted evidence file"):
+        evidence_for(model, str(truncated))
 
 
 def test_without_a_fit_the_posterior_is_bayes_rule_with_the_hand_set_ratios() -> None:
@@ -239,6 +242,9 @@ def test_cli_eval_profiles_label_fit_and_estimate_with_the_fit(tmp_path: Path) -
     assert report["n_voices"] == 32 and report["method"] == "bayes"
     assert not any(v in estimated.output for v in ("b_jorisvdm", "b_anoukdeelt"))  # voices never printed
 
+    same = CliRunner().invoke(app, ["eval", "profiles", "--csv", str(fit_csv), "--fit-csv", str(fit_csv)])
+    assert same.exit_code == 2 and "share voices" in same.output  # never measured on what it fitted
+
     bad = tmp_path / "bad.csv"
     bad.write_text("voice,profile,text\nx,burgemeester,Hallo allemaal\n", encoding="utf-8")
     refused = CliRunner().invoke(app, ["eval", "profiles", "--csv", str(bad)])
@@ -249,10 +255,9 @@ def test_labelled_csv_errors_name_file_and_line(tmp_path: Path) -> None:
     path = tmp_path / "labels.csv"
     path.write_text("voice,profile,text\nv1,zorgzame_senioren,a\nv1,stadse_nomaden,b\n", encoding="utf-8")
     hand = EvidenceModel(load_model("citisens"))
-    with pytest.raises(
-        LabelledInputError, match=r"labels.csv: line 3: voice 'v1' has two different profiles"
-    ):
+    with pytest.raises(LabelledInputError, match=r"line 3: the same voice as line 2 with another") as exc:
         read_labelled_voices(get_enricher(), hand, path, "text", "voice", "profile")
+    assert "v1" not in str(exc.value)  # a voice key may be a handle: never in a message
     with pytest.raises(LabelledInputError, match="no column 'tekst'"):
         read_labelled_voices(get_enricher(), hand, path, "tekst", "voice", "profile")
 
@@ -262,3 +267,23 @@ def test_writers_copies_have_twenty_voices_per_profile() -> None:
         with (DEV / f"writer_{writer}.csv").open(encoding="utf-8", newline="") as handle:
             voices = {(r["voice"], r["profile"]) for r in csv.DictReader(handle)}
         assert set(Counter(p for _, p in voices).values()) == {20}
+
+
+def test_a_filled_in_label_export_is_read_post_by_post(tmp_path: Path) -> None:
+    """`label export` puts a voice's posts in one cell; the fit must see them as the nightly run
+    does, one post at a time (distinct words per post)."""
+    hand = EvidenceModel(load_model("citisens"))
+    path = tmp_path / "labels.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["voice_id", "texts", "profile"])
+        writer.writerow(
+            [
+                "a1",
+                "De gemeente moet de speeltuin opknappen.\n---\nDe speeltuin is weer dicht.",
+                "geinformeerde_gezinsdrukte",
+            ]
+        )
+        writer.writerow(["a2", "Hello there, this is English only.", "stadse_nomaden"])
+    labelled = read_labelled_voices(get_enricher(), hand, path, "texts", "voice_id", "profile")
+    assert [len(v.posts) for v in labelled.voices] == [2] and labelled.n_not_dutch == 1

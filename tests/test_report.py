@@ -93,13 +93,13 @@ def _overall(con: duckdb.DuckDBPyConnection, municipality: str, days: int) -> di
     for the period of ``days`` ending on the demo's day, computed in memory as the report does."""
     from flows.config import Estimation
     from flows.wiring import estimate_settings
-    from profiles.evidence import EvidenceModel
+    from profiles.evidence import evidence_for
     from profiles.model import load_model
     from warehouse.estimates import compute_estimates, period_for
 
     end = con.execute("SELECT max(period_end) FROM share_estimates").fetchone()[0]
     nlp = con.execute("SELECT nlp_version FROM v_current_nlp").fetchone()[0]
-    evidence = EvidenceModel(load_model("citisens"))
+    evidence = evidence_for(load_model("citisens"))  # the default evidence, as the demo's
     settings = estimate_settings(Estimation())
     estimates = compute_estimates(con, municipality, evidence, nlp, period_for(end, days), settings, run_id=0)
     return {

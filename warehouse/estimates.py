@@ -147,7 +147,7 @@ def compute_estimates(
         calibration = labelled if len(labelled[1]) >= MIN_LABELLED_VOICES else None
     primary = settings.method
     methods = tuple(dict.fromkeys((primary, *METHODS, *(("pacc",) if calibration is not None else ()))))
-    prior = evidence.posterior_prior
+    prior, no_evidence = evidence.posterior_prior, evidence.no_evidence
     rows, signal_rows, advice_rows = [], [], []
     advice_of = {p.id: p.advice for p in model.profiles}
     for (topic, channel), members in sorted(groups.items(), key=lambda g: (g[0][0] or "", g[0][1] or "")):
@@ -169,6 +169,8 @@ def compute_estimates(
                     n_boot=settings.n_boot,
                     level=settings.level,
                     seed=settings.seed,
+                    population=model.prior(),
+                    no_evidence=no_evidence,
                 )
             for row in reach_gap(model, estimate, n, settings.thresholds):
                 if method == primary and row.status in ("absent", "under"):

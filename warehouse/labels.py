@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from profiles.evidence import EvidenceModel, summed_text
+from profiles.evidence import POST_SEPARATOR, EvidenceModel, summed_text
 from warehouse.db import transaction
 
 # Every voice of the period (the voice_posts macro of migration 010: the same voices the estimate
@@ -99,7 +99,7 @@ def export_sample(
         writer = csv.writer(handle)
         writer.writerow(["voice_id", "municipality", "texts", "profile"])
         for vid, row in sorted(records):
-            writer.writerow([vid, row[1], "\n---\n".join(row[2]), ""])
+            writer.writerow([vid, row[1], POST_SEPARATOR.join(row[2]), ""])
     return len(records)
 
 

@@ -6,7 +6,8 @@
 ALTER TABLE post_signals ADD COLUMN text_score FLOAT[];
 ALTER TABLE post_signals ADD COLUMN text_weight DOUBLE;
 
--- An exported voice keeps its summed text evidence beside its signals (no text, no author), so the
--- labelled voices can be scored by the same fitted evidence; model_version then names the fit too.
+-- An exported voice keeps its summed text evidence beside its signals, so the labelled voices can be
+-- scored by the same fitted evidence (model_version then names the fit too). Like its signals, this
+-- is evidence of a random voice id with no author key: it cannot be joined back to a person.
 ALTER TABLE label_voices ADD COLUMN text_score FLOAT[];
 ALTER TABLE label_voices ADD COLUMN text_weight DOUBLE;

@@ -73,7 +73,7 @@ POSTS_BY_SOURCE_SQL = f"""
     FROM posts p LEFT JOIN counted c ON c.source = p.source
     WHERE {IN_PERIOD} GROUP BY p.source ORDER BY p.source"""
 # The migration that defines a voice; a warehouse before it is migrated by the next nightly run.
-VOICES_MIGRATION = 10
+VOICES_MIGRATION = 11  # the voice macros (010) and the text evidence they read (011)
 # A lower bound of enriched_at for the period's posts, so that the enrichment scan skips the row
 # groups of older enrichments (DuckDB keeps min/max per row group). Sound because a post is only
 # enriched after it was stored (enrich reads it from posts), so enriched_at >= stored_at; the day
@@ -271,6 +271,17 @@ def _gap_rows(
     if stored:
         return stored
     evidence = evidence_for(model, settings.evidence)  # the nightly run's evidence
+    stored = {
+        v
+        for (v,) in con.execute(
+            "SELECT DISTINCT model_version FROM post_signals WHERE profile_model = ?", [model.id]
+        ).fetchall()
+    }
+    if stored and evidence.version not in stored:
+        raise ReportError(
+            f"the warehouse holds profile evidence {', '.join(sorted(stored))}, not {evidence.version} "
+            "([estimation] evidence); draw the report with the run's --config"
+        )
     estimates = compute_estimates(
         con, municipality["municipality_id"], evidence, nlp, period, settings, run_id=0
     )
@@ -343,7 +354,7 @@ def _section(
     overall.sort(key=lambda r: (-r["population_share"], r["profile_id"]))
     primary = [r for r in overall if r["is_primary"]]
     method = primary[0]["method"] if primary else settings.method
-    compare_method = "pcc" if method != "pcc" else "emq"  # the sensitivity column beside the primary
+    compare_method = "bayes" if method != "bayes" else "pcc"  # the sensitivity column, always stored
     other = {r["profile_id"]: r for r in overall if r["method"] == compare_method}
     profiles = {p.id: p for p in model.profiles}
     for r in primary:
