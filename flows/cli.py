@@ -546,7 +546,10 @@ def estimate(
     channel_col: Annotated[str | None, typer.Option(help="Column with the channel (e.g. r/utrecht).")] = None,
     model: Annotated[str, typer.Option(help="Profile model id or file.")] = "citisens",
     method: Annotated[
-        str | None, typer.Option(help="bayes (default), pcc, emq, map; cc for comparison.")
+        str | None,
+        typer.Option(
+            help="bayes (default), cc, pcc, emq, map; with a fit's calibration also acc, pacc, kdey."
+        ),
     ] = None,
     evidence: EvidenceOption = "shipped",
 ) -> None:
@@ -564,7 +567,7 @@ def estimate(
     from nlp.evaluate import EvalInputError, read_csv_columns
     from nlp.pipeline import get_enricher
     from profiles.adhoc import estimate_texts
-    from profiles.estimate import DEFAULT_METHOD
+    from profiles.estimate import ALL_METHODS, DEFAULT_METHOD, NEEDS_CALIBRATION
 
     columns = [text_col, *(c for c in (author_col, channel_col) if c)]
     try:
@@ -573,15 +576,18 @@ def estimate(
     except (EvalInputError, ProfileModelError) as exc:
         err.print(f"[red]Input error[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(EXIT_CONFIG) from None
-    if method not in (None, "bayes", "cc", "pcc", "emq", "map"):
+    evidence_model = _evidence(profile_model, evidence)
+    allowed = [m for m in ALL_METHODS if m not in NEEDS_CALIBRATION or evidence_model.calibration is not None]
+    if method is not None and method not in allowed:
         err.print(
-            f"--method: expected bayes, cc, pcc, emq or map (acc, pacc and kdey need labelled voices: "
-            f"see `eval profiles --fit-csv`), got {method!r}"
+            f"--method: expected one of {', '.join(allowed)} (acc, pacc and kdey need the calibration of "
+            f"a fitted evidence file), got {method!r}",
+            highlight=False,
         )
         raise typer.Exit(EXIT_CONFIG)
     result = estimate_texts(
         get_enricher(),
-        _evidence(profile_model, evidence),
+        evidence_model,
         [r[text_col] for r in rows],
         authors=[r[author_col] for r in rows] if author_col else None,
         channels=[r[channel_col] for r in rows] if channel_col else None,

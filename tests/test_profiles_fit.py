@@ -242,6 +242,11 @@ def test_cli_eval_profiles_label_fit_and_estimate_with_the_fit(tmp_path: Path) -
     assert report["n_voices"] == 32 and report["method"] == "bayes"
     assert not any(v in estimated.output for v in ("b_jorisvdm", "b_anoukdeelt"))  # voices never printed
 
+    no_labels = CliRunner().invoke(
+        app, ["estimate", "--csv", str(measure_csv), "--evidence", "handset", "--method", "pacc"]
+    )
+    assert no_labels.exit_code == 2 and "need the calibration" in no_labels.output
+
     same = CliRunner().invoke(app, ["eval", "profiles", "--csv", str(fit_csv), "--fit-csv", str(fit_csv)])
     assert same.exit_code == 2 and "share voices" in same.output  # never measured on what it fitted
 
