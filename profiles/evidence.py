@@ -177,10 +177,10 @@ class EvidenceModel:
         return p / p.sum()
 
 
-def summed_text(scores: list | None, weight: float | None) -> tuple[np.ndarray | None, float]:
-    """A voice's text evidence from its posts' stored (score, weight) rows: the scores summed, or
-    None when no post has any."""
-    return (np.sum(scores, axis=0), float(weight or 0.0)) if scores else (None, 0.0)
+def summed_text(scores: list | None, weights: list | None) -> tuple[np.ndarray | None, float]:
+    """A voice's text evidence from its posts' stored scores and weights (in a fixed order, so the
+    sums are the same to the last bit on every run): the sums, or None when no post has any."""
+    return (np.sum(scores, axis=0), float(np.sum(weights))) if scores else (None, 0.0)
 
 
 POST_SEPARATOR = "\n---\n"  # between a voice's posts in one CSV cell (label export, label fit)

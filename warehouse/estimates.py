@@ -37,8 +37,8 @@ WITH topics AS (
 SELECT list_distinct(flatten(list(coalesce(s.signal_ids, [])))) AS signals,
        list_distinct(flatten(list(coalesce(t.topic_ids, [])))) AS topics,
        list_distinct(list(v.channel)) AS channels,
-       list(s.text_score) FILTER (WHERE s.text_score IS NOT NULL) AS text_scores,
-       coalesce(sum(s.text_weight), 0) AS text_weight
+       list(s.text_score ORDER BY v.post_id) FILTER (WHERE s.text_score IS NOT NULL) AS text_scores,
+       list(s.text_weight ORDER BY v.post_id) FILTER (WHERE s.text_score IS NOT NULL) AS text_weights
 FROM voice_posts($nlp, $start, $end) v
 LEFT JOIN post_signals s ON s.post_id = v.post_id AND s.profile_model = $model AND s.model_version = $mver
 LEFT JOIN topics t ON t.post_id = v.post_id
@@ -137,8 +137,8 @@ def compute_estimates(
     k = len(model.profiles)
     posteriors = np.array(
         [
-            evidence.posterior(signals, *summed_text(scores, weight))
-            for signals, _, _, scores, weight in voices
+            evidence.posterior(signals, *summed_text(scores, weights))
+            for signals, _, _, scores, weights in voices
         ]
     ).reshape(-1, k)
     calibration = evidence.calibration
@@ -153,7 +153,7 @@ def compute_estimates(
     for (topic, channel), members in sorted(groups.items(), key=lambda g: (g[0][0] or "", g[0][1] or "")):
         key = f"{municipality_id}|{start}|{end}|{topic or '*'}|{channel or '*'}|{model.id}"
         n = len(members)
-        with_evidence = sum(1 for i in members if voices[i][0] or voices[i][4])
+        with_evidence = sum(1 for i in members if voices[i][0] or sum(voices[i][4] or ()) > 0)
         suppressed = n < settings.thresholds.min_cell_size
         counts = Counter(s for i in members for s in voices[i][0])
         if not suppressed:

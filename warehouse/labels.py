@@ -29,8 +29,8 @@ SELECT v.author_key, v.municipality_id,
        list(coalesce(p.title || chr(10), '') || p.text ORDER BY p.created_utc, p.post_id)
            FILTER (WHERE p.text IS NOT NULL) AS texts,
        list_distinct(flatten(list(coalesce(s.signal_ids, [])))) AS signals,
-       list(s.text_score) FILTER (WHERE s.text_score IS NOT NULL) AS text_scores,
-       coalesce(sum(s.text_weight), 0) AS text_weight
+       list(s.text_score ORDER BY v.post_id) FILTER (WHERE s.text_score IS NOT NULL) AS text_scores,
+       list(s.text_weight ORDER BY v.post_id) FILTER (WHERE s.text_score IS NOT NULL) AS text_weights
 FROM voice_posts($nlp, $start, $end) v
 JOIN posts p ON p.post_id = v.post_id
 LEFT JOIN post_signals s ON s.post_id = v.post_id AND s.profile_model = $model AND s.model_version = $mver
@@ -46,7 +46,7 @@ class LabelError(Exception):
 def period_voices(
     con: duckdb.DuckDBPyConnection, evidence: EvidenceModel, nlp_version: str, start: date, end: date
 ) -> list[tuple]:
-    """(author_key, municipality_id, texts, signals, text_scores, text_weight) of every voice of every
+    """(author_key, municipality_id, texts, signals, text_scores, text_weights) of every voice of every
     municipality in the
     period, by the warehouse's one definition of a voice. The author key stays in memory."""
     model = evidence.model
