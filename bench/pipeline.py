@@ -103,7 +103,7 @@ retention_days = 90
 path = "warehouse.duckdb"
 
 [estimation]
-method = "emq"
+method = "bayes"
 period_days = 90
 n_boot = 1000
 level = 0.9

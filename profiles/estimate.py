@@ -355,6 +355,8 @@ def _bootstrap(
     # Every method is a function of weighted voices, and voices with the same evidence have the same
     # posterior: work on the distinct posteriors with their counts. Resampling n voices and then
     # pooling equal ones is the same as resampling the distinct ones in proportion to their counts.
+    if method == "pcc":
+        return _pcc_normal(posteriors, level)
     posteriors, counts = np.unique(posteriors, axis=0, return_counts=True)
     weights, state = _resampled(n, counts.astype(np.int64).tobytes(), n_boot, seed)
     rng = np.random.default_rng(seed)
@@ -396,6 +398,23 @@ def _bootstrap(
     lower = np.minimum(np.quantile(boots, alpha, axis=0), floor_lower)
     upper = np.maximum(np.quantile(boots, 1.0 - alpha, axis=0), floor_upper)
     return ShareEstimate(method, share, lower, upper, n, level)
+
+
+def _pcc_normal(posteriors: np.ndarray, level: float) -> ShareEstimate:
+    """PCC with the normal interval of a mean (the bootstrap of a mean converges to it): with word
+    evidence nearly every voice has its own posterior, and drawing a thousand resamples of
+    thousands of distinct voices cost more than all the rest of the estimate. Widened to Wilson."""
+    n = len(posteriors)
+    share = posteriors.mean(axis=0)
+    half = (
+        float(NormalDist().inv_cdf(0.5 + level / 2.0))
+        * posteriors.std(axis=0, ddof=1 if n > 1 else 0)
+        / np.sqrt(n)
+    )
+    floor_lower, floor_upper = wilson_interval(share, n, level)
+    lower = np.minimum(np.clip(share - half, 0.0, 1.0), floor_lower)
+    upper = np.maximum(np.clip(share + half, 0.0, 1.0), floor_upper)
+    return ShareEstimate("pcc", share, lower, upper, n, level)
 
 
 def wilson_interval(share: np.ndarray, n: int, level: float) -> tuple[np.ndarray, np.ndarray]:

@@ -147,9 +147,13 @@ class EvidenceModel:
 
     def post_text(self, words: Iterable[str]) -> tuple[np.ndarray, float]:
         """What one post's words add to its voice's text evidence (zeros without a fitted model)."""
+        return self.posts_text([words])[0]
+
+    def posts_text(self, posts: list[Iterable[str]]) -> list[tuple[np.ndarray, float]]:
+        """``post_text`` of several posts at once (a batch's new words are scored together)."""
         if self.text is None:
-            return np.zeros(len(self.log_prior)), 0.0
-        return self.text.post(words)
+            return [(np.zeros(len(self.log_prior)), 0.0) for _ in posts]
+        return self.text.posts(posts)
 
     def text_of(self, posts: Iterable[Iterable[str]]) -> tuple[np.ndarray, float]:
         """A voice's summed text evidence from the words of each of its posts."""

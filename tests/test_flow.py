@@ -418,7 +418,7 @@ def test_labelling_loop_calibrates_the_estimates(demo_run, tmp_path: Path) -> No
                 "SELECT DISTINCT method, is_primary FROM share_estimates WHERE municipality_id = 'utrecht'"
             ).fetchall()
         )
-    assert methods == {"bayes": True, "pcc": False, "pacc": False}
+    assert methods == {"bayes": True, "pcc": False}
 
 
 @pytest.fixture

@@ -73,6 +73,16 @@ def test_lexical_scores_of_a_voice_equal_its_row_in_the_fitting_matrix() -> None
     assert np.allclose(text.post(["2024", "!"])[0], 0.0)  # tokens without a letter add nothing
 
 
+def test_word_cache_starts_over_without_changing_a_score(monkeypatch: pytest.MonkeyPatch) -> None:
+    text = evidence_for(load_model("citisens")).text
+    assert text is not None
+    words = ["kleinkinderen", "rollator", "gemeente", "buurt", "fiets"]
+    first = text.post(words)
+    monkeypatch.setattr("profiles.lexical.CACHE_LIMIT", 3)  # every post now overflows the cache
+    again = text.post(words)
+    assert np.array_equal(first[0], again[0]) and first[1] == again[1]
+
+
 def test_evidence_fitted_on_one_writer_beats_the_hand_set_ratios_on_the_other() -> None:
     model = load_model("citisens")
     fitted = _fit_on_a()

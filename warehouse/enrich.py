@@ -132,13 +132,25 @@ class BatchResult:
         )
 
 
+def _has_voice(row: tuple[Any, ...]) -> bool:
+    """Whether a pending row (``pending_posts``) is a resident's post with a voice: its evidence counts."""
+    return row[2] == "reddit" and row[4]
+
+
 def compute_batch(batch: list[tuple[Any, ...]], enricher: Enricher, evidence: EvidenceModel) -> BatchResult:
     """NLP and profile signals for pending rows (as ``pending_posts`` returns them)."""
     model, model_version = evidence.model.id, evidence.version
-    results = enricher.enrich([row[5] for row in batch])
+    results = list(enricher.enrich([row[5] for row in batch]))
     now = datetime.now(UTC)
+    voiced = [
+        i
+        for i, (row, r) in enumerate(zip(batch, results, strict=True))
+        if _has_voice(row) and r.language == "nl"
+    ]
+    # a batch's word evidence at once: its new words are scored in one array operation
+    texts = dict(zip(voiced, evidence.posts_text([results[i].words for i in voiced]), strict=True))
     enrichment_rows, topic_rows, signal_rows = [], [], []
-    for (post_id, digest, source, channel, has_voice, *_), result in zip(batch, results, strict=True):
+    for i, ((post_id, digest, source, channel, *_), result) in enumerate(zip(batch, results, strict=True)):
         enrichment_rows.append(
             (
                 post_id,
@@ -155,13 +167,10 @@ def compute_batch(batch: list[tuple[Any, ...]], enricher: Enricher, evidence: Ev
         topic_rows.extend(
             (post_id, enricher.version, hit.id, hit.score, list(hit.evidence)) for hit in result.topics
         )
-        if source == "reddit" and has_voice:
-            if result.language == "nl":
-                fired = evidence.fired(features_of(result, source, channel))
-                score, weight = evidence.post_text(result.words) if evidence.text else (None, None)
-            else:
-                fired, score, weight = [], None, None
-            text_score = None if score is None else [float(x) for x in score]
+        if _has_voice(batch[i]):
+            fired = evidence.fired(features_of(result, source, channel)) if i in texts else []
+            score, weight = texts[i] if i in texts and evidence.text else (None, None)
+            text_score = None if score is None else score.tolist()
             signal_rows.append((post_id, model, model_version, fired, text_score, weight))
     return BatchResult(
         enricher.version,

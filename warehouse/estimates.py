@@ -23,7 +23,7 @@ from warehouse.labels import labelled_posteriors
 # Stored beside the primary (configured) method, for the sensitivity of the shares to the method.
 METHODS = ("bayes", "pcc")
 # Under the hand-set evidence, from this many voices labelled in the warehouse on they calibrate the
-# estimates (PACC is stored too); a fitted evidence file brings its own cross-fitted calibration.
+# estimates (of Bayesian CC, or PACC when configured); a fitted evidence file brings its own.
 MIN_LABELLED_VOICES = 30
 
 # The voices of one municipality in the period (see the voice_posts macro of migration 010, the one
@@ -115,8 +115,10 @@ def compute_estimates(
     period: tuple[date, date],
     settings: EstimateSettings,
     run_id: int,
+    overall_only: bool = False,
 ) -> Estimates:
-    """Estimate all groups (all, per topic, per channel) of one municipality; reads only."""
+    """Estimate all groups (all, per topic, per channel) of one municipality, or with
+    ``overall_only`` the municipality as a whole; reads only."""
     model = evidence.model
     start, end = period
     params = {
@@ -129,7 +131,7 @@ def compute_estimates(
     }
     voices = con.execute(VOICES_SQL, params).fetchall()
     groups: dict[tuple[str | None, str | None], list[int]] = {(None, None): list(range(len(voices)))}
-    for i, (_, topics, channels, _, _) in enumerate(voices):
+    for i, (_, topics, channels, _, _) in enumerate([] if overall_only else voices):
         for topic in topics:
             groups.setdefault((topic, None), []).append(i)
         for channel in channels:
@@ -146,7 +148,7 @@ def compute_estimates(
         labelled = labelled_posteriors(con, evidence)
         calibration = labelled if len(labelled[1]) >= MIN_LABELLED_VOICES else None
     primary = settings.method
-    methods = tuple(dict.fromkeys((primary, *METHODS, *(("pacc",) if calibration is not None else ()))))
+    methods = tuple(dict.fromkeys((primary, *METHODS)))
     prior, no_evidence = evidence.posterior_prior, evidence.no_evidence
     rows, signal_rows, advice_rows = [], [], []
     advice_of = {p.id: p.advice for p in model.profiles}
@@ -165,7 +167,7 @@ def compute_estimates(
                     posteriors[members],
                     prior,
                     method=method,
-                    calibration=calibration if method in ("pacc", "bayes") else None,
+                    calibration=calibration if method in ("pacc", "acc", "kdey", "bayes") else None,
                     n_boot=settings.n_boot,
                     level=settings.level,
                     seed=settings.seed,

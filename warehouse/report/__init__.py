@@ -263,9 +263,10 @@ def _gap_rows(
     nlp: str,
     period: tuple[date, date],
     settings: EstimateSettings,
+    overall_only: bool = False,
 ) -> list[dict[str, Any]]:
     """Stored estimates of the period, or, for a period the nightly run did not estimate, fresh ones
-    computed in memory (nothing is written)."""
+    computed in memory (nothing is written; with ``overall_only`` only the municipality as a whole)."""
     params = {"m": municipality["municipality_id"], "start": period[0], "end": period[1], "model": model.id}
     stored = records(con, STORED_ESTIMATES_SQL, params)
     if stored:
@@ -283,7 +284,14 @@ def _gap_rows(
             "([estimation] evidence); draw the report with the run's --config"
         )
     estimates = compute_estimates(
-        con, municipality["municipality_id"], evidence, nlp, period, settings, run_id=0
+        con,
+        municipality["municipality_id"],
+        evidence,
+        nlp,
+        period,
+        settings,
+        run_id=0,
+        overall_only=overall_only,
     )
     return estimates.share_records()
 
@@ -319,7 +327,9 @@ def _period_notes(
         if other_days == days:
             continue
         other = _overall_primary(
-            _gap_rows(con, municipality, model, nlp, period_for(period[1], other_days), settings)
+            _gap_rows(
+                con, municipality, model, nlp, period_for(period[1], other_days), settings, overall_only=True
+            )
         )
         for r in other:
             mine = here.get(r["profile_id"])
