@@ -62,7 +62,7 @@ class MethodResult:
 
 def run(
     scenario: Scenario,
-    methods: tuple[str, ...] = ("cc", "pcc", "acc", "pacc", "emq"),
+    methods: tuple[str, ...] = ("cc", "pcc", "acc", "pacc", "emq", "bayes"),
     n: int = 300,
     n_labelled: int = 200,
     repetitions: int = 100,
