@@ -175,6 +175,7 @@ def _fit_once(
     """MAP fit of (bias, signal coefficients, word weights) on these voices; without
     ``use_signals`` the signal coefficients are 0 (the fitted evidence ignores the signals)."""
     from scipy.optimize import minimize  # only where a fit runs: the nightly flow only loads one
+    from scipy.sparse import csr_matrix
 
     ids = model.profile_ids
     k = len(ids)
@@ -194,10 +195,16 @@ def _fit_once(
     vocabulary = sorted(f for f, d in doc_freq.items() if d >= MIN_DOC_FREQ)
     index = {f: i for i, f in enumerate(vocabulary)}
     idf = np.array([np.log((1 + n) / (1 + doc_freq[f])) + 1.0 for f in vocabulary])
-    text = np.zeros((n, len(vocabulary)))
-    for i, c in enumerate(counts):
-        columns, values = design_row(c, index, idf)
-        text[i, columns] = values
+    rows = [design_row(c, index, idf) for c in counts]
+    # sparse: a labelled voice uses a few hundred of the tens of thousands of features
+    text = csr_matrix(
+        (
+            np.concatenate([values for _, values in rows] or [np.empty(0)]),
+            np.concatenate([columns for columns, _ in rows] or [np.empty(0, dtype=np.int64)]),
+            np.cumsum([0] + [len(columns) for columns, _ in rows]),
+        ),
+        shape=(n, len(vocabulary)),
+    )
     onehot = np.eye(k)[y]
     n_sig, n_text = signals.shape[1] * k, text.shape[1] * k
 
