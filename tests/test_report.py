@@ -303,3 +303,9 @@ def test_period_table_counts_what_the_direct_joins_count(warehouse: Path) -> Non
                 {**params, "nlp": nlp, "top": top},
             )
             assert [{**r, "mean_score": pytest.approx(r["mean_score"])} for r in direct] == weekly
+
+
+def test_a_share_never_reads_zero_unless_it_is_zero() -> None:
+    from warehouse.report import _pct
+
+    assert [_pct(v) for v in (None, 0.0, 0.004, 0.005, 0.0051, 0.2)] == ["–", "0%", "<1%", "<1%", "1%", "20%"]

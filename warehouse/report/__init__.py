@@ -448,9 +448,8 @@ def _pct(value: float | None) -> str:
     """A share as a whole percentage; a share above 0 but under half a percent reads "<1%"."""
     if value is None:
         return "–"
-    if 0 < value < 0.005:
-        return "<1%"
-    return f"{100 * value:.0f}%"
+    shown = f"{100 * value:.0f}"
+    return "<1%" if value > 0 and shown == "0" else f"{shown}%"  # 0.5% rounds to "0" (to even)
 
 
 RANGE_FIGURES = {
