@@ -22,6 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from flows.config import ConfigError, Settings, load_settings
+from profiles.evidence import EVIDENCE_HANDSET, EVIDENCE_SHIPPED
 from profiles.model import ProfileModelError, load_model
 
 app = typer.Typer(
@@ -551,7 +552,7 @@ def estimate(
             help="bayes (default), cc, pcc, emq, map; with a fit's calibration also acc, pacc, kdey."
         ),
     ] = None,
-    evidence: EvidenceOption = "shipped",
+    evidence: EvidenceOption = EVIDENCE_SHIPPED,
 ) -> None:
     """Estimate profile shares for any table of texts, without touching the warehouse.
 
@@ -728,7 +729,7 @@ def eval_profiles(
     voices: Annotated[int, typer.Option("--voices", min=10, help="Voices drawn per mix.")] = 150,
     seed: Annotated[int, typer.Option(min=0, help="Seed of the mixes and draws.")] = 0,
     model: Annotated[str, typer.Option(help="Profile model id or file.")] = "citisens",
-    evidence: EvidenceOption = "handset",
+    evidence: EvidenceOption = EVIDENCE_HANDSET,
     config: Annotated[Path | None, CONFIG_OPTION] = None,
     warehouse: Annotated[Path | None, typer.Option(help=WAREHOUSE_HELP)] = None,
 ) -> None:
@@ -760,7 +761,7 @@ def eval_profiles(
     except ProfileModelError as exc:
         err.print(f"[red]Input error[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(EXIT_CONFIG) from None
-    evidence_model = _evidence(profile_model, "handset" if fit_csv else evidence)
+    evidence_model = _evidence(profile_model, EVIDENCE_HANDSET if fit_csv else evidence)
     if fit_csv is not None:
         from profiles.evidence import EvidenceModel
 
@@ -838,7 +839,9 @@ def label_fit(
     except ProfileModelError as exc:
         err.print(f"[red]Input error[/red] {escape(str(exc))}", highlight=False)
         raise typer.Exit(EXIT_CONFIG) from None
-    voices = _labelled(_evidence(profile_model, "handset"), csv_path, text_col, voice_col, label_col).voices
+    voices = _labelled(
+        _evidence(profile_model, EVIDENCE_HANDSET), csv_path, text_col, voice_col, label_col
+    ).voices
     try:
         fitted = fit_evidence(profile_model, voices, source=source or csv_path.name)
     except FitError as exc:

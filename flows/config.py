@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
 
+from profiles.evidence import EVIDENCE_HANDSET, EVIDENCE_SHIPPED
+
 SLUG = r"^[a-z0-9][a-z0-9_-]*$"
 
 
@@ -126,7 +128,7 @@ class Estimation(_Strict):
         default="bayes", pattern=r"^(bayes|pcc|emq|map)$", description="bayes (default), pcc, emq or map"
     )
     evidence: str = Field(
-        default="shipped",
+        default=EVIDENCE_SHIPPED,
         description='"shipped" (the fit that ships with the profile model), "handset" (the profile file '
         "alone) or the path of a file written by `betrokken label fit`",
     )
@@ -236,7 +238,10 @@ def _resolve_paths(settings: Settings, base_dir: Path) -> Settings:
     if model.endswith((".yaml", ".yml")) and not Path(model).is_absolute():
         model = str(base_dir / model)
     estimation = settings.estimation
-    if estimation.evidence not in ("shipped", "handset") and not Path(estimation.evidence).is_absolute():
+    if (
+        estimation.evidence not in (EVIDENCE_SHIPPED, EVIDENCE_HANDSET)
+        and not Path(estimation.evidence).is_absolute()
+    ):
         estimation = estimation.model_copy(update={"evidence": str(base_dir / estimation.evidence)})
     municipalities = [
         m.model_copy(update={"population_shares": base_dir / m.population_shares})

@@ -148,7 +148,10 @@ def compute_batch(batch: list[tuple[Any, ...]], enricher: Enricher, evidence: Ev
         if _has_voice(row) and r.language == "nl"
     ]
     # a batch's word evidence at once: its new words are scored in one array operation
-    texts = dict(zip(voiced, evidence.posts_text([results[i].words for i in voiced]), strict=True))
+    texts = {}
+    if evidence.text is not None:
+        texts = dict(zip(voiced, evidence.posts_text([results[i].words for i in voiced]), strict=True))
+    dutch_voices = set(voiced)
     enrichment_rows, topic_rows, signal_rows = [], [], []
     for i, ((post_id, digest, source, channel, *_), result) in enumerate(zip(batch, results, strict=True)):
         enrichment_rows.append(
@@ -168,8 +171,8 @@ def compute_batch(batch: list[tuple[Any, ...]], enricher: Enricher, evidence: Ev
             (post_id, enricher.version, hit.id, hit.score, list(hit.evidence)) for hit in result.topics
         )
         if _has_voice(batch[i]):
-            fired = evidence.fired(features_of(result, source, channel)) if i in texts else []
-            score, weight = texts[i] if i in texts and evidence.text else (None, None)
+            fired = evidence.fired(features_of(result, source, channel)) if i in dutch_voices else []
+            score, weight = texts.get(i, (None, None))
             text_score = None if score is None else score.tolist()
             signal_rows.append((post_id, model, model_version, fired, text_score, weight))
     return BatchResult(

@@ -15,7 +15,7 @@ import duckdb
 import numpy as np
 
 from profiles.estimate import estimate_shares
-from profiles.evidence import EvidenceModel, summed_text
+from profiles.evidence import EVIDENCE_SHIPPED, EvidenceModel, summed_text
 from profiles.gap import Thresholds, reach_gap
 from warehouse.db import insert_rows, transaction
 from warehouse.labels import labelled_posteriors
@@ -56,7 +56,7 @@ class EstimateSettings:
     level: float
     seed: int
     thresholds: Thresholds
-    evidence: str = "shipped"  # see profiles.evidence.evidence_for
+    evidence: str = EVIDENCE_SHIPPED  # see profiles.evidence.evidence_for
 
 
 def period_for(as_of: date, days: int) -> tuple[date, date]:
