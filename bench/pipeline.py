@@ -15,15 +15,12 @@ mixed in after about every third word, so that near-duplicates are as rare as in
 vocabulary is as open as real text. The duplicate figures are printed.
 
 Each way runs in its own fresh process and warehouse, so memory and imports do not carry over:
-(a) ``direct``: the stage functions of ``warehouse.*``, one connection per stage as the tasks open
-    them, no Prefect imported; with ``--runner processes`` the NLP runs in a spawned process pool
-    through the same ``warehouse.enrich.Enrichment`` as the flow;
-(b) ``prefect``: a small @flow defined here that calls the tasks and helpers of ``flows/nightly.py``
-    in the order of ``_run`` (``collect_all``, ``store_result`` with ``enrichment_on(runner)``,
-    ``estimate_task``, ``report_task``, ``purge_task``, ``finish_run``, ``publish_task``; keep it in
-    sync), because ``nightly`` itself only reads live sources or the bundled sample. It runs on the
-    local Prefect server, whose start is timed apart and whose address the workers get
-    (``one_prefect_api``), as in ``betrokken run``.
+(a) ``direct``: ``flows.stages.run_stages`` with plain calls (``direct_work``), no Prefect
+    imported; with ``--runner processes`` the NLP runs in a spawned process pool;
+(b) ``prefect``: a small @flow defined here that runs the same ``run_stages`` with the nightly
+    flow's tasks (``flows.nightly.prefect_work``), because ``nightly`` itself only reads live
+    sources or the bundled sample. It runs on the local Prefect server, whose start is timed apart
+    and whose address the workers get (``one_prefect_api``), as in ``betrokken run``.
 Memory: the RSS high-water mark (``ru_maxrss``) of the measuring process after each stage and its
 growth during the stage, and the peak during each stage of the PSS summed over that process and its
 workers (sampled every 0.1 s; the Prefect server left out and reported apart); the targets are
@@ -52,11 +49,9 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -64,9 +59,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.warehouse import code_line, machine_line, maxrss_mb  # noqa: E402
+from flows.stages import STAGES  # noqa: E402
 
 KEY = b"bench-key-of-32-bytes-for-hmac!!"
-STAGES = ("setup", "collect", "store", "enrich", "estimate", "report", "purge", "finish", "publish")
+
 MUNICIPALITIES: dict[str, dict[str, Any]] = {
     "utrecht": {
         "name": "Utrecht",
@@ -375,28 +371,6 @@ class Recorder:
         self.stages[name] = row
 
 
-def enrich_in_worker(group: list[list[Any]], options: Any, profile_model: str) -> list[Any]:
-    """What the processes runner's enrich task does in a worker process: NLP in, rows out."""
-    from nlp.pipeline import get_enricher
-    from profiles.evidence import evidence_for
-    from profiles.model import load_model
-    from warehouse.enrich import compute_batch
-
-    global _WORKER_EVIDENCE
-    if _WORKER_EVIDENCE is None:  # the default evidence, as the bench's config has it
-        _WORKER_EVIDENCE = evidence_for(load_model(profile_model))
-    enricher = get_enricher(options)
-    return [compute_batch(batch, enricher, _WORKER_EVIDENCE) for batch in group]
-
-
-_WORKER_EVIDENCE: Any = None
-
-
-def start_worker() -> int:
-    """As flows.nightly.start_worker: a worker started (and this module imported) while collecting."""
-    return os.getpid()
-
-
 def run_direct(
     config_path: Path,
     as_of: date,
@@ -405,24 +379,12 @@ def run_direct(
     runner: str = "threads",
     workers: int = 1,
 ) -> None:
-    """One nightly run through the stage functions, in the order of flows.nightly._run."""
+    """One nightly run through ``flows.stages.run_stages`` with direct calls (no Prefect imported)."""
     import cProfile
     import pstats
 
     from flows.config import load_settings
-    from flows.wiring import estimate_settings, gazetteer_for
-    from flows.workers import fewer_gc_collections, setup_worker, tasks_for
-    from nlp.version import nlp_version
-    from profiles.evidence import evidence_for
-    from profiles.model import load_model, load_model_for
-    from warehouse.db import begin_run, connect, finish_run, load_states, record_municipalities
-    from warehouse.enrich import Deferred, Enrichment
-    from warehouse.estimates import estimate_municipality
-    from warehouse.lock import RunLock
-    from warehouse.privacy import purge_text
-    from warehouse.publish import publish
-    from warehouse.report import ReportRequest, write_report
-    from warehouse.store import store_result
+    from flows.stages import direct_work, run_stages
 
     @contextmanager
     def stage(name: str) -> Iterator[dict[str, float]]:
@@ -441,80 +403,9 @@ def run_direct(
             stats.sort_stats("cumulative").print_stats(25)
 
     settings = load_settings(config_path)
-    warehouse = settings.warehouse.path
-    report = warehouse.parent / "report.html"
-    options = settings.nlp.backend_options()
-    with RunLock(warehouse), fewer_gc_collections():  # as flows.nightly.nightly
-        with stage("setup"), connect(warehouse) as con:
-            run_id = begin_run(con, "live", as_of, nlp_version(options))
-            rows = [(m.id, m.name, m.cbs_code, settings.profile_model, None) for m in settings.municipalities]
-            record_municipalities(con, rows)
-            states = load_states(con)
-        # As flows.nightly._run: on a pool of processes (spawned, as Prefect's) the workers start
-        # while collecting, and each stored chunk's posts go to the pool while the next chunk is
-        # stored; on threads the NLP runs afterwards, here, a batch at a time. Written in this
-        # process either way.
-        evidence = evidence_for(load_model(settings.profile_model), settings.estimation.evidence)
-        with ExitStack() as stack:
-            starting = []
-            if runner == "processes":
-                pool = stack.enter_context(
-                    ProcessPoolExecutor(
-                        workers,
-                        mp_context=get_context("spawn"),
-                        initializer=setup_worker,  # as flows.runners.make_runner
-                        initargs=(os.getpid(),),
-                    )
-                )
-                starting = [pool.submit(start_worker) for _ in range(workers)]
-            with stage("collect") as row:
-                results = [s.collect(states.get(s.key, {})) for s in corpus_sources(config_path.parent)]
-                row["count"] = sum(len(r.posts) for r in results)
-            if runner == "processes":
-                enrichment = Enrichment(
-                    nlp_version(options),
-                    evidence,
-                    lambda group: pool.submit(enrich_in_worker, group, options, settings.profile_model),
-                    tasks=tasks_for("processes", workers),
-                )
-            else:
-                from nlp.pipeline import get_enricher
-
-                enrichment = Enrichment(
-                    nlp_version(options),
-                    evidence,
-                    lambda group: Deferred(group, get_enricher(options), evidence),
-                )
-            with stage("store") as row:
-                gazetteer = gazetteer_for(settings)
-                with connect(warehouse) as con:
-                    hook = enrichment.take if runner == "processes" else None
-                    counts = []
-                    while results:  # as flows.nightly._run: each delivery let go once stored
-                        counts.append(store_result(con, results.pop(0), gazetteer, run_id, hook))
-                row["count"] = sum(c.new for c in counts)
-                row["duplicates"] = sum(c.duplicate for c in counts)
-            with stage("enrich") as row, connect(warehouse) as con:
-                row["count"] = enrichment.finish(con)
-            for future in starting:
-                future.result()
-        with stage("estimate") as row:
-            est = estimate_settings(settings.estimation)
-            for m in settings.municipalities:
-                model = load_model_for(settings.profile_model, m.population_shares)
-                evidence = evidence_for(model, settings.estimation.evidence)
-                with connect(warehouse) as con:
-                    row["count"] += estimate_municipality(
-                        con, m.id, evidence, nlp_version(options), as_of, est, run_id
-                    )
-        with stage("report"), connect(warehouse) as con:
-            write_report(con, report, ReportRequest(as_of=as_of, period_days=est.period_days), est)
-        with stage("purge") as row, connect(warehouse) as con:
-            row["count"] = purge_text(con, settings.retention_days)
-        with stage("finish"), connect(warehouse) as con:
-            finish_run(con, run_id, "ok", {"posts_new": rec.stages["store"]["count"]})
-        with stage("publish"), connect(warehouse) as con:
-            publish(con, warehouse)
+    report = settings.warehouse.path.parent / "report.html"
+    sources = lambda _pseudonymiser, _notes: corpus_sources(config_path.parent)  # noqa: E731
+    run_stages(settings, direct_work(runner, workers), sources, "live", report, as_of, stage)
 
 
 def worker_direct(args: argparse.Namespace) -> dict[str, Any]:
@@ -552,15 +443,10 @@ def worker_prefect(args: argparse.Namespace) -> dict[str, Any]:
     from prefect import flow
     from prefect.server.api.server import SubprocessASGIServer
 
-    import flows.nightly as nightly
     from flows.config import load_settings
+    from flows.nightly import prefect_work
     from flows.runners import make_runner, one_prefect_api
-    from flows.wiring import estimate_settings, gazetteer_for
-    from flows.workers import fewer_gc_collections, tasks_for
-    from nlp.version import nlp_version
-    from warehouse.db import begin_run, connect, finish_run, load_states, record_municipalities
-    from warehouse.lock import RunLock
-    from warehouse.store import store_result
+    from flows.stages import run_stages
 
     import_s = time.perf_counter() - started
     imports_rss = maxrss_mb()
@@ -575,64 +461,14 @@ def worker_prefect(args: argparse.Namespace) -> dict[str, Any]:
 
     @flow(name="bench-nightly", log_prints=False)
     def bench_nightly(config_path: str, as_of: date) -> dict[str, Any]:
-        """flows.nightly._run's stage order, on the generated corpus instead of live or sample sources."""
+        """``run_stages`` with the nightly flow's tasks, on the generated corpus instead of live or
+        sample sources."""
         rec = Recorder(tree=tree)
         settings = load_settings(Path(config_path))
-        warehouse = settings.warehouse.path
-        report = warehouse.parent / "report.html"
-        options = settings.nlp.backend_options()
-        with RunLock(warehouse), fewer_gc_collections():  # as flows.nightly.nightly
-            with rec.stage("setup"), connect(warehouse) as con:
-                run_id = begin_run(con, "live", as_of, nlp_version(options))
-                record_municipalities(con, nightly.municipality_rows(settings))
-                states = load_states(con)
-            runner = make_runner(args.runner, args.workers)
-            with runner:  # as _run: workers start while collecting; stored posts go to the runner
-                warm = 0 if args.runner == "threads" else args.workers
-                starting = [runner.submit(nightly.start_worker, {}) for _ in range(warm)]
-                with rec.stage("collect") as row:
-                    sources = corpus_sources(Path(config_path).parent)
-                    results = nightly.collect_all(sources, states, settings.collect)
-                    row["count"] = sum(len(r.posts) for r in results)
-                enrichment = nightly.enrichment_on(
-                    runner, settings.profile_model, options, tasks=tasks_for(args.runner, args.workers)
-                )
-                with rec.stage("store") as row:
-                    gazetteer = gazetteer_for(settings)
-                    with connect(warehouse) as con:
-                        hook = enrichment.take if args.runner != "threads" else None
-                        counts = []
-                        while results:  # as flows.nightly._run: each delivery let go once stored
-                            counts.append(store_result(con, results.pop(0), gazetteer, run_id, hook))
-                    row["count"] = sum(c.new for c in counts)
-                    row["duplicates"] = sum(c.duplicate for c in counts)
-                with rec.stage("enrich") as row, connect(warehouse) as con:
-                    row["count"] = enrichment.finish(con)
-                for future in starting:
-                    future.result()
-            with rec.stage("estimate") as row:
-                est = estimate_settings(settings.estimation)
-                row["count"] = sum(
-                    nightly.estimate_task(
-                        warehouse,
-                        m.id,
-                        settings.profile_model,
-                        as_of,
-                        est,
-                        run_id,
-                        nlp_version(options),
-                        m.population_shares,
-                    )
-                    for m in settings.municipalities
-                )
-            with rec.stage("report"):
-                nightly.report_task(warehouse, report, est, as_of)
-            with rec.stage("purge") as row:
-                row["count"] = nightly.purge_task(warehouse, settings.retention_days)
-            with rec.stage("finish"), connect(warehouse) as con:
-                finish_run(con, run_id, "ok", {"posts_new": rec.stages["store"]["count"]})
-            with rec.stage("publish"):
-                nightly.publish_task(warehouse)
+        report = settings.warehouse.path.parent / "report.html"
+        work = prefect_work(make_runner(args.runner, args.workers), args.runner, args.workers)
+        sources = lambda _pseudonymiser, _notes: corpus_sources(Path(config_path).parent)  # noqa: E731
+        run_stages(settings, work, sources, "live", report, as_of, rec.stage)
         return rec.stages
 
     runs = []

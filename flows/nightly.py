@@ -1,21 +1,21 @@
-"""The nightly flow: collect per source, store, enrich, estimate, report.
+"""The nightly flow: the stages of ``flows.stages.run_stages``, their work as Prefect tasks.
 
 Tasks are thin: each calls one package function. Sources only yield posts; all writes to DuckDB
-happen here, in the flow process. On a runner with processes of its own (processes, Dask), the NLP
-of each stored chunk of posts runs there while the flow process stores the next chunk.
+happen in the flow process. On a runner with processes of its own (processes, Dask), the NLP of
+each stored chunk of posts runs there while the flow process stores the next chunk.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import UTC, date, datetime
-from functools import lru_cache, partial
+from functools import partial
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -26,48 +26,23 @@ from prefect.futures import PrefectFuture
 from prefect.task_runners import TaskRunner
 from prefect.tasks import exponential_backoff
 
+from flows import stages
 from flows.config import CollectOptions, Settings, load_settings
 from flows.progress import stage_progress
 from flows.runners import make_runner, one_prefect_api
-from flows.wiring import estimate_settings, gazetteer_for
-from flows.workers import default_workers, fewer_gc_collections, tasks_for
+from flows.stages import StageWork, compute_group, run_stages, worker_evidence
+from flows.workers import default_workers, tasks_for
 from nlp.version import BackendOptions, nlp_version
-from profiles.evidence import EVIDENCE_SHIPPED, EvidenceModel, evidence_for
-from profiles.model import load_model, load_model_for, read_population_shares
+from profiles.evidence import EVIDENCE_SHIPPED
 from sources.base import Source, SourceError, SourceResult
-from sources.pseudonym import Pseudonymiser, load_key
+from sources.pseudonym import Pseudonymiser
 from sources.reddit import RedditOptions, RedditSource, credentials_from_block, credentials_from_env
 from sources.rss import RssSource
 from sources.sample import sample_sources
-from warehouse.db import begin_run, connect, finish_run, load_states, record_municipalities
-from warehouse.enrich import BATCH, BatchResult, Enrichment, Group, compute_batch
-from warehouse.estimates import EstimateSettings, estimate_municipality
-from warehouse.lock import RunLock
-from warehouse.privacy import purge_text
-from warehouse.publish import Published, publish
-from warehouse.report import ReportRequest, write_report
-from warehouse.store import store_result
+from warehouse.db import connect
+from warehouse.enrich import BATCH, BatchResult, EnrichmentRun, Group
 
 log = logging.getLogger("betrokken")
-
-
-@dataclass
-class RunSummary:
-    """What one run did; printed by the CLI and returned by the flow."""
-
-    run_id: int
-    status: str
-    warehouse: str
-    report: str | None
-    snapshot: str | None = None
-    export: str | None = None
-    sources: list[dict[str, Any]] = field(default_factory=list)
-    posts_new: int = 0
-    posts_enriched: int = 0
-    estimates: int = 0
-    text_purged: int = 0
-    notes: list[str] = field(default_factory=list)
-    stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
 def reddit_credentials(settings: Settings) -> dict[str, str] | None:
@@ -150,12 +125,6 @@ def collect_all(
     return results
 
 
-@lru_cache(maxsize=4)
-def worker_evidence(profile_model: str, evidence: str) -> EvidenceModel:
-    """One evidence model per worker process, built on first use."""
-    return evidence_for(load_model(profile_model), evidence)
-
-
 T = TypeVar("T")
 
 
@@ -178,12 +147,8 @@ class Unwalked(Generic[T]):
 def enrich_batches(
     group: Unwalked[Group], options: BackendOptions, profile_model: str, evidence: str = EVIDENCE_SHIPPED
 ) -> list[BatchResult]:
-    """Pure computation, so it can run on any runner: texts in, rows out; nothing is written.
-    (spaCy is imported here, where the NLP runs, not in a flow process that only writes.)"""
-    from nlp.pipeline import get_enricher
-
-    enricher, model = get_enricher(options), worker_evidence(profile_model, evidence)
-    return [compute_batch(batch, enricher, model) for batch in group.value]
+    """Pure computation, so it can run on any runner: ``compute_group`` as a task."""
+    return compute_group(group.value, options, profile_model, evidence)
 
 
 @task(name="start-worker", cache_policy=NO_CACHE)
@@ -201,7 +166,7 @@ def enrichment_on(
     batch_size: int = BATCH,
     tasks: int | None = None,
     evidence: str = EVIDENCE_SHIPPED,
-) -> Enrichment:
+) -> EnrichmentRun:
     """The run's enrichment, computed by ``enrich_batches`` tasks on an open (entered) runner.
 
     Submit only from a flow's body, not from inside a task: a submission to another process
@@ -217,7 +182,7 @@ def enrichment_on(
         }
         return runner.submit(enrich_batches, parameters)
 
-    return Enrichment(
+    return EnrichmentRun(
         nlp_version(options), worker_evidence(profile_model, evidence), submit, batch_size, tasks
     )
 
@@ -232,7 +197,7 @@ def enrich_stage(
     evidence: str = EVIDENCE_SHIPPED,
 ) -> int:
     """NLP for every pending post in a warehouse, on this flow's task runner (the nightly flow runs
-    the same ``Enrichment`` after its store); the results are written here, in the flow process,
+    the same ``EnrichmentRun`` after its store); the results are written here, in the flow process,
     task by task in submission order. Posts already enriched under this NLP version
     (same content hash) are not pending, so a retried or repeated run redoes no NLP.
 
@@ -245,52 +210,42 @@ def enrich_stage(
         return enrichment.finish(con, partial(stage_progress, "enrich"))
 
 
-@task(name="estimate", cache_policy=NO_CACHE, task_run_name="estimate {municipality_id}")
-def estimate_task(
-    warehouse: Path,
-    municipality_id: str,
-    profile_model: str,
-    as_of: date,
-    settings: EstimateSettings,
-    run_id: int,
-    version: str,
-    population_shares: Path | None = None,
-) -> int:
-    evidence = evidence_for(load_model_for(profile_model, population_shares), settings.evidence)
-    with connect(warehouse) as con:
-        return estimate_municipality(con, municipality_id, evidence, version, as_of, settings, run_id)
+estimate_task = task(name="estimate", cache_policy=NO_CACHE, task_run_name="estimate {municipality_id}")(
+    stages.estimate
+)
+report_task = task(name="report", cache_policy=NO_CACHE)(stages.report)
+purge_task = task(name="purge", cache_policy=NO_CACHE)(stages.purge)
+publish_task = task(name="publish", cache_policy=NO_CACHE)(stages.publish_copies)
 
 
-@task(name="report", cache_policy=NO_CACHE)
-def report_task(warehouse: Path, out: Path, settings: EstimateSettings, as_of: date) -> Path:
-    with connect(warehouse) as con:
-        return write_report(con, out, ReportRequest(as_of=as_of, period_days=settings.period_days), settings)
+def prefect_work(task_runner: TaskRunner, runner: str, workers: int | None) -> StageWork:
+    """Each stage's work as Prefect tasks; the NLP on ``task_runner``."""
+
+    def enrichment(settings: Settings) -> EnrichmentRun:
+        options, evidence = settings.nlp.backend_options(), settings.estimation.evidence
+        return enrichment_on(
+            task_runner, settings.profile_model, options, tasks=tasks_for(runner, workers), evidence=evidence
+        )
+
+    return StageWork(
+        runner=lambda: task_runner,
+        enrichment=enrichment,
+        collect=collect_all,
+        estimate=estimate_task,
+        report=report_task,
+        purge=purge_task,
+        publish=publish_task,
+        start_worker=lambda: task_runner.submit(start_worker, {}),
+        warm=0 if runner == "threads" else workers or default_workers(runner),
+        overlap=runner != "threads",
+    )
 
 
-@task(name="purge", cache_policy=NO_CACHE)
-def purge_task(warehouse: Path, retention_days: int) -> int:
-    """Raw text past the retention period goes; enrichment and aggregates stay."""
-    with connect(warehouse) as con:
-        return purge_text(con, retention_days)
-
-
-@task(name="publish", cache_policy=NO_CACHE)
-def publish_task(warehouse: Path) -> Published:
-    """The researchers' snapshot and Parquet export, so their reads never touch the live file."""
-    with connect(warehouse) as con:
-        return publish(con, warehouse)
-
-
-def municipality_rows(settings: Settings) -> list[tuple[Any, ...]]:
-    """What the warehouse keeps of each configured municipality, for reports drawn without config."""
-    rows = []
-    for m in settings.municipalities:
-        shares = None
-        if m.population_shares is not None:
-            ids = load_model(settings.profile_model).profile_ids
-            shares = json.dumps(read_population_shares(m.population_shares, ids))
-        rows.append((m.id, m.name, m.cbs_code, settings.profile_model, shares))
-    return rows
+def sources_for(settings: Settings, mode: str) -> Callable[[Pseudonymiser, list[str]], list[Source]]:
+    """The run's sources: the bundled sample corpus, or the configured live sources."""
+    if mode == "sample":
+        return lambda pseudonymiser, _notes: sample_sources(pseudonymiser)
+    return partial(live_sources, settings)
 
 
 @flow(name="betrokken-nightly", log_prints=False)
@@ -325,125 +280,7 @@ def nightly(
     warehouse = settings.warehouse.path
     report = Path(report_path) if report_path else warehouse.parent / "report.html"
     as_of = as_of or datetime.now(UTC).date()
-    task_runner = make_runner(runner, workers, dask_address)
-    # a second run exits at once instead of waiting or interleaving; workers share this server
-    with RunLock(warehouse), one_prefect_api(), fewer_gc_collections():
-        return _run(
-            settings,
-            mode,
-            warehouse,
-            report,
-            as_of,
-            task_runner,
-            tasks_for(runner, workers),
-            overlap=runner != "threads",
-            warm=0 if runner == "threads" else workers or default_workers(runner),
-        )
-
-
-def _run(
-    settings: Settings,
-    mode: str,
-    warehouse: Path,
-    report: Path,
-    as_of: date,
-    task_runner: TaskRunner,
-    enrich_tasks: int | None = None,
-    overlap: bool = False,
-    warm: int = 0,
-) -> dict[str, Any]:
-    """The stages in order. ``overlap``: hand each stored chunk to the runner at once; ``warm``:
-    how many workers of the runner to start (``start_worker``) before collecting."""
-    pseudonymiser = Pseudonymiser(load_key(settings.key_file()))
-    timings: dict[str, float] = {}
-
-    options = settings.nlp.backend_options()
-    with connect(warehouse) as con:
-        run_id = begin_run(con, mode, as_of, nlp_version(options))
-        record_municipalities(con, municipality_rows(settings))
-        states = load_states(con)
-    summary = RunSummary(run_id, "running", str(warehouse), None)
-    try:
-        # The store runs here, in the flow process, and not as a task: it hands stored posts to the
-        # enrichment's runner, which must not be done from inside a task (see ``enrichment_on``).
-        with task_runner:
-            starting = [task_runner.submit(start_worker, {}) for _ in range(warm)]
-            started = time.monotonic()
-            sources = (
-                sample_sources(pseudonymiser)
-                if mode == "sample"
-                else live_sources(settings, pseudonymiser, summary.notes)
-            )
-            results = collect_all(sources, states, settings.collect)
-            timings["collect"] = time.monotonic() - started
-
-            enrichment = enrichment_on(
-                task_runner,
-                settings.profile_model,
-                options,
-                tasks=enrich_tasks,
-                evidence=settings.estimation.evidence,
-            )
-            started = time.monotonic()
-            gazetteer = gazetteer_for(settings)
-            with connect(warehouse) as con:
-                hook = enrichment.take if overlap else None
-                counts = []
-                while results:  # a delivery is let go once stored: the largest one meets less held
-                    counts.append(store_result(con, results.pop(0), gazetteer, run_id, hook))
-            summary.sources = [asdict(c) for c in counts]
-            summary.posts_new = sum(c.new for c in counts)
-            timings["store"] = time.monotonic() - started
-
-            started = time.monotonic()
-            with connect(warehouse) as con:
-                summary.posts_enriched = enrichment.finish(con, partial(stage_progress, "enrich"))
-            timings["enrich"] = time.monotonic() - started
-            for future in starting:
-                future.result()  # long done; a worker that could not start fails the run here
-
-        started = time.monotonic()
-        est = estimate_settings(settings.estimation)
-        summary.estimates = sum(
-            estimate_task(
-                warehouse,
-                m.id,
-                settings.profile_model,
-                as_of,
-                est,
-                run_id,
-                nlp_version(options),
-                m.population_shares,
-            )
-            for m in settings.municipalities
-        )
-        timings["estimate"] = time.monotonic() - started
-
-        started = time.monotonic()
-        summary.report = str(report_task(warehouse, report, est, as_of))
-        timings["report"] = time.monotonic() - started
-
-        started = time.monotonic()
-        summary.text_purged = purge_task(warehouse, settings.retention_days)
-        timings["purge"] = time.monotonic() - started
-
-        summary.status = "partial" if any(c.status == "failed" for c in counts) else "ok"
-    except Exception as exc:
-        summary.status = "failed"
-        with connect(warehouse) as con:
-            finish_run(con, run_id, "failed", asdict(summary), error=f"{type(exc).__name__}: {exc}")
-        raise
-    with connect(warehouse) as con:
-        finish_run(con, run_id, summary.status, asdict(summary))
-    # after the run is recorded as finished, so the researchers' copies show it finished too
-    started = time.monotonic()
-    try:
-        published = publish_task(warehouse)
-    except Exception as exc:
-        with connect(warehouse) as con:
-            finish_run(con, run_id, "failed", asdict(summary), error=f"publish: {type(exc).__name__}: {exc}")
-        raise
-    summary.snapshot, summary.export = str(published.snapshot), str(published.export)
-    timings["publish"] = time.monotonic() - started
-    summary.stage_seconds = timings
-    return asdict(summary)
+    work = prefect_work(make_runner(runner, workers, dask_address), runner, workers)
+    # workers of the processes and Dask runners talk to this flow's Prefect server
+    with one_prefect_api():
+        return asdict(run_stages(settings, work, sources_for(settings, mode), mode, report, as_of))

@@ -1,12 +1,17 @@
-"""What a configuration turns into for the stages: the gazetteer and the estimation settings.
+"""What a configuration turns into for the stages: the gazetteer, the estimation settings and the
+municipalities' rows.
 
 Kept free of Prefect, so the stages can also be run and measured without it (bench/pipeline.py).
 """
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from flows.config import Estimation, Settings
 from profiles.gap import Thresholds
+from profiles.model import load_model, read_population_shares
 from sources.gazetteer import shipped as shipped_names
 from sources.relevance import Gazetteer, GazetteerEntry
 from warehouse.estimates import EstimateSettings
@@ -42,3 +47,15 @@ def estimate_settings(e: Estimation) -> EstimateSettings:
             proportional_high=e.proportional_high,
         ),
     )
+
+
+def municipality_rows(settings: Settings) -> list[tuple[Any, ...]]:
+    """What the warehouse keeps of each configured municipality, for reports drawn without config."""
+    rows = []
+    for m in settings.municipalities:
+        shares = None
+        if m.population_shares is not None:
+            ids = load_model(settings.profile_model).profile_ids
+            shares = json.dumps(read_population_shares(m.population_shares, ids))
+        rows.append((m.id, m.name, m.cbs_code, settings.profile_model, shares))
+    return rows

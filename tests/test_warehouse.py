@@ -220,7 +220,7 @@ def test_enrichment_taken_while_storing_equals_enriching_afterwards(tmp_path: Pa
     from profiles.evidence import EvidenceModel
     from profiles.model import load_model
     from warehouse import store
-    from warehouse.enrich import Enrichment, enrich_pending
+    from warehouse.enrich import EnrichmentRun, enrich_pending
 
     monkeypatch.setattr(store, "CHUNK", 2)
     evidence = EvidenceModel(load_model("citisens"))
@@ -232,7 +232,7 @@ def test_enrichment_taken_while_storing_equals_enriching_afterwards(tmp_path: Pa
     submitted: list[list] = []
     with ThreadPoolExecutor(1) as pool, connect(tmp_path / "during.duckdb") as con:
         compute = _compute_in_thread(pool, enricher, evidence)
-        enrichment = Enrichment(enricher.version, evidence, lambda g: submitted.append(g) or compute(g))
+        enrichment = EnrichmentRun(enricher.version, evidence, lambda g: submitted.append(g) or compute(g))
         store_result(con, delivery, GAZ, begin_run(con, "live"), on_chunk=enrichment.take)
         during = [row[0] for group in submitted for batch in group for row in batch]
         assert enrichment.finish(con) == expected_count == 6
@@ -253,14 +253,14 @@ def test_early_results_are_written_only_for_posts_still_pending(tmp_path: Path, 
     from profiles.evidence import EvidenceModel
     from profiles.model import load_model
     from warehouse import store
-    from warehouse.enrich import Enrichment
+    from warehouse.enrich import EnrichmentRun
 
     monkeypatch.setattr(store, "CHUNK", 2)
     evidence = EvidenceModel(load_model("citisens"))
     delivery = SourceResult("test:reddit", posts=_overlap_posts())
     with ThreadPoolExecutor(1) as pool, connect(tmp_path / "w.duckdb") as con:
         compute = _compute_in_thread(pool, enricher, evidence)
-        failing = Enrichment(enricher.version, evidence, compute)
+        failing = EnrichmentRun(enricher.version, evidence, compute)
 
         def take_then_fail(con, post_ids: list[str]) -> None:
             failing.take(con, post_ids)
@@ -276,10 +276,10 @@ def test_early_results_are_written_only_for_posts_still_pending(tmp_path: Path, 
         store.mark_deleted(con, ["reddit:t3_1"])  # removed at the source, as a later delivery says
         assert failing.finish(con) == 2  # computed for three, written for the two still pending
 
-        enrichment = Enrichment(enricher.version, evidence, compute)
+        enrichment = EnrichmentRun(enricher.version, evidence, compute)
         store_result(con, delivery, GAZ, begin_run(con, "live"), on_chunk=enrichment.take)
         assert enrichment.finish(con) == 3
         enriched = [r[0] for r in con.execute("SELECT post_id FROM enrichment ORDER BY 1").fetchall()]
         assert enriched == [f"reddit:t3_{i}" for i in (0, 3, 4, 5, 7)]
-        again = Enrichment(enricher.version, evidence, compute)
+        again = EnrichmentRun(enricher.version, evidence, compute)
         assert again.finish(con) == 0 and again.outcomes == []

@@ -238,7 +238,7 @@ class Deferred:
         return self._compute()
 
 
-class Enrichment:
+class EnrichmentRun:
     """The NLP of one run: groups of pending posts go to ``submit`` (a task runner, a process
     pool, or this process), and the results are written here, a group in one transaction.
 
@@ -312,7 +312,7 @@ def enrich_pending(
     batch_size: int = BATCH,
 ) -> int:
     """Enrich every pending post in this process, a batch at a time; returns how many."""
-    enrichment = Enrichment(
+    enrichment = EnrichmentRun(
         enricher.version, evidence, lambda group: Deferred(group, enricher, evidence), batch_size
     )
     return enrichment.finish(con)
