@@ -41,10 +41,7 @@ class Post:
 
     @property
     def full_text(self) -> str:
-        """Title and body as one text, the unit that NLP and deduplication see."""
-        if self.title and self.text:
-            return f"{self.title}\n{self.text}"
-        return self.title or self.text or ""
+        return post_text(self.title, self.text)
 
 
 @dataclass(slots=True)
@@ -69,6 +66,14 @@ class Source(Protocol):
     key: str
 
     def collect(self, state: dict[str, Any]) -> SourceResult: ...
+
+
+def post_text(title: str | None, text: str | None) -> str:
+    """A post's title and body as one text: the unit that NLP, deduplication and labellers see,
+    before and after it is stored (the warehouse keeps title and body apart)."""
+    if title and text:
+        return f"{title}\n{text}"
+    return title or text or ""
 
 
 _URL = re.compile(r"https?://\S+")

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import duckdb
 
 from profiles.evidence import EvidenceModel, features_of
+from sources.base import post_text
 from warehouse import faults
 from warehouse.db import insert_rows, transaction
 
@@ -40,7 +41,7 @@ ENRICHMENT_COLUMNS = (
 # only some posts (see ``pending_posts``).
 PENDING_SQL = """
 SELECT p.post_id, p.content_hash, p.source, p.channel, p.author_key IS NOT NULL AS has_voice,
-       coalesce(p.title || chr(10), '') || coalesce(p.text, '') AS full_text,
+       p.title, p.text,
        e.post_id IS NOT NULL OR s.post_id IS NOT NULL AS replaces
 FROM posts p
 LEFT JOIN enrichment e ON e.post_id = p.post_id AND e.nlp_version = $nlp
@@ -77,9 +78,11 @@ def pending_posts(
         "mver": evidence.version,
     }
     if among is None:
-        return con.execute(PENDING_SQL.format(among=""), params).fetchall()
-    sql = PENDING_SQL.format(among="p.post_id IN (SELECT unnest($among)) AND")
-    return con.execute(sql, {**params, "among": among}).fetchall()
+        rows = con.execute(PENDING_SQL.format(among=""), params).fetchall()
+    else:
+        sql = PENDING_SQL.format(among="p.post_id IN (SELECT unnest($among)) AND")
+        rows = con.execute(sql, {**params, "among": among}).fetchall()
+    return [(*row[:5], post_text(row[5], row[6]), row[7]) for row in rows]
 
 
 @dataclass(frozen=True, slots=True)

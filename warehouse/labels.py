@@ -19,6 +19,7 @@ import duckdb
 import numpy as np
 
 from profiles.evidence import POST_SEPARATOR, EvidenceModel, summed_text
+from sources.base import post_text
 from warehouse.db import transaction
 
 # Every voice of the period (the voice_posts macro of migration 010: the same voices the estimate
@@ -26,8 +27,7 @@ from warehouse.db import transaction
 # retention is left out; a voice with no text left cannot be labelled, so export_sample skips it.
 VOICE_POSTS_SQL = """
 SELECT v.author_key, v.municipality_id,
-       list(coalesce(p.title || chr(10), '') || p.text ORDER BY p.created_utc, p.post_id)
-           FILTER (WHERE p.text IS NOT NULL) AS texts,
+       list([p.title, p.text] ORDER BY p.created_utc, p.post_id) FILTER (WHERE p.text IS NOT NULL) AS texts,
        list_distinct(flatten(list(coalesce(s.signal_ids, [])))) AS signals,
        list(s.text_score ORDER BY v.post_id) FILTER (WHERE s.text_score IS NOT NULL) AS text_scores,
        list(s.text_weight ORDER BY v.post_id) FILTER (WHERE s.text_score IS NOT NULL) AS text_weights
@@ -51,7 +51,8 @@ def period_voices(
     period, by the warehouse's one definition of a voice. The author key stays in memory."""
     model = evidence.model
     params = {"nlp": nlp_version, "model": model.id, "mver": evidence.version, "start": start, "end": end}
-    return con.execute(VOICE_POSTS_SQL, params).fetchall()
+    rows = con.execute(VOICE_POSTS_SQL, params).fetchall()
+    return [(*row[:2], [post_text(*parts) for parts in row[2] or []], *row[3:]) for row in rows]
 
 
 def export_sample(

@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 import numpy as np
 
-from sources.base import normalise_for_hash
+from sources.base import normalise_for_hash, post_text
 from sources.dedup import BANDS, NUM_PERM, SCHEME, SIMILARITY, Fingerprints, fingerprints
 from warehouse.db import insert_columns, transaction
 
@@ -317,18 +317,18 @@ def ensure_near_index(con: duckdb.DuckDBPyConnection, chunk: int) -> int:
         con.execute("DELETE FROM post_minhash")
         after = ""
         while rows := con.execute(
-            "SELECT post_id, kind, created_utc, coalesce(title || chr(10), '') || coalesce(text, '') "
+            "SELECT post_id, kind, created_utc, title, text "
             "FROM posts WHERE duplicate_of IS NULL AND NOT is_deleted AND text IS NOT NULL "
             "AND post_id > $after ORDER BY post_id LIMIT $chunk",
             {"after": after, "chunk": chunk},
         ).fetchall():
-            prints = fingerprints([normalise_for_hash(text) for _, _, _, text in rows])
+            prints = fingerprints([normalise_for_hash(post_text(title, text)) for *_, title, text in rows])
             printed = [rows[i] for i in prints.texts.tolist()]
             write_near_index(
                 con,
-                [post_id for post_id, _, _, _ in printed],
-                [dedup_group(kind) for _, kind, _, _ in printed],
-                [created for _, _, created, _ in printed],
+                [post_id for post_id, *_ in printed],
+                [dedup_group(kind) for _, kind, *_ in printed],
+                [created for _, _, created, *_ in printed],
                 prints.signatures,
                 prints.buckets,
             )
