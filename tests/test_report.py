@@ -309,3 +309,20 @@ def test_a_share_never_reads_zero_unless_it_is_zero() -> None:
     from warehouse.report import _pct
 
     assert [_pct(v) for v in (None, 0.0, 0.004, 0.005, 0.0051, 0.2)] == ["–", "0%", "<1%", "<1%", "1%", "20%"]
+
+
+def test_report_shows_the_advice_the_warehouse_stored(demo_run, tmp_path: Path) -> None:
+    """The advice section reads gap_advice, the rows stored with the estimate, not the profile
+    model's file again: what a researcher finds in the warehouse is what the report says."""
+    out, _, _ = demo_run
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(out / "warehouse.duckdb", path)
+    with duckdb.connect(str(path)) as con:
+        changed = con.execute(
+            "UPDATE gap_advice SET advice = 'Opgeslagen: ' || advice "
+            "WHERE group_key IN (SELECT group_key FROM v_reach_gap WHERE topic IS NULL AND channel IS NULL)"
+        ).fetchone()[0]
+    assert changed >= 1
+    html = _report(path, tmp_path / "r.html")
+    advice = html.split('<section id="advies">')[1].split("</section>")[0]
+    assert advice.count("Opgeslagen: ") == changed

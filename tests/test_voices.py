@@ -150,3 +150,101 @@ def test_report_on_a_warehouse_before_the_voice_migration_says_how_to_fix(tmp_pa
         con.execute("DELETE FROM schema_migrations WHERE version >= 10")
     with connect(tmp_path / "w.duckdb", read_only=True) as con, pytest.raises(ReportError, match="migrate"):
         render_report(con, ReportRequest(), estimate_settings(Estimation()))
+
+
+def test_every_topic_group_counts_the_same_voices_everywhere(demo_run) -> None:
+    """For every group of the demo (each municipality as a whole and per topic), v_reach_gap,
+    `betrokken gap --json`, the report's tables and a count straight from the voices' posts give
+    the same number of voices."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+    from flows.config import Estimation
+    from flows.wiring import estimate_settings
+    from nlp.topics import TopicMatcher
+    from warehouse.report import ReportRequest, render_report
+
+    out, _, _ = demo_run
+    warehouse = out / "warehouse.duckdb"
+    labels = {topic.id: topic.label for topic in TopicMatcher().topics}
+    with connect(warehouse, read_only=True) as con:
+        groups = con.execute(
+            "SELECT DISTINCT municipality, topic, n_voices, period_start, period_end FROM v_latest_gap "
+            "WHERE channel IS NULL ORDER BY municipality, topic NULLS FIRST"
+        ).fetchall()
+        nlp = con.execute("SELECT nlp_version FROM v_current_nlp").fetchone()[0]
+        direct = {
+            (m, t): n
+            for m, t, n in con.execute(
+                "SELECT v.municipality_id, t.topic_id, count(DISTINCT v.author_key) "
+                "FROM voice_posts($nlp, $start, $end) v "
+                "JOIN post_topics t ON t.post_id = v.post_id AND t.nlp_version = $nlp GROUP BY ALL",
+                {"nlp": nlp, "start": groups[0][3], "end": groups[0][4]},
+            ).fetchall()
+        }
+        html = {
+            m: render_report(con, ReportRequest(municipality=m), estimate_settings(Estimation()))
+            for m in {g[0] for g in groups}
+        }
+    topic_groups = [g for g in groups if g[1] is not None]
+    assert len(topic_groups) >= 4 and len({g[0] for g in groups}) == 2
+    runner = CliRunner()
+    shown_topics = 0
+    for municipality, topic, n_voices, _, _ in groups:
+        args = ["gap", "--warehouse", str(warehouse), "--municipality", municipality, "--json"]
+        result = runner.invoke(app, args + (["--topic", topic] if topic else []))
+        assert result.exit_code == 0, result.output
+        assert {r["n_voices"] for r in json.loads(result.output)} == {n_voices}, (municipality, topic)
+        if topic is None:
+            assert f"{n_voices} bewonersstemmen telden mee" in html[municipality]
+            continue
+        assert direct.get((municipality, topic), 0) == n_voices, (municipality, topic)
+        who_speaks = html[municipality].split("<h4>Wie praat erover mee</h4>")[1].split("</table>")[0]
+        shown = re.search(rf'<tr><td>{re.escape(labels[topic])}</td><td class="num">(\d+)</td>', who_speaks)
+        if shown:  # the report shows the municipality's busiest topics
+            assert int(shown.group(1)) == n_voices, (municipality, topic)
+            shown_topics += 1
+    assert shown_topics >= 2
+
+
+def test_the_latest_gap_is_each_municipalitys_newest_period_with_its_advice(tmp_path: Path) -> None:
+    """v_latest_gap: per municipality the newest estimated period only, and on every absent or
+    under-represented profile the advice stored for it (an empty list elsewhere)."""
+    rows = [
+        # municipality, period_end, profile, status
+        ("utrecht", date(2026, 10, 1), "stil", "under"),
+        ("utrecht", date(2026, 11, 1), "stil", "absent"),
+        ("utrecht", date(2026, 11, 1), "luid", "over"),
+        ("ede", date(2026, 9, 1), "stil", "proportional"),
+    ]
+    with connect(tmp_path / "w.duckdb") as con:
+        for municipality, end, profile, status in rows:
+            key = f"{municipality}|{end}|*|*|citisens"
+            con.execute(
+                "INSERT INTO share_estimates (group_key, run_id, municipality_id, period_start, period_end, "
+                "topic_id, channel, profile_model, profile_id, profile_name, method, is_primary, n_voices, "
+                "n_voices_with_evidence, population_share, population_share_is_assumption, status) "
+                "VALUES (?, 1, ?, ?, ?, NULL, NULL, 'citisens', ?, ?, 'bayes', true, 40, 40, 0.1, false, ?)",
+                [key, municipality, end, end, profile, profile.title(), status],
+            )
+            if status in ("absent", "under"):
+                con.execute(
+                    "INSERT INTO gap_advice VALUES (?, ?, 'channel', ?, NULL, true)",
+                    [key, profile, f"advies {end}"],
+                )
+        latest = con.execute(
+            "SELECT municipality, period_end, profile_id, status, advice FROM v_latest_gap ORDER BY ALL"
+        ).fetchall()
+    assert latest == [
+        ("ede", date(2026, 9, 1), "stil", "proportional", []),
+        ("utrecht", date(2026, 11, 1), "luid", "over", []),
+        (
+            "utrecht",
+            date(2026, 11, 1),
+            "stil",
+            "absent",
+            [{"aspect": "channel", "text": "advies 2026-11-01", "source": None, "assumption": True}],
+        ),
+    ]

@@ -89,6 +89,7 @@ SHARE_COLUMNS = (
     "status",
     "status_reason",
 )
+ADVICE_COLUMNS = ("group_key", "profile_id", "aspect", "advice", "source", "is_assumption")
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,8 +228,7 @@ def store_estimates(con: duckdb.DuckDBPyConnection, est: Estimates) -> int:
             )
         insert_rows(con, "share_estimates", SHARE_COLUMNS, est.shares)
         insert_rows(con, "estimate_signals", ("group_key", "signal_id", "n_voices"), est.signals)
-        advice_columns = ("group_key", "profile_id", "aspect", "advice", "source", "is_assumption")
-        insert_rows(con, "gap_advice", advice_columns, est.advice, or_replace=True)
+        insert_rows(con, "gap_advice", ADVICE_COLUMNS, est.advice, or_replace=True)
     return len(est.shares)
 
 

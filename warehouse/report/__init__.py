@@ -26,7 +26,8 @@ from nlp.data import parse_yaml
 from nlp.topics import TopicMatcher
 from profiles.evidence import evidence_for
 from profiles.model import ProfileModel, load_model
-from warehouse.estimates import EstimateSettings, compute_estimates, period_for
+from warehouse.db import insert_rows
+from warehouse.estimates import ADVICE_COLUMNS, SHARE_COLUMNS, EstimateSettings, compute_estimates, period_for
 
 # Okabe-Ito: distinguishable with the common forms of colour blindness.
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
@@ -47,10 +48,20 @@ LATEST_PERIOD_SQL = (
     "SELECT period_end, date_diff('day', period_start, period_end) + 1 FROM share_estimates "
     "ORDER BY run_id DESC, period_end DESC LIMIT 1"
 )
-STORED_ESTIMATES_SQL = (
-    "SELECT * FROM share_estimates WHERE municipality_id = $m AND period_start = $start "
+# The stored gap of one period, through the view researchers read (migration 012); the sensitivity
+# column's rows of the same groups; the advice of the absent and under-represented profiles.
+STORED_GAP_SQL = (
+    "SELECT * FROM v_reach_gap WHERE municipality = $m AND period_start = $start "
     "AND period_end = $end AND profile_model = $model"
 )
+# ``{estimates}`` and ``{advice}``: the stored tables, or a report's temporary copies of estimates
+# it computed in memory; the gap of both comes from the one macro that defines v_reach_gap.
+GAP_OF_SQL = "SELECT * FROM reach_gap('{estimates}') WHERE municipality = $m"
+COMPARED_SQL = (
+    "SELECT * FROM {estimates} WHERE method = $method AND group_key IN (SELECT unnest($groups)) "
+    "AND topic_id IS NULL AND channel IS NULL"
+)
+ADVICE_SQL = "SELECT * FROM advice_of('{advice}') WHERE group_key IN (SELECT unnest($groups))"
 # The posts a section counts: one municipality's originals that were not deleted, in the period.
 IN_PERIOD = (
     "p.municipality_id = $m AND p.duplicate_of IS NULL AND NOT p.is_deleted "
@@ -122,7 +133,9 @@ SOURCE_HEALTH_SQL = """
 # In the order a report runs them (the temporary table first).
 REPORT_SQL = {
     "latest period": LATEST_PERIOD_SQL,
-    "stored estimates": STORED_ESTIMATES_SQL,
+    "stored gap": STORED_GAP_SQL,
+    "sensitivity rows": COMPARED_SQL.format(estimates="share_estimates"),
+    "advice": ADVICE_SQL.format(advice="gap_advice"),
     "posts per source": POSTS_BY_SOURCE_SQL,
     "enriched_at bound": ENRICHED_FROM_SQL,
     "period topics (temp table)": TOPIC_POSTS_SQL,
@@ -256,7 +269,27 @@ def _model_for(row: dict[str, Any]) -> ProfileModel:
     return model
 
 
-def _gap_rows(
+@dataclass
+class Gap:
+    """A period's reach gap of one municipality: its rows (the columns of v_reach_gap), the
+    sensitivity method's rows of the municipality as a whole by profile, and the advice lists by
+    (group, profile)."""
+
+    rows: list[dict[str, Any]]
+    compared: dict[str, dict[str, Any]]
+    advice: dict[tuple[str, str], list[dict[str, Any]]]
+
+    @property
+    def overall(self) -> list[dict[str, Any]]:
+        return [r for r in self.rows if r["topic"] is None and r["channel"] is None]
+
+
+def compare_method(method: str) -> str:
+    """The sensitivity column's method, which every estimate stores beside the primary one."""
+    return "bayes" if method != "bayes" else "pcc"
+
+
+def _gap(
     con: duckdb.DuckDBPyConnection,
     municipality: dict[str, Any],
     model: ProfileModel,
@@ -264,13 +297,14 @@ def _gap_rows(
     period: tuple[date, date],
     settings: EstimateSettings,
     overall_only: bool = False,
-) -> list[dict[str, Any]]:
-    """Stored estimates of the period, or, for a period the nightly run did not estimate, fresh ones
-    computed in memory (nothing is written; with ``overall_only`` only the municipality as a whole)."""
+) -> Gap:
+    """The stored gap of the period, or, for a period the nightly run did not estimate, one computed
+    in memory (nothing is written; with ``overall_only`` only the municipality as a whole), read
+    through the same definition in temporary tables."""
     params = {"m": municipality["municipality_id"], "start": period[0], "end": period[1], "model": model.id}
-    stored = records(con, STORED_ESTIMATES_SQL, params)
-    if stored:
-        return stored
+    rows = records(con, STORED_GAP_SQL, params)
+    if rows:
+        return _gap_from(con, rows, "share_estimates", "gap_advice")
     evidence = evidence_for(model, settings.evidence)  # the nightly run's evidence
     stored = {
         v
@@ -293,11 +327,30 @@ def _gap_rows(
         run_id=0,
         overall_only=overall_only,
     )
-    return estimates.share_records()
+    con.execute("CREATE OR REPLACE TEMP TABLE report_estimates AS FROM share_estimates LIMIT 0")
+    con.execute("CREATE OR REPLACE TEMP TABLE report_advice AS FROM gap_advice LIMIT 0")
+    try:
+        insert_rows(con, "report_estimates", SHARE_COLUMNS, estimates.shares)
+        insert_rows(con, "report_advice", ADVICE_COLUMNS, estimates.advice)
+        rows = records(con, GAP_OF_SQL.format(estimates="temp.report_estimates"), params)
+        return _gap_from(con, rows, "temp.report_estimates", "temp.report_advice")
+    finally:
+        con.execute("DROP TABLE IF EXISTS temp.report_estimates")
+        con.execute("DROP TABLE IF EXISTS temp.report_advice")
 
 
-def _overall_primary(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [r for r in rows if r["topic_id"] is None and r["channel"] is None and r["is_primary"]]
+def _gap_from(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], estimates: str, advice: str) -> Gap:
+    groups = sorted({r["group_key"] for r in rows})
+    method = rows[0]["method"] if rows else ""
+    compared = records(
+        con, COMPARED_SQL.format(estimates=estimates), {"method": compare_method(method), "groups": groups}
+    )
+    advice_rows = records(con, ADVICE_SQL.format(advice=advice), {"groups": groups})
+    return Gap(
+        rows,
+        {r["profile_id"]: r for r in compared},
+        {(r["group_key"], r["profile_id"]): r["advice"] for r in advice_rows},
+    )
 
 
 def _direction(status: str) -> str:
@@ -326,11 +379,9 @@ def _period_notes(
     for other_days in COMPARE_PERIODS:
         if other_days == days:
             continue
-        other = _overall_primary(
-            _gap_rows(
-                con, municipality, model, nlp, period_for(period[1], other_days), settings, overall_only=True
-            )
-        )
+        other = _gap(
+            con, municipality, model, nlp, period_for(period[1], other_days), settings, overall_only=True
+        ).overall
         for r in other:
             mine = here.get(r["profile_id"])
             if mine is None or _direction(mine["status"]) == _direction(r["status"]):
@@ -359,22 +410,18 @@ def _section(
     start, end = period
     params = {"m": municipality["municipality_id"], "start": start, "end": end, "nlp": nlp}
     posts_by_source = records(con, POSTS_BY_SOURCE_SQL, params)
-    every = _gap_rows(con, municipality, model, nlp, period, settings)
-    overall = [r for r in every if r["topic_id"] is None and r["channel"] is None]
-    overall.sort(key=lambda r: (-r["population_share"], r["profile_id"]))
-    primary = [r for r in overall if r["is_primary"]]
+    gap = _gap(con, municipality, model, nlp, period, settings)
+    primary = sorted(gap.overall, key=lambda r: (-r["population_share"], r["profile_id"]))
     method = primary[0]["method"] if primary else settings.method
-    compare_method = "bayes" if method != "bayes" else "pcc"  # the sensitivity column, always stored
-    other = {r["profile_id"]: r for r in overall if r["method"] == compare_method}
     profiles = {p.id: p for p in model.profiles}
     for r in primary:
-        r["other"] = other.get(r["profile_id"])
+        r["other"] = gap.compared.get(r["profile_id"])
     missing = [
         {
             "name": r["profile_name"],
             "status": r["status"],
             "description": profiles[r["profile_id"]].description,
-            "advice": profiles[r["profile_id"]].advice,
+            "advice": gap.advice.get((r["group_key"], r["profile_id"]), []),
         }
         for r in primary
         if r["status"] in ("absent", "under")
@@ -387,7 +434,7 @@ def _section(
         r["label"] = labels.get(r["topic_id"], r["topic_id"])
     who_speaks = []
     for topic in topic_rows:
-        group = [r for r in every if r["topic_id"] == topic["topic_id"] and r["is_primary"]]
+        group = [r for r in gap.rows if r["topic"] == topic["topic_id"] and r["channel"] is None]
         if not group:
             continue
         who_speaks.append(
@@ -436,7 +483,7 @@ def _section(
         ),
         who_speaks=who_speaks,
         method=method,
-        compare_method=compare_method,
+        compare_method=compare_method(method),
         headlines=headlines,
         known=known,
         unknown=unknown,

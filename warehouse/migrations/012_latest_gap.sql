@@ -1,0 +1,35 @@
+-- 012: the reach gap defined once, for stored estimates and for estimates a report computes in
+-- memory, and the latest gap with its advice, which the CLI, the demo and the bench read.
+--
+-- reach_gap(name): the primary method's rows of a relation shaped as share_estimates (the table
+-- itself, or a report's temporary table), under the names researchers use. v_reach_gap keeps every
+-- column in its order (migrations 002 and 009).
+CREATE OR REPLACE MACRO reach_gap(estimates) AS TABLE
+SELECT municipality_id AS municipality, period_start, period_end, topic_id AS topic, channel,
+       profile_model, profile_id, profile_name, n_voices, population_share,
+       population_share_is_assumption, online_share, online_lower, online_upper,
+       representation_index, ri_lower, ri_upper, status, method, n_voices_with_evidence, group_key,
+       status_reason
+FROM query_table(estimates)
+WHERE is_primary;
+
+CREATE OR REPLACE VIEW v_reach_gap AS
+SELECT * FROM reach_gap('share_estimates');
+
+-- advice_of(name): the advice of each (group, profile) of a relation shaped as gap_advice, as one
+-- list with its source or assumption flag.
+CREATE OR REPLACE MACRO advice_of(advice_rows) AS TABLE
+SELECT group_key, profile_id,
+       list({'aspect': aspect, 'text': advice, 'source': source, 'assumption': is_assumption}
+            ORDER BY aspect, advice) AS advice
+FROM query_table(advice_rows)
+GROUP BY group_key, profile_id;
+
+-- The latest reach gap of each municipality (the newest period it was estimated for, every period
+-- length and group of it), each row with the advice for its profile (an empty list when the
+-- profile is not absent or under-represented there).
+CREATE OR REPLACE VIEW v_latest_gap AS
+SELECT g.*, coalesce(a.advice, []) AS advice
+FROM v_reach_gap g
+LEFT JOIN advice_of('gap_advice') a ON a.group_key = g.group_key AND a.profile_id = g.profile_id
+QUALIFY g.period_end = max(g.period_end) OVER (PARTITION BY g.municipality);
