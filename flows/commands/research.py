@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 
 from flows.commands.common import (
+    DEMO_WAREHOUSE,
     EXIT_CONFIG,
     EXIT_FAILED,
     check_config,
@@ -120,9 +121,7 @@ def sql(
     query: Annotated[str, typer.Argument(help="One SQL statement (DuckDB dialect).")],
     warehouse: Annotated[
         Path | None,
-        typer.Option(
-            help="Warehouse file whose snapshot to query (default: ./betrokken-demo/warehouse.duckdb)."
-        ),
+        typer.Option(help=f"Warehouse file whose snapshot to query (default: ./{DEMO_WAREHOUSE})."),
     ] = None,
     output: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
     config: WarehouseConfigOption = None,
