@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint clean install install-test browser
+.PHONY: demo test lint reference clean install install-test browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ test: install-test browser
 
 lint: install-test
 	$(BIN)/ruff check .
+
+# The README's command reference, rewritten from the commands' --help (a test fails while it is stale).
+reference: install
+	$(BIN)/python -m flows.commands.reference
 
 clean:
 	rm -rf $(VENV) betrokken-demo .pytest_cache

@@ -1,0 +1,169 @@
+"""Commands for whoever checks the language processing: nlp, eval sentiment and topics, models download."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from flows.commands.common import EXIT_CONFIG, EXIT_FAILED, console, err, input_error, write_json_line
+from flows.commands.options import TextColOption, TransformerModelOption
+from flows.commands.tables import classification_table
+
+
+def _unavailable(exc: Exception) -> typer.Exit:
+    """A transformer backend that cannot load (extra missing, model not downloaded): a config error."""
+    err.print(f"[red]Backend unavailable[/red] {escape(str(exc))}", highlight=False)
+    return typer.Exit(EXIT_CONFIG)
+
+
+def _run_eval(fn: Any, csv_path: Path, text_col: str, label_col: str, **kwargs: Any) -> None:
+    """Evaluate with ``fn`` and print the per-class table, then one JSON line for scripts."""
+    from nlp.evaluate import EvalInputError
+    from nlp.pipeline import get_enricher
+
+    try:
+        report = fn(get_enricher(), csv_path, text_col, label_col, **kwargs)
+    except EvalInputError as exc:
+        input_error(exc)
+    console.print(classification_table(report))
+    write_json_line(report.as_json(), ensure_ascii=False)
+
+
+def _transformer_sentiment(model: str | None) -> Any:
+    from nlp.transformer import DEFAULT_SENTIMENT_MODEL, TransformerSentiment, TransformerUnavailable
+
+    try:
+        return TransformerSentiment(model or DEFAULT_SENTIMENT_MODEL)
+    except TransformerUnavailable as exc:
+        raise _unavailable(exc) from None
+
+
+def eval_sentiment(
+    csv_path: Annotated[Path, typer.Option("--csv", help="CSV with a text and a label column.")],
+    text_col: TextColOption = "text",
+    label_col: Annotated[str, typer.Option(help="Column with -1/0/1, neg/neu/pos or negative/...")] = "label",
+    backend: Annotated[
+        str,
+        typer.Option(
+            help="Sentiment backend: 'lexicon' (no download) or 'transformers' (extra; a local model)."
+        ),
+    ] = "lexicon",
+    model: TransformerModelOption = None,
+) -> None:
+    """Accuracy and macro F1 of the sentiment on labelled texts (binary when the labels have two classes).
+
+    Example: betrokken eval sentiment --csv reviews.csv --label-col polarity
+    """
+    from nlp.evaluate import evaluate_sentiment
+
+    if backend not in ("lexicon", "transformers"):
+        err.print(f"--backend: expected 'lexicon' or 'transformers', got {backend!r}")
+        raise typer.Exit(EXIT_CONFIG)
+    engine = _transformer_sentiment(model) if backend == "transformers" else None
+    _run_eval(evaluate_sentiment, csv_path, text_col, label_col, backend=engine)
+
+
+def eval_topics(
+    csv_path: Annotated[Path, typer.Option("--csv", help="CSV with a text and a topic column.")],
+    text_col: TextColOption = "text",
+    label_col: Annotated[str, typer.Option(help="Column with topic ids, separated by ';'.")] = "topic",
+    backend: Annotated[
+        str, typer.Option(help="'lexicon' (the taxonomy) or 'zero-shot' (extra; a local NLI model).")
+    ] = "lexicon",
+    model: TransformerModelOption = None,
+    threshold: Annotated[float, typer.Option(help="Zero-shot: probability from which a topic counts.")] = 0.5,
+) -> None:
+    """Per-topic precision, recall and F1 on labelled texts.
+
+    Example: betrokken eval topics --csv posts.csv
+    """
+    from nlp.evaluate import evaluate_topics
+
+    if backend not in ("lexicon", "zero-shot"):
+        err.print(f"--backend: expected 'lexicon' or 'zero-shot', got {backend!r}")
+        raise typer.Exit(EXIT_CONFIG)
+    engine = None
+    if backend == "zero-shot":
+        from nlp.topics import TopicMatcher
+        from nlp.transformer import DEFAULT_ZERO_SHOT_MODEL, TransformerUnavailable, ZeroShotTopics
+
+        try:
+            engine = ZeroShotTopics(
+                TopicMatcher().topics, model or DEFAULT_ZERO_SHOT_MODEL, threshold=threshold
+            )
+        except TransformerUnavailable as exc:
+            raise _unavailable(exc) from None
+    _run_eval(evaluate_topics, csv_path, text_col, label_col, backend=engine)
+
+
+def nlp_command(
+    csv_path: Annotated[Path, typer.Option("--csv", help="CSV with a text column.")],
+    text_col: TextColOption = "text",
+    out: Annotated[Path | None, typer.Option(help="Write JSON lines here instead of to stdout.")] = None,
+) -> None:
+    """Run the NLP on any texts: one JSON object per input row, in input order.
+
+    Fields: row, language, topics ({id, score}), sentiment, sentiment_score, trust.
+
+    Example: betrokken nlp --csv mijn_teksten.csv --out verrijkt.jsonl
+    """
+    import json
+
+    from nlp.evaluate import EvalInputError, read_csv_columns
+    from nlp.pipeline import get_enricher
+
+    try:
+        rows = read_csv_columns(csv_path, [text_col])
+    except EvalInputError as exc:
+        input_error(exc)
+    handle = out.open("w", encoding="utf-8") if out else sys.stdout
+    try:
+        for i, result in enumerate(get_enricher().enrich([r[text_col] for r in rows])):
+            record = {
+                "row": i,
+                "language": result.language,
+                "topics": [{"id": h.id, "score": h.score} for h in result.topics],
+                "sentiment": result.sentiment,
+                "sentiment_score": result.sentiment_score,
+                "trust": result.trust,
+            }
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    finally:
+        if out:
+            handle.close()
+    if out:
+        err.print(f"{len(rows)} rows written to {out}")
+
+
+def models_download(
+    sentiment: Annotated[str, typer.Option(help="Hugging Face id of the sentiment model.")] = "",
+    zero_shot: Annotated[str, typer.Option(help="Hugging Face id of the multilingual NLI model.")] = "",
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="Where to keep them (default: the HF cache).")
+    ] = None,
+) -> None:
+    """Fetch the transformer models once, on a machine with internet; runs then load them offline.
+
+    Example: betrokken models download --cache-dir /srv/betrokken/models
+    """
+    from nlp.transformer import DEFAULT_SENTIMENT_MODEL, DEFAULT_ZERO_SHOT_MODEL
+
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        err.print("models download needs the extra: pip install 'betrokken[transformers]'")
+        raise typer.Exit(EXIT_CONFIG) from None
+    failed = 0
+    for repo in (sentiment or DEFAULT_SENTIMENT_MODEL, zero_shot or DEFAULT_ZERO_SHOT_MODEL):
+        try:
+            path = snapshot_download(repo, cache_dir=str(cache_dir) if cache_dir else None)
+            console.print(f"{repo}: {path}")
+        except Exception as exc:  # network, authentication or a wrong id: report and go on
+            failed += 1
+            err.print(f"[red]{repo}: not downloaded[/red] ({type(exc).__name__}: {escape(str(exc)[:200])})")
+    if failed:
+        raise typer.Exit(EXIT_FAILED)

@@ -1,0 +1,237 @@
+"""Commands for whoever runs the nightly job: demo, run, check, sources check and serve."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from flows.commands.common import (
+    EXIT_BUSY,
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    EXIT_PARTIAL,
+    check_config,
+    console,
+    err,
+    parse_as_of,
+)
+from flows.commands.options import ConfigOption, DaskAddressOption, RunnerOption, WorkersOption
+from flows.commands.tables import ShareRow, probe_table, run_table, share_table
+
+
+def run_flow(**params: Any) -> dict[str, Any]:
+    """Run the nightly flow; a run already in progress or a failure ends the command with its code."""
+    from flows.nightly import nightly
+    from warehouse.lock import RunInProgress
+
+    try:
+        return nightly(**params)
+    except RunInProgress as exc:
+        err.print(f"[yellow]Not started[/yellow]: {exc}", highlight=False)
+        raise typer.Exit(EXIT_BUSY) from None
+    except Exception as exc:
+        err.print(f"[red]Run failed[/red]: {type(exc).__name__}: {exc}", highlight=False)
+        raise typer.Exit(EXIT_FAILED) from None
+
+
+def runner_params(runner: str, workers: int | None, dask_address: str | None) -> dict[str, Any]:
+    """The flow's runner parameters, checked before the flow starts (dask needs its extra)."""
+    from flows.runners import RUNNERS
+
+    if runner not in RUNNERS:
+        err.print(f"--runner: expected one of {', '.join(RUNNERS)}, got {runner!r}")
+        raise typer.Exit(EXIT_CONFIG)
+    if dask_address is not None and runner != "dask":
+        err.print("--dask-address needs --runner dask")
+        raise typer.Exit(EXIT_CONFIG)
+    if runner == "dask":
+        try:
+            import prefect_dask  # noqa: F401
+        except ImportError:
+            err.print("--runner dask needs the dask extra: pip install -e '.[dask]'")
+            raise typer.Exit(EXIT_CONFIG) from None
+    return {"runner": runner, "workers": workers, "dask_address": dask_address}
+
+
+def print_paths(summary: dict[str, Any]) -> None:
+    for label in ("warehouse", "snapshot", "export", "report"):
+        if summary.get(label):
+            console.print(f"{label + ':':<10} {Path(summary[label]).resolve()}")
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    """The run's sources, its counts and stage times, and its notes."""
+    console.print(run_table(summary))
+    console.print(
+        f"posts new: {summary['posts_new']}, enriched: {summary['posts_enriched']}, "
+        f"estimate rows: {summary['estimates']}, texts purged after retention: {summary['text_purged']}"
+    )
+    stages = ", ".join(f"{k} {v:.1f}s" for k, v in summary["stage_seconds"].items())
+    if stages:
+        console.print(f"stages: {stages}")
+    for note in summary["notes"]:
+        console.print(f"[yellow]{escape(note)}[/yellow]")
+
+
+def print_demo_shares(warehouse: Path, intended: dict[str, Any] | None) -> None:
+    """Per municipality, the estimated online share per profile beside the mix the sample was written with."""
+    from warehouse.db import connect
+    from warehouse.queries import overall_shares
+
+    with connect(warehouse, read_only=True) as con:
+        rows = overall_shares(con)
+    by_municipality: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_municipality.setdefault(row["municipality"], []).append(row)
+    for municipality, items in by_municipality.items():
+        mix = (intended or {}).get(municipality)
+        extra = None
+        if mix:
+            total = sum(mix.values())
+            extra = (
+                "intended mix of the sample",
+                [f"{mix.get(r['profile_id'], 0) / total:.0%}" for r in items],
+            )
+        shares = [ShareRow.from_gap_row(r) for r in items]
+        title = f"{municipality}: online share per profile ({items[0]['n_voices']} voices)"
+        columns = ("profile", "population", "online", "status")
+        console.print(share_table(title, shares, columns, "online (90% interval)", extra))
+
+
+def demo(
+    out: Annotated[Path, typer.Option(help="Folder for warehouse.duckdb and report.html.")] = Path(
+        "betrokken-demo"
+    ),
+    runner: RunnerOption = "threads",
+    workers: WorkersOption = None,
+    dask_address: DaskAddressOption = None,
+) -> None:
+    """Run the nightly flow on the bundled sample corpus (no network, no accounts).
+
+    Example: betrokken demo --out /tmp/demo
+    """
+    from sources.sample import demo_config_path, intended_mix, sample_end
+
+    out.mkdir(parents=True, exist_ok=True)
+    warehouse = out / "warehouse.duckdb"
+    report = out / "report.html"
+    summary = run_flow(
+        config_path=str(demo_config_path()),
+        mode="sample",
+        warehouse_path=str(warehouse),
+        report_path=str(report),
+        as_of=sample_end().date(),
+        **runner_params(runner, workers, dask_address),
+    )
+    print_summary(summary)
+    print_demo_shares(warehouse, intended_mix()["voices"])
+    console.print(
+        "The intended mix is what this project wrote the sample with; the evidence was fitted on "
+        "other voices, written by two writers outside the project. A small check, not a validation."
+    )
+    print_paths(summary)
+
+
+def run(
+    config: ConfigOption,
+    as_of: Annotated[str | None, typer.Option(help="Last day of the estimation period, YYYY-MM-DD.")] = None,
+    runner: RunnerOption = "threads",
+    workers: WorkersOption = None,
+    dask_address: DaskAddressOption = None,
+) -> None:
+    """Run the nightly job on the live sources of a configuration.
+
+    Exit codes: 0 done, 1 failed, 2 configuration error, 3 done but a source failed,
+    4 not started because another run holds the warehouse.
+
+    Example: betrokken run --config betrokken.toml
+    """
+    check_config(config)
+    day = parse_as_of(as_of)
+    summary = run_flow(
+        config_path=str(config), mode="live", as_of=day, **runner_params(runner, workers, dask_address)
+    )
+    print_summary(summary)
+    print_paths(summary)
+    if summary["status"] == "partial":
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+def check(config: ConfigOption) -> None:
+    """Validate a configuration file and its profile model without running anything.
+
+    Example: betrokken check --config betrokken.toml
+    """
+    settings = check_config(config)
+    console.print(
+        f"{config}: valid; {len(settings.municipalities)} municipalities, "
+        f"profile model {settings.profile_model!r}, warehouse {settings.warehouse.path}"
+    )
+
+
+def sources_check(config: ConfigOption) -> None:
+    """Validate the config, reach each source once and print what came back.
+
+    Exits 1 when any source failed; Reddit without credentials is reported as skipped.
+
+    Example: betrokken sources check --config betrokken.toml
+    """
+    settings = check_config(config)
+    from dataclasses import replace
+
+    from flows.nightly import live_sources
+    from sources.base import SourceError
+    from sources.pseudonym import Pseudonymiser
+    from sources.reddit import RedditSource
+
+    notes: list[str] = []
+    # A throwaway key: probing stores nothing, so no author key is ever made with it.
+    sources = live_sources(settings, Pseudonymiser(os.urandom(32)), notes)
+    rows: list[tuple[str, str, int, str]] = []
+    failed = 0
+    for source in sources:
+        if isinstance(source, RedditSource):
+            source.options = replace(source.options, limit=5)
+        try:
+            rows.append((source.key, "ok", source.probe(), ""))
+        except SourceError as exc:
+            failed += 1
+            rows.append((source.key, "[red]failed[/red]", 0, escape(str(exc))))
+    rows.extend(("reddit", "skipped", 0, escape(note)) for note in notes)
+    console.print(probe_table(f"Sources in {config}", rows))
+    if failed:
+        raise typer.Exit(EXIT_FAILED)
+
+
+def serve(
+    config: ConfigOption,
+    cron: Annotated[str, typer.Option(help="When to run, in Europe/Amsterdam time.")] = "0 2 * * *",
+    runner: RunnerOption = "threads",
+    workers: WorkersOption = None,
+    dask_address: DaskAddressOption = None,
+) -> None:
+    """Serve the nightly job as a Prefect deployment on a cron schedule (Europe/Amsterdam).
+
+    Needs a Prefect server (prefect server start) and PREFECT_API_URL pointing to it; this process
+    then runs every scheduled run until stopped. Example: betrokken serve -c betrokken.toml
+    """
+    from prefect import serve as prefect_serve
+    from prefect.client.schemas.schedules import CronSchedule
+    from pydantic import ValidationError
+
+    from flows.schedule import TIME_ZONE, nightly_deployment
+
+    check_config(config)
+    try:
+        CronSchedule(cron=cron, timezone=TIME_ZONE)
+    except ValidationError:
+        err.print(f"--cron: not a cron expression: {cron!r} (example: '0 2 * * *' is 02:00 every night)")
+        raise typer.Exit(EXIT_CONFIG) from None
+    params = runner_params(runner, workers, dask_address)
+    deployment = nightly_deployment(config, cron, params["runner"], params["dask_address"])
+    console.print(f"serving deployment betrokken-nightly/{deployment.name}, cron {cron!r} {TIME_ZONE}")
+    prefect_serve(deployment)
