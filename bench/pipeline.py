@@ -58,7 +58,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.warehouse import code_line, machine_line, maxrss_mb  # noqa: E402
+from bench.warehouse_queries import code_line, machine_line, maxrss_mb  # noqa: E402
 from flows.stages import STAGES  # noqa: E402
 
 KEY = b"bench-key-of-32-bytes-for-hmac!!"

@@ -52,7 +52,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 # Run as a script, bench/ comes first on the path: put this checkout before it, so `warehouse` is the
-# package (bench/warehouse.py still exists for bench/pipeline.py) and no installed copy is imported.
+# package and no installed copy is imported.
 sys.path.insert(0, str(ROOT))
 
 import duckdb  # noqa: E402

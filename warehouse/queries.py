@@ -11,13 +11,13 @@ from typing import Any
 
 import duckdb
 
-# The per-profile rows of `betrokken gap`: the latest period; a municipality, topic or period length
-# narrows them (NULL parameters select all municipalities, all topics together, any length).
+# The per-profile rows of `betrokken gap`: each municipality's latest period (v_latest_gap, migration
+# 012), with the columns of v_reach_gap; a municipality, topic or period length narrows them (NULL
+# parameters select all municipalities, all topics together, any length).
 REACH_GAP_SQL = (
-    "SELECT * FROM v_reach_gap WHERE channel IS NULL "
+    "SELECT * EXCLUDE (advice) FROM v_latest_gap WHERE channel IS NULL "
     "AND ($m IS NULL OR municipality = $m) AND topic IS NOT DISTINCT FROM $t "
     "AND ($d IS NULL OR date_diff('day', period_start, period_end) + 1 = $d) "
-    "AND period_end = (SELECT max(period_end) FROM v_reach_gap) "
     "ORDER BY municipality, population_share DESC, profile_id"
 )
 
@@ -25,7 +25,7 @@ REACH_GAP_SQL = (
 # prints it after its run.
 OVERALL_SHARES_SQL = (
     "SELECT municipality, profile_id, profile_name, n_voices, population_share, online_share, "
-    "online_lower, online_upper, status, status_reason FROM v_reach_gap "
+    "online_lower, online_upper, status, status_reason FROM v_latest_gap "
     "WHERE topic IS NULL AND channel IS NULL "
     "ORDER BY municipality, population_share DESC, profile_id"
 )
@@ -53,7 +53,7 @@ def reach_gap(
     topic: str | None = None,
     period_days: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Rows of ``v_reach_gap`` for the latest period, one dict per municipality and profile."""
+    """Rows of the latest reach gap, one dict per municipality and profile."""
     return _records(con.execute(*reach_gap_statement(municipality, topic, period_days)))
 
 

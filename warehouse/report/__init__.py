@@ -42,7 +42,7 @@ HEADLINES_PER_TOPIC = 2
 EXCERPT_CHARS = 160
 
 
-# ---- The report's SQL. bench/warehouse.py imports these statements, so what it times is what runs. ----
+# ---- The report's SQL. bench/warehouse_queries.py times these statements: what it times is what runs. ----
 
 LATEST_PERIOD_SQL = (
     "SELECT period_end, date_diff('day', period_start, period_end) + 1 FROM share_estimates "
