@@ -7,19 +7,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
+from common.yamlfile import parse_yaml
 
 DATA_DIR = Path(str(resources.files("nlp") / "data"))
-
-
-# libyaml's parser where PyYAML was built with it: the profile model and the report's messages
-# took 0.3 s each to parse in pure Python, in every stage that reads them.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def parse_yaml(text: str) -> Any:
-    """``yaml.safe_load`` with the fast loader; raises ``yaml.YAMLError`` alike."""
-    return yaml.load(text, Loader=_LOADER)
 
 
 def load_yaml(name: str) -> Any:

@@ -13,7 +13,7 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from nlp.data import parse_yaml
+from common.yamlfile import parse_yaml
 
 SHIPPED_DIR = Path(str(resources.files("profiles")))
 

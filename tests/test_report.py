@@ -267,7 +267,7 @@ def test_report_in_headless_chromium(warehouse: Path, tmp_path: Path) -> None:
 def test_period_table_counts_what_the_direct_joins_count(warehouse: Path) -> None:
     """The report's statements over report_topic_posts give the rows of the direct joins of posts,
     enrichment and post_topics they replace."""
-    from warehouse import report
+    from warehouse.report import queries as report
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
         con.execute("SET TimeZone = 'UTC'")

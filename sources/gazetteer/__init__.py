@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from nlp.data import parse_yaml
+from common.yamlfile import parse_yaml
 
 GAZETTEER_DIR = Path(str(resources.files("sources.gazetteer")))
 

@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from nlp.data import parse_yaml
+from common.yamlfile import parse_yaml
 from sources.base import SourceResult
 from sources.pseudonym import Pseudonymiser
 from sources.reddit import iter_thread, map_comment, map_submission

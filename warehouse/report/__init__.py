@@ -1,14 +1,14 @@
 """The reach-gap report: one self-contained HTML file (inline SVG charts, inline CSS, no scripts).
 
-Charts are Vega-Lite specs built with altair and rendered to SVG with vl-convert at write time, so
-the file needs no network and no JavaScript to view or print. Every chart has a table beside it.
+Charts are Vega-Lite specs rendered to SVG at write time (charts.py), so the file needs no network
+and no JavaScript to view or print. Every chart has a table beside it.
 Everything the report shows comes from the warehouse alone (no config file needed), so the nightly
-run and ``betrokken report`` draw the same report from the same rows.
+run and ``betrokken report`` draw the same report from the same rows: the statements in
+queries.py, the reach gap through the warehouse's one definition of it in gap.py.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
@@ -16,138 +16,39 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import altair as alt
 import duckdb
-import vl_convert
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
-from nlp.data import parse_yaml
+from common.yamlfile import parse_yaml
 from nlp.topics import TopicMatcher
-from profiles.evidence import evidence_for
-from profiles.model import ProfileModel, load_model
-from warehouse.db import insert_rows
-from warehouse.estimates import ADVICE_COLUMNS, SHARE_COLUMNS, EstimateSettings, compute_estimates, period_for
+from warehouse.estimates import EstimateSettings, period_for
+from warehouse.report.charts import gap_chart, weekly_chart
+from warehouse.report.gap import (
+    COMPARE_PERIODS,
+    KNOWN_STATUSES,
+    compare_method,
+    model_for,
+    period_notes,
+    read_gap,
+)
+from warehouse.report.queries import (
+    ENRICHED_FROM_SQL,
+    EXCERPT_CHARS,
+    HEADLINES_SQL,
+    LATEST_PERIOD_SQL,
+    POSTS_BY_SOURCE_SQL,
+    SOURCE_HEALTH_SQL,
+    TOPIC_POSTS_SQL,
+    TOPICS_SQL,
+    VOICES_MIGRATION,
+    WEEKLY_SQL,
+    ReportError,
+    records,
+)
 
-# Okabe-Ito: distinguishable with the common forms of colour blindness.
-OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
-SENTIMENT_COLOURS = {"negative": "#D55E00", "neutral": "#BBBBBB", "positive": "#0072B2"}
 LANGUAGES = ("nl", "en")
 TOP_TOPICS = 6
-# The summary checks its findings against these period lengths (ending on the same day) and warns
-# when a finding is not the same over all of them.
-COMPARE_PERIODS = (30, 90)
-KNOWN_STATUSES = ("absent", "under", "proportional", "over")
-HEADLINES_PER_TOPIC = 2
-EXCERPT_CHARS = 160
-
-
-# ---- The report's SQL. bench/warehouse_queries.py times these statements: what it times is what runs. ----
-
-LATEST_PERIOD_SQL = (
-    "SELECT period_end, date_diff('day', period_start, period_end) + 1 FROM share_estimates "
-    "ORDER BY run_id DESC, period_end DESC LIMIT 1"
-)
-# The stored gap of one period, through the view researchers read (migration 012); the sensitivity
-# column's rows of the same groups; the advice of the absent and under-represented profiles.
-STORED_GAP_SQL = (
-    "SELECT * FROM v_reach_gap WHERE municipality = $m AND period_start = $start "
-    "AND period_end = $end AND profile_model = $model"
-)
-# ``{estimates}`` and ``{advice}``: the stored tables, or a report's temporary copies of estimates
-# it computed in memory; the gap of both comes from the one macro that defines v_reach_gap.
-GAP_OF_SQL = "SELECT * FROM reach_gap('{estimates}') WHERE municipality = $m"
-COMPARED_SQL = (
-    "SELECT * FROM {estimates} WHERE method = $method AND group_key IN (SELECT unnest($groups)) "
-    "AND topic_id IS NULL AND channel IS NULL"
-)
-ADVICE_SQL = "SELECT * FROM advice_of('{advice}') WHERE group_key IN (SELECT unnest($groups))"
-# The posts a section counts: one municipality's originals that were not deleted, in the period.
-IN_PERIOD = (
-    "p.municipality_id = $m AND p.duplicate_of IS NULL AND NOT p.is_deleted "
-    "AND CAST(p.created_utc AS DATE) BETWEEN $start AND $end"
-)
-# The same for every municipality of the report at once ($ms: their ids).
-IN_PERIOD_ANY = (
-    "p.municipality_id IN (SELECT unnest($ms)) AND p.duplicate_of IS NULL AND NOT p.is_deleted "
-    "AND CAST(p.created_utc AS DATE) BETWEEN $start AND $end"
-)
-# Posts and channels per source; the voices are those of the warehouse's one definition (the
-# voice_posts macro of migration 010), the same the estimate and the labelling loop count.
-POSTS_BY_SOURCE_SQL = f"""
-    WITH counted AS (
-        SELECT source, count(DISTINCT author_key) AS n_voices
-        FROM voice_posts($nlp, $start, $end) WHERE municipality_id = $m GROUP BY source
-    )
-    SELECT p.source, count(*) AS n_posts, coalesce(any_value(c.n_voices), 0) AS n_voices,
-           count(DISTINCT p.channel) AS n_channels
-    FROM posts p LEFT JOIN counted c ON c.source = p.source
-    WHERE {IN_PERIOD} GROUP BY p.source ORDER BY p.source"""
-# The migration that defines a voice; a warehouse before it is migrated by the next nightly run.
-VOICES_MIGRATION = 11  # the voice macros (010) and the text evidence they read (011)
-# A lower bound of enriched_at for the period's posts, so that the enrichment scan skips the row
-# groups of older enrichments (DuckDB keeps min/max per row group). Sound because a post is only
-# enriched after it was stored (enrich reads it from posts), so enriched_at >= stored_at; the day
-# of slack covers a clock that was set back between the two.
-ENRICHED_FROM_SQL = f"SELECT min(p.stored_at) - INTERVAL 1 DAY FROM posts p WHERE {IN_PERIOD_ANY}"
-# One row per (post, topic) of the period for all municipalities of the report, with the post's
-# sentiment (enriched = false: no enrichment row under this NLP version). post_topics and
-# enrichment are scanned once per report instead of three times per municipality; the statements
-# below read only this table (and posts for the headlines' text).
-TOPIC_POSTS_SQL = f"""
-    CREATE OR REPLACE TEMP TABLE report_topic_posts AS
-    SELECT p.municipality_id, t.topic_id, p.source, p.created_utc,
-           CASE WHEN p.source = 'rss' THEN p.post_id END AS post_id,
-           e.sentiment, e.sentiment_score, e.post_id IS NOT NULL AS enriched
-    FROM posts p
-    JOIN post_topics t ON t.post_id = p.post_id AND t.nlp_version = $nlp
-    LEFT JOIN enrichment e
-      ON e.post_id = p.post_id AND e.nlp_version = $nlp AND e.enriched_at >= $enriched_from
-    WHERE {IN_PERIOD_ANY}"""
-TOPICS_SQL = """
-    SELECT topic_id, count(*) AS n_posts, avg(sentiment_score) AS mean_score,
-           count(*) FILTER (WHERE sentiment = 'negative') AS n_negative,
-           count(*) FILTER (WHERE sentiment = 'neutral') AS n_neutral,
-           count(*) FILTER (WHERE sentiment = 'positive') AS n_positive
-    FROM report_topic_posts WHERE municipality_id = $m AND enriched
-    GROUP BY ALL ORDER BY n_posts DESC, topic_id"""
-WEEKLY_SQL = """
-    SELECT topic_id, CAST(date_trunc('week', created_utc) AS DATE) AS week, count(*) AS n_posts,
-           avg(sentiment_score) AS mean_score
-    FROM report_topic_posts WHERE municipality_id = $m AND enriched AND list_contains($top, topic_id)
-    GROUP BY ALL ORDER BY week, topic_id"""
-HEADLINES_SQL = f"""
-    SELECT r.topic_id, p.channel, CAST(p.created_utc AS DATE) AS day,
-           coalesce(p.title, left(p.text, {EXCERPT_CHARS})) AS excerpt
-    FROM report_topic_posts r
-    JOIN posts p ON p.post_id = r.post_id
-    WHERE r.municipality_id = $m AND r.source = 'rss' AND list_contains($top, r.topic_id)
-      AND {IN_PERIOD} AND coalesce(p.title, p.text) IS NOT NULL
-    QUALIFY row_number() OVER (PARTITION BY r.topic_id ORDER BY p.created_utc DESC, p.post_id)
-            <= {HEADLINES_PER_TOPIC}
-    ORDER BY r.topic_id, day DESC"""
-SOURCE_HEALTH_SQL = """
-    SELECT rs.*,
-           (SELECT max(p.created_utc) FROM posts p WHERE p.source_key = rs.source_key) AS newest_post
-    FROM run_sources rs WHERE rs.run_id = (SELECT max(run_id) FROM run_sources) ORDER BY rs.source_key"""
-# In the order a report runs them (the temporary table first).
-REPORT_SQL = {
-    "latest period": LATEST_PERIOD_SQL,
-    "stored gap": STORED_GAP_SQL,
-    "sensitivity rows": COMPARED_SQL.format(estimates="share_estimates"),
-    "advice": ADVICE_SQL.format(advice="gap_advice"),
-    "posts per source": POSTS_BY_SOURCE_SQL,
-    "enriched_at bound": ENRICHED_FROM_SQL,
-    "period topics (temp table)": TOPIC_POSTS_SQL,
-    "topics + sentiment": TOPICS_SQL,
-    "weekly per top topic": WEEKLY_SQL,
-    "headlines": HEADLINES_SQL,
-    "source health": SOURCE_HEALTH_SQL,
-}
-
-
-class ReportError(Exception):
-    """The warehouse holds nothing to report on (no run yet, or an unknown municipality)."""
 
 
 @cache
@@ -197,204 +98,10 @@ class ReportRequest:
     lang: str = "nl"
 
 
-def _svg(chart: alt.TopLevelMixin) -> str:
-    return vl_convert.vegalite_to_svg(chart.to_dict())
-
-
-def records(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
-    used = {k: v for k, v in params.items() if f"${k}" in sql}  # DuckDB rejects unused parameters
-    cursor = con.execute(sql, used)
-    names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-
-
-def _gap_chart(rows: list[dict[str, Any]], t: dict[str, str]) -> str | None:
-    shown = [r for r in rows if r["online_share"] is not None]
-    if not shown:
-        return None
-    data = alt.Data(
-        values=[
-            {
-                "profile": r["profile_name"],
-                "online": r["online_share"],
-                "low": r["online_lower"],
-                "high": r["online_upper"],
-                "population": r["population_share"],
-            }
-            for r in shown
-        ]
-    )
-    y = alt.Y("profile:N", sort=[r["profile_name"] for r in shown], title=None)
-    base = alt.Chart(data)
-    interval = base.mark_rule(color=OKABE_ITO[0], strokeWidth=2).encode(
-        y=y, x=alt.X("low:Q", title=t["share_axis"], axis=alt.Axis(format="%")), x2="high:Q"
-    )
-    # the interval is the finding; the point estimate is drawn subdued inside it
-    online = base.mark_point(filled=False, size=55, color=OKABE_ITO[0], opacity=0.55).encode(
-        y=y, x="online:Q"
-    )
-    population = base.mark_tick(color=OKABE_ITO[5], thickness=3, size=18).encode(y=y, x="population:Q")
-    chart = (interval + online + population).properties(
-        width=420, height=28 * len(shown), title=t["gap_chart_title"]
-    )
-    return _svg(chart)
-
-
-def _weekly_chart(rows: list[dict[str, Any]], value: str, title: str, axis: str, t: dict[str, str]) -> str:
-    """One line per topic over the weeks; colour and point shape both tell the topics apart."""
-    data = alt.Data(values=[{"week": str(r["week"]), "topic": r["label"], "value": r[value]} for r in rows])
-    x = alt.X("week:T", title=t["week"], axis=alt.Axis(format="%d-%m"))
-    y = alt.Y("value:Q", title=axis)
-    colour = alt.Color("topic:N", scale=alt.Scale(range=OKABE_ITO), title=t["topic"])
-    base = alt.Chart(data)
-    lines = base.mark_line().encode(x=x, y=y, color=colour.legend(None))
-    points = base.mark_point(filled=True, size=45).encode(
-        x=x, y=y, color=colour, shape=alt.Shape("topic:N", title=t["topic"])
-    )
-    chart = (lines + points).properties(width=460, title=title)
-    return _svg(chart)
-
-
 def _period_of_latest_run(con: duckdb.DuckDBPyConnection) -> tuple[date | None, int | None]:
     """As-of date and period length of the newest stored estimates (what the nightly run wrote)."""
     row = con.execute(LATEST_PERIOD_SQL).fetchone()
     return (row[0], int(row[1])) if row else (None, None)
-
-
-def _model_for(row: dict[str, Any]) -> ProfileModel:
-    model = load_model(row["profile_model"])
-    shares = row["population_shares"]
-    if shares:
-        model = model.with_shares({k: (v[0], v[1]) for k, v in json.loads(shares).items()})
-    return model
-
-
-@dataclass
-class Gap:
-    """A period's reach gap of one municipality: its rows (the columns of v_reach_gap), the
-    sensitivity method's rows of the municipality as a whole by profile, and the advice lists by
-    (group, profile)."""
-
-    rows: list[dict[str, Any]]
-    compared: dict[str, dict[str, Any]]
-    advice: dict[tuple[str, str], list[dict[str, Any]]]
-
-    @property
-    def overall(self) -> list[dict[str, Any]]:
-        return [r for r in self.rows if r["topic"] is None and r["channel"] is None]
-
-
-def compare_method(method: str) -> str:
-    """The sensitivity column's method, which every estimate stores beside the primary one."""
-    return "bayes" if method != "bayes" else "pcc"
-
-
-def _gap(
-    con: duckdb.DuckDBPyConnection,
-    municipality: dict[str, Any],
-    model: ProfileModel,
-    nlp: str,
-    period: tuple[date, date],
-    settings: EstimateSettings,
-    overall_only: bool = False,
-) -> Gap:
-    """The stored gap of the period, or, for a period the nightly run did not estimate, one computed
-    in memory (nothing is written; with ``overall_only`` only the municipality as a whole), read
-    through the same definition in temporary tables."""
-    params = {"m": municipality["municipality_id"], "start": period[0], "end": period[1], "model": model.id}
-    rows = records(con, STORED_GAP_SQL, params)
-    if rows:
-        return _gap_from(con, rows, "share_estimates", "gap_advice")
-    evidence = evidence_for(model, settings.evidence)  # the nightly run's evidence
-    stored = {
-        v
-        for (v,) in con.execute(
-            "SELECT DISTINCT model_version FROM post_signals WHERE profile_model = ?", [model.id]
-        ).fetchall()
-    }
-    if stored and evidence.version not in stored:
-        raise ReportError(
-            f"the warehouse holds profile evidence {', '.join(sorted(stored))}, not {evidence.version} "
-            "([estimation] evidence); draw the report with the run's --config"
-        )
-    estimates = compute_estimates(
-        con,
-        municipality["municipality_id"],
-        evidence,
-        nlp,
-        period,
-        settings,
-        run_id=0,
-        overall_only=overall_only,
-    )
-    con.execute("CREATE OR REPLACE TEMP TABLE report_estimates AS FROM share_estimates LIMIT 0")
-    con.execute("CREATE OR REPLACE TEMP TABLE report_advice AS FROM gap_advice LIMIT 0")
-    try:
-        insert_rows(con, "report_estimates", SHARE_COLUMNS, estimates.shares)
-        insert_rows(con, "report_advice", ADVICE_COLUMNS, estimates.advice)
-        rows = records(con, GAP_OF_SQL.format(estimates="temp.report_estimates"), params)
-        return _gap_from(con, rows, "temp.report_estimates", "temp.report_advice")
-    finally:
-        con.execute("DROP TABLE IF EXISTS temp.report_estimates")
-        con.execute("DROP TABLE IF EXISTS temp.report_advice")
-
-
-def _gap_from(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]], estimates: str, advice: str) -> Gap:
-    groups = sorted({r["group_key"] for r in rows})
-    method = rows[0]["method"] if rows else ""
-    compared = records(
-        con, COMPARED_SQL.format(estimates=estimates), {"method": compare_method(method), "groups": groups}
-    )
-    advice_rows = records(con, ADVICE_SQL.format(advice=advice), {"groups": groups})
-    return Gap(
-        rows,
-        {r["profile_id"]: r for r in compared},
-        {(r["group_key"], r["profile_id"]): r["advice"] for r in advice_rows},
-    )
-
-
-def _direction(status: str) -> str:
-    """What a status says about a profile: absent and under both say "fewer online"."""
-    return "fewer" if status in ("absent", "under") else status
-
-
-def _finding(days: int, row: dict[str, Any]) -> dict[str, Any]:
-    return {"days": days, "status": row["status"], "reason": row.get("status_reason")}
-
-
-def _period_notes(
-    con: duckdb.DuckDBPyConnection,
-    municipality: dict[str, Any],
-    model: ProfileModel,
-    nlp: str,
-    period: tuple[date, date],
-    primary: list[dict[str, Any]],
-    settings: EstimateSettings,
-) -> list[dict[str, Any]]:
-    """Profiles whose finding changes when the same municipality is estimated over another period
-    of ``COMPARE_PERIODS`` ending on the same day (stored, or computed in memory like --period)."""
-    days = (period[1] - period[0]).days + 1
-    here = {r["profile_id"]: r for r in primary}
-    notes: dict[str, dict[str, Any]] = {}
-    for other_days in COMPARE_PERIODS:
-        if other_days == days:
-            continue
-        other = _gap(
-            con, municipality, model, nlp, period_for(period[1], other_days), settings, overall_only=True
-        ).overall
-        for r in other:
-            mine = here.get(r["profile_id"])
-            if mine is None or _direction(mine["status"]) == _direction(r["status"]):
-                continue
-            if mine["status"] not in KNOWN_STATUSES and r["status"] not in KNOWN_STATUSES:
-                continue  # neither period can tell: nothing depends on the period
-            note = notes.setdefault(
-                r["profile_id"], {"name": mine["profile_name"], "findings": [_finding(days, mine)]}
-            )
-            note["findings"].append(_finding(other_days, r))
-    for note in notes.values():
-        note["findings"].sort(key=lambda f: f["days"])
-    return [notes[r["profile_id"]] for r in primary if r["profile_id"] in notes]
 
 
 def _section(
@@ -406,11 +113,11 @@ def _section(
     t: dict[str, str],
     labels: dict[str, str],
 ) -> MunicipalitySection:
-    model = _model_for(municipality)
+    model = model_for(municipality)
     start, end = period
     params = {"m": municipality["municipality_id"], "start": start, "end": end, "nlp": nlp}
     posts_by_source = records(con, POSTS_BY_SOURCE_SQL, params)
-    gap = _gap(con, municipality, model, nlp, period, settings)
+    gap = read_gap(con, municipality, model, nlp, period, settings)
     primary = sorted(gap.overall, key=lambda r: (-r["population_share"], r["profile_id"]))
     method = primary[0]["method"] if primary else settings.method
     profiles = {p.id: p for p in model.profiles}
@@ -467,17 +174,17 @@ def _section(
         n_voices=first.get("n_voices", 0),
         n_voices_with_evidence=first.get("n_voices_with_evidence", 0),
         gap_rows=primary,
-        gap_chart=_gap_chart(primary, t),
+        gap_chart=gap_chart(primary, t),
         missing=missing,
         topic_rows=topic_rows,
         weekly_rows=weekly_rows,
         volume_chart=(
-            _weekly_chart(weekly_rows, "n_posts", t["volume_chart_title"], t["posts"], t)
+            weekly_chart(weekly_rows, "n_posts", t["volume_chart_title"], t["posts"], t)
             if weekly_rows
             else None
         ),
         sentiment_chart=(
-            _weekly_chart(weekly_rows, "mean_score", t["sentiment_chart_title"], t["mean_sentiment"], t)
+            weekly_chart(weekly_rows, "mean_score", t["sentiment_chart_title"], t["mean_sentiment"], t)
             if weekly_rows
             else None
         ),
@@ -487,7 +194,7 @@ def _section(
         headlines=headlines,
         known=known,
         unknown=unknown,
-        period_notes=_period_notes(con, municipality, model, nlp, period, primary, settings),
+        period_notes=period_notes(con, municipality, model, nlp, period, primary, settings),
     )
 
 
@@ -559,7 +266,7 @@ def render_report(con: duckdb.DuckDBPyConnection, request: ReportRequest, settin
     finally:
         con.execute("DROP TABLE IF EXISTS temp.report_topic_posts")
     health = records(con, SOURCE_HEALTH_SQL, {})
-    model = _model_for(municipalities[0])
+    model = model_for(municipalities[0])
     env = Environment(loader=PackageLoader("warehouse.report", "."), autoescape=select_autoescape(["j2"]))
     env.filters["pct"] = _pct
     env.filters["num"] = lambda v, d=2: "–" if v is None else f"{v:.{d}f}"

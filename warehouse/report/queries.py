@@ -1,0 +1,125 @@
+"""What the report reads from the warehouse: its statements, in the order a report runs them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+
+HEADLINES_PER_TOPIC = 2
+EXCERPT_CHARS = 160
+
+
+class ReportError(Exception):
+    """The warehouse holds nothing to report on (no run yet, or an unknown municipality)."""
+
+
+# ---- The report's SQL. bench/warehouse_queries.py times these statements: what it times is what runs. ----
+
+LATEST_PERIOD_SQL = (
+    "SELECT period_end, date_diff('day', period_start, period_end) + 1 FROM share_estimates "
+    "ORDER BY run_id DESC, period_end DESC LIMIT 1"
+)
+# The stored gap of one period, through the view researchers read (migration 012); the sensitivity
+# column's rows of the same groups; the advice of the absent and under-represented profiles.
+STORED_GAP_SQL = (
+    "SELECT * FROM v_reach_gap WHERE municipality = $m AND period_start = $start "
+    "AND period_end = $end AND profile_model = $model"
+)
+# ``{estimates}`` and ``{advice}``: the stored tables, or a report's temporary copies of estimates
+# it computed in memory; the gap of both comes from the one macro that defines v_reach_gap.
+GAP_OF_SQL = "SELECT * FROM reach_gap('{estimates}') WHERE municipality = $m"
+COMPARED_SQL = (
+    "SELECT * FROM {estimates} WHERE method = $method AND group_key IN (SELECT unnest($groups)) "
+    "AND topic_id IS NULL AND channel IS NULL"
+)
+ADVICE_SQL = "SELECT * FROM advice_of('{advice}') WHERE group_key IN (SELECT unnest($groups))"
+# The posts a section counts: one municipality's originals that were not deleted, in the period.
+IN_PERIOD = (
+    "p.municipality_id = $m AND p.duplicate_of IS NULL AND NOT p.is_deleted "
+    "AND CAST(p.created_utc AS DATE) BETWEEN $start AND $end"
+)
+# The same for every municipality of the report at once ($ms: their ids).
+IN_PERIOD_ANY = (
+    "p.municipality_id IN (SELECT unnest($ms)) AND p.duplicate_of IS NULL AND NOT p.is_deleted "
+    "AND CAST(p.created_utc AS DATE) BETWEEN $start AND $end"
+)
+# Posts and channels per source; the voices are those of the warehouse's one definition (the
+# voice_posts macro of migration 010), the same the estimate and the labelling loop count.
+POSTS_BY_SOURCE_SQL = f"""
+    WITH counted AS (
+        SELECT source, count(DISTINCT author_key) AS n_voices
+        FROM voice_posts($nlp, $start, $end) WHERE municipality_id = $m GROUP BY source
+    )
+    SELECT p.source, count(*) AS n_posts, coalesce(any_value(c.n_voices), 0) AS n_voices,
+           count(DISTINCT p.channel) AS n_channels
+    FROM posts p LEFT JOIN counted c ON c.source = p.source
+    WHERE {IN_PERIOD} GROUP BY p.source ORDER BY p.source"""
+# The migration that defines a voice; a warehouse before it is migrated by the next nightly run.
+VOICES_MIGRATION = 11  # the voice macros (010) and the text evidence they read (011)
+# A lower bound of enriched_at for the period's posts, so that the enrichment scan skips the row
+# groups of older enrichments (DuckDB keeps min/max per row group). Sound because a post is only
+# enriched after it was stored (enrich reads it from posts), so enriched_at >= stored_at; the day
+# of slack covers a clock that was set back between the two.
+ENRICHED_FROM_SQL = f"SELECT min(p.stored_at) - INTERVAL 1 DAY FROM posts p WHERE {IN_PERIOD_ANY}"
+# One row per (post, topic) of the period for all municipalities of the report, with the post's
+# sentiment (enriched = false: no enrichment row under this NLP version). post_topics and
+# enrichment are scanned once per report instead of three times per municipality; the statements
+# below read only this table (and posts for the headlines' text).
+TOPIC_POSTS_SQL = f"""
+    CREATE OR REPLACE TEMP TABLE report_topic_posts AS
+    SELECT p.municipality_id, t.topic_id, p.source, p.created_utc,
+           CASE WHEN p.source = 'rss' THEN p.post_id END AS post_id,
+           e.sentiment, e.sentiment_score, e.post_id IS NOT NULL AS enriched
+    FROM posts p
+    JOIN post_topics t ON t.post_id = p.post_id AND t.nlp_version = $nlp
+    LEFT JOIN enrichment e
+      ON e.post_id = p.post_id AND e.nlp_version = $nlp AND e.enriched_at >= $enriched_from
+    WHERE {IN_PERIOD_ANY}"""
+TOPICS_SQL = """
+    SELECT topic_id, count(*) AS n_posts, avg(sentiment_score) AS mean_score,
+           count(*) FILTER (WHERE sentiment = 'negative') AS n_negative,
+           count(*) FILTER (WHERE sentiment = 'neutral') AS n_neutral,
+           count(*) FILTER (WHERE sentiment = 'positive') AS n_positive
+    FROM report_topic_posts WHERE municipality_id = $m AND enriched
+    GROUP BY ALL ORDER BY n_posts DESC, topic_id"""
+WEEKLY_SQL = """
+    SELECT topic_id, CAST(date_trunc('week', created_utc) AS DATE) AS week, count(*) AS n_posts,
+           avg(sentiment_score) AS mean_score
+    FROM report_topic_posts WHERE municipality_id = $m AND enriched AND list_contains($top, topic_id)
+    GROUP BY ALL ORDER BY week, topic_id"""
+HEADLINES_SQL = f"""
+    SELECT r.topic_id, p.channel, CAST(p.created_utc AS DATE) AS day,
+           coalesce(p.title, left(p.text, {EXCERPT_CHARS})) AS excerpt
+    FROM report_topic_posts r
+    JOIN posts p ON p.post_id = r.post_id
+    WHERE r.municipality_id = $m AND r.source = 'rss' AND list_contains($top, r.topic_id)
+      AND {IN_PERIOD} AND coalesce(p.title, p.text) IS NOT NULL
+    QUALIFY row_number() OVER (PARTITION BY r.topic_id ORDER BY p.created_utc DESC, p.post_id)
+            <= {HEADLINES_PER_TOPIC}
+    ORDER BY r.topic_id, day DESC"""
+SOURCE_HEALTH_SQL = """
+    SELECT rs.*,
+           (SELECT max(p.created_utc) FROM posts p WHERE p.source_key = rs.source_key) AS newest_post
+    FROM run_sources rs WHERE rs.run_id = (SELECT max(run_id) FROM run_sources) ORDER BY rs.source_key"""
+# In the order a report runs them (the temporary table first).
+REPORT_SQL = {
+    "latest period": LATEST_PERIOD_SQL,
+    "stored gap": STORED_GAP_SQL,
+    "sensitivity rows": COMPARED_SQL.format(estimates="share_estimates"),
+    "advice": ADVICE_SQL.format(advice="gap_advice"),
+    "posts per source": POSTS_BY_SOURCE_SQL,
+    "enriched_at bound": ENRICHED_FROM_SQL,
+    "period topics (temp table)": TOPIC_POSTS_SQL,
+    "topics + sentiment": TOPICS_SQL,
+    "weekly per top topic": WEEKLY_SQL,
+    "headlines": HEADLINES_SQL,
+    "source health": SOURCE_HEALTH_SQL,
+}
+
+
+def records(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    used = {k: v for k, v in params.items() if f"${k}" in sql}  # DuckDB rejects unused parameters
+    cursor = con.execute(sql, used)
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
