@@ -8,7 +8,7 @@ Then it times, with ``--repeat`` repetitions (first run, median, min):
 - the reach-gap query of one municipality and ``betrokken gap`` over all municipalities (the
   function that command calls, ``warehouse.queries.reach_gap``);
 - ``warehouse.report.render_report`` for the largest municipality as a whole, and its SQL
-  statements separately (imported from ``warehouse.report``, so they are the ones that run);
+  statements separately (imported from ``warehouse.report.queries``, so they are the ones that run);
 - the researcher views, ``warehouse.publish.write_snapshot``, and ``write_export`` in full, with
   nothing changed, and after a night's changes (texts of one day purged, items of the newest day
   deleted at the source; made in a transaction that is rolled back afterwards).
@@ -42,10 +42,12 @@ from typing import Any
 # package and no installed copy is imported.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import warehouse.report as report_sql
 from bench.machine import code_line, machine_line, maxrss_mb
 from bench.synthetic_warehouse import MUNICIPALITIES, PERIOD_DAYS, RETENTION_DAYS, build, describe
 from warehouse.queries import reach_gap, reach_gap_statement
+from warehouse.report import TOP_TOPICS
+from warehouse.report.gap import compare_method
+from warehouse.report.queries import REPORT_SQL
 
 # ---- The SQL users run: `betrokken gap` and the report's come from their modules (imported above). ----
 
@@ -55,8 +57,6 @@ REACH_GAP_SQL = (
     "SELECT * EXCLUDE (advice) FROM v_latest_gap "
     "WHERE municipality = $m AND topic IS NULL AND channel IS NULL"
 )
-# The report's statements, in the order render_report runs them, from the report module itself.
-REPORT_SQL = report_sql.REPORT_SQL
 # A plain full scan and aggregate of posts: the baseline each query is compared with, so that figures
 # taken while the shared machine is busier stay comparable.
 BASELINE_SQL = "SELECT municipality_id, count(*), max(created_utc) FROM posts GROUP BY 1"
@@ -129,7 +129,7 @@ def print_table(timings: list[Timing]) -> None:
 
 
 def measure(path: Path, times: int, publish_times: int, explain: bool) -> tuple[list[Timing], list[str]]:
-    import warehouse.report as report_module
+    import warehouse.report.gap as report_gap
     from profiles.gap import Thresholds
     from warehouse.db import connect
     from warehouse.estimates import EstimateSettings, period_for
@@ -158,11 +158,11 @@ def measure(path: Path, times: int, publish_times: int, explain: bool) -> tuple[
     gap = con.execute(*_used(REPORT_SQL["stored gap"], params))
     key = [column[0] for column in gap.description].index("group_key")
     params["groups"] = sorted({row[key] for row in gap.fetchall()})
-    params["method"] = report_sql.compare_method(settings.method)
+    params["method"] = compare_method(settings.method)
     params["enriched_from"] = con.execute(*_used(REPORT_SQL["enriched_at bound"], params)).fetchone()[0]
     con.execute(*_used(REPORT_SQL["period topics (temp table)"], params))
     topics = con.execute(*_used(REPORT_SQL["topics + sentiment"], params)).fetchall()
-    params["top"] = [r[0] for r in topics[: report_sql.TOP_TOPICS]]
+    params["top"] = [r[0] for r in topics[:TOP_TOPICS]]
     timings = [repeat(BASELINE, lambda: con.execute(BASELINE_SQL).fetchall(), times)]
     statements: dict[str, tuple[str, dict[str, Any]]] = {
         f"reach gap, {largest}": _used(REACH_GAP_SQL, params),
@@ -173,15 +173,16 @@ def measure(path: Path, times: int, publish_times: int, explain: bool) -> tuple[
     timings.append(repeat(f"reach gap, {largest}", lambda: con.execute(sql, used).fetchall(), times))
     timings.append(repeat("gap, all municipalities", lambda: reach_gap(con), times))
 
-    # render_report for one municipality; the stored estimates are used unless compute_estimates runs.
+    # render_report for one municipality; the stored estimates are used unless compute_estimates runs
+    # (called from warehouse.report.gap, so counted there).
     calls: list[int] = []
-    original = report_module.compute_estimates
+    original = report_gap.compute_estimates
 
     def counting(*args: Any, **kwargs: Any) -> Any:
         calls.append(1)
         return original(*args, **kwargs)
 
-    report_module.compute_estimates = counting
+    report_gap.compute_estimates = counting
     try:
         timing = repeat(
             f"render_report, {largest}",
@@ -189,7 +190,7 @@ def measure(path: Path, times: int, publish_times: int, explain: bool) -> tuple[
             times,
         )
     finally:
-        report_module.compute_estimates = original
+        report_gap.compute_estimates = original
     # The summary always checks its findings over the other comparison period (30 or 90 days),
     # which costs one in-memory estimate per municipality unless that period is stored too.
     runs_per_report = len(calls) // max(1, times)
