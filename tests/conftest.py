@@ -15,6 +15,18 @@ REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 
 
+# A test that uses one of these runs a real Prefect flow (directly or through a fixture): it belongs
+# to the slow tier, marked here so that a new test cannot forget it. `pytest -m "not slow"` is the
+# fast tier; tests that start a flow in a subprocess are marked slow where they are written.
+FLOW_FIXTURES = {"prefect_harness", "sample_run", "demo_run"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if FLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def prefect_harness() -> Iterator[None]:
     from prefect.testing.utilities import prefect_test_harness

@@ -33,6 +33,7 @@ SNAPSHOT_RELATIONS = (
     "v_topic_daily",
     "v_sentiment_daily",
     "v_reach_gap",
+    "v_latest_gap",
     "runs",
     "run_sources",
     "municipalities",
