@@ -36,7 +36,7 @@ from profiles.evidence import EVIDENCE_SHIPPED, EvidenceModel, evidence_for
 from profiles.model import load_model, load_model_for, read_population_shares
 from sources.base import Source, SourceError, SourceResult
 from sources.pseudonym import Pseudonymiser, load_key
-from sources.reddit import RedditOptions, RedditSource, credentials_from_block, credentials_from_env
+from sources.reddit import RedditCollectOptions, RedditSource, credentials_from_block, credentials_from_env
 from sources.rss import RssSource
 from sources.sample import sample_sources
 from warehouse.db import begin_run, connect, finish_run, load_states, record_municipalities
@@ -89,7 +89,7 @@ def live_sources(settings: Settings, pseudonymiser: Pseudonymiser, notes: list[s
             "BETROKKEN_REDDIT_USER_AGENT (or [reddit] secret_block) to collect it; see README."
         )
     r = settings.reddit
-    options = RedditOptions(
+    options = RedditCollectOptions(
         limit=r.limit,
         comment_depth=r.comment_depth,
         more_comments=r.more_comments,

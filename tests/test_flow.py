@@ -360,7 +360,7 @@ def test_labelling_loop_calibrates_the_estimates(demo_run, tmp_path: Path) -> No
     # (the warehouse keeps no author key for exported voices, so this is the only way back)
     import html
 
-    from sources.reddit import iter_thread
+    from sources.reddit_mapping import iter_thread
 
     author_of_text = {}
     for thread in json.loads((SAMPLE_DIR / "reddit.json").read_text(encoding="utf-8")):
