@@ -9,16 +9,16 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypedDict
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from sources.base import SourceError, SourceResult
+from sources.base import SourceConfig, SourceError, SourceResult
 from sources.pseudonym import Pseudonymiser
-from sources.reddit_mapping import map_comment, map_submission, praw_data
+from sources.reddit_mapping import channel, map_comment, map_submission, praw_data
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,11 @@ ENV_CLIENT_ID = "BETROKKEN_REDDIT_CLIENT_ID"
 ENV_SECRET = "BETROKKEN_REDDIT_CLIENT_SECRET"
 ENV_USER_AGENT = "BETROKKEN_REDDIT_USER_AGENT"
 OVERLAP = timedelta(hours=48)  # re-read this window so late comments on recent posts are not missed
+# The one line a run notes when Reddit is configured but no credentials are found.
+CREDENTIALS_ABSENT = (
+    f"Reddit skipped: set {ENV_CLIENT_ID}, {ENV_SECRET} and "
+    f"{ENV_USER_AGENT} (or [reddit] secret_block) to collect it; see README."
+)
 
 
 def credentials_from_env() -> dict[str, str] | None:
@@ -52,6 +57,14 @@ def credentials_from_block(block_name: str) -> dict[str, str] | None:
     return values if all(values.values()) else None
 
 
+def find_credentials(options: Mapping[str, Any]) -> dict[str, str] | None:
+    """Environment variables first, then the Prefect Secret block named by ``secret_block``."""
+    credentials = credentials_from_env()
+    if credentials is None and options.get("secret_block"):
+        credentials = credentials_from_block(options["secret_block"])
+    return credentials
+
+
 class RedditState(TypedDict, total=False):
     """What a Reddit source keeps between runs: per listing ("sub:Utrecht", "search:gemeente
     Utrecht") the newest ``created_utc`` seen (empty before the first run)."""
@@ -69,6 +82,18 @@ class RedditCollectOptions:
     overlap_s: float = OVERLAP.total_seconds()
     retries: int = 4
     backoff_s: float = 2.0
+
+    @classmethod
+    def from_config(cls, table: Mapping[str, Any]) -> RedditCollectOptions:
+        """From the config's ``[reddit]`` table (whose key names are the contract)."""
+        return cls(
+            limit=table["limit"],
+            comment_depth=table["comment_depth"],
+            more_comments=table["more_comments"],
+            overlap_s=table["overlap_hours"] * 3600,
+            retries=table["retries"],
+            backoff_s=table["backoff_s"],
+        )
 
 
 class RedditSource:
@@ -191,3 +216,30 @@ class RedditSource:
         result.state = RedditState(watermarks=watermarks)
         result.duration_s = time.monotonic() - started
         return result
+
+
+def configured(section: Mapping[str, Any] | None) -> bool:
+    """Whether a municipality names any subreddit or search term."""
+    return bool(section and (section["subreddits"] or section["search"]))
+
+
+def channels(section: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """The channels of a municipality's subreddits, for the gazetteer."""
+    return tuple(channel(s) for s in (section["subreddits"] if section else ()))
+
+
+def build(config: SourceConfig) -> list[RedditSource]:
+    """One source for the municipality's subreddits and searches, with the ``[reddit]`` options."""
+    if config.credentials is None:  # the registry skips Reddit, with a note, before it gets here
+        return []
+    section = config.section
+    return [
+        RedditSource(
+            config.municipality_id,
+            section["subreddits"],
+            section["search"],
+            config.pseudonymiser,
+            config.credentials,
+            RedditCollectOptions.from_config(config.options),
+        )
+    ]

@@ -18,6 +18,11 @@ from sources.pseudonym import Pseudonymiser
 REMOVED_MARKERS = frozenset({"[deleted]", "[removed]"})
 
 
+def channel(subreddit: str) -> str:
+    """The channel a subreddit's items come from, as the gazetteer matches it."""
+    return f"r/{subreddit}"
+
+
 def _created(data: Mapping[str, Any]) -> datetime:
     return datetime.fromtimestamp(float(data["created_utc"]), tz=UTC)
 
@@ -36,7 +41,7 @@ def map_submission(data: Mapping[str, Any], pseudonymiser: Pseudonymiser, hint: 
         post_id=f"reddit:{data['name']}",
         source="reddit",
         kind="post",
-        channel=f"r/{data['subreddit']}",
+        channel=channel(data["subreddit"]),
         created_utc=_created(data),
         title=html.unescape(data.get("title") or ""),
         text="" if deleted else body,
@@ -57,7 +62,7 @@ def map_comment(data: Mapping[str, Any], pseudonymiser: Pseudonymiser, hint: str
         post_id=f"reddit:{data['name']}",
         source="reddit",
         kind="comment",
-        channel=f"r/{data['subreddit']}",
+        channel=channel(data["subreddit"]),
         created_utc=_created(data),
         text="" if deleted else body,
         url=f"https://www.reddit.com{data['permalink']}" if data.get("permalink") else None,

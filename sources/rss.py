@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import TypedDict
+from typing import Any, TypedDict
 
 import httpx
 
-from sources.base import SourceError, SourceResult
+from sources.base import SourceConfig, SourceError, SourceResult
 from sources.rss_mapping import parse_feed
 
 USER_AGENT = "betrokken/0.1 (+https://github.com/betrokken; municipal policy listening)"
@@ -66,3 +66,20 @@ class RssSource:
             )
         result.duration_s = time.monotonic() - started
         return result
+
+
+def configured(feeds: list[dict[str, Any]] | None) -> bool:
+    """Whether a municipality lists any feed."""
+    return bool(feeds)
+
+
+def channels(feeds: list[dict[str, Any]] | None) -> tuple[str, ...]:
+    """The channels of a municipality's feeds (their names), for the gazetteer."""
+    return tuple(f["name"] for f in feeds or ())
+
+
+def build(config: SourceConfig) -> list[RssSource]:
+    """One source per feed of the municipality (``feeds``), with the ``[rss]`` options."""
+    timeout_s = config.options["timeout_s"]
+    feeds = config.section
+    return [RssSource(config.municipality_id, f["name"], f["url"], timeout_s=timeout_s) for f in feeds]

@@ -206,7 +206,10 @@ def test_reddit_credentials_from_a_prefect_secret_block(prefect_harness, monkeyp
     from prefect.blocks.system import Secret
 
     from flows.config import parse_settings
-    from flows.nightly import reddit_credentials
+    from sources.reddit import find_credentials
+
+    def reddit_credentials(settings):  # the config's [reddit] table, as the registry passes it
+        return find_credentials(settings.model_dump(mode="json")["reddit"])
 
     for var in (
         "BETROKKEN_REDDIT_CLIENT_ID",
