@@ -31,54 +31,17 @@ from flows.config import CollectOptions, Settings, load_settings
 from flows.progress import stage_progress
 from flows.runners import make_runner, one_prefect_api
 from flows.stages import StageWork, compute_group, run_stages, worker_evidence
+from flows.wiring import live_sources
 from flows.workers import default_workers, tasks_for
 from nlp.version import BackendOptions, nlp_version
 from profiles.evidence import EVIDENCE_SHIPPED
 from sources.base import Source, SourceError, SourceResult
 from sources.pseudonym import Pseudonymiser
-from sources.reddit import RedditOptions, RedditSource, credentials_from_block, credentials_from_env
-from sources.rss import RssSource
 from sources.sample import sample_sources
 from warehouse.db import connect
 from warehouse.enrich import BATCH, BatchResult, EnrichmentRun, Group
 
 log = logging.getLogger("betrokken")
-
-
-def reddit_credentials(settings: Settings) -> dict[str, str] | None:
-    """Environment variables first, then the configured Prefect Secret block."""
-    credentials = credentials_from_env()
-    if credentials is None and settings.reddit.secret_block:
-        credentials = credentials_from_block(settings.reddit.secret_block)
-    return credentials
-
-
-def live_sources(settings: Settings, pseudonymiser: Pseudonymiser, notes: list[str]) -> list[Source]:
-    """The configured live sources. Reddit is skipped, with one line, when credentials are absent."""
-    sources: list[Source] = []
-    wants_reddit = any(m.reddit and (m.reddit.subreddits or m.reddit.search) for m in settings.municipalities)
-    credentials = reddit_credentials(settings) if wants_reddit else None
-    if wants_reddit and credentials is None:
-        notes.append(
-            "Reddit skipped: set BETROKKEN_REDDIT_CLIENT_ID, BETROKKEN_REDDIT_CLIENT_SECRET and "
-            "BETROKKEN_REDDIT_USER_AGENT (or [reddit] secret_block) to collect it; see README."
-        )
-    r = settings.reddit
-    options = RedditOptions(
-        limit=r.limit,
-        comment_depth=r.comment_depth,
-        more_comments=r.more_comments,
-        overlap_s=r.overlap_hours * 3600,
-        retries=r.retries,
-        backoff_s=r.backoff_s,
-    )
-    for m in settings.municipalities:
-        sources.extend(RssSource(m.id, f.name, str(f.url), timeout_s=settings.rss.timeout_s) for f in m.feeds)
-        if credentials is not None and m.reddit and (m.reddit.subreddits or m.reddit.search):
-            sources.append(
-                RedditSource(m.id, m.reddit.subreddits, m.reddit.search, pseudonymiser, credentials, options)
-            )
-    return sources
 
 
 @task(name="collect", cache_policy=NO_CACHE, task_run_name="collect {source.key}")

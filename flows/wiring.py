@@ -1,5 +1,5 @@
-"""What a configuration turns into for the stages: the gazetteer, the estimation settings and the
-municipalities' rows.
+"""What a configuration turns into for the stages: the live sources, the gazetteer, the estimation
+settings and the municipalities' rows.
 
 Kept free of Prefect, so the stages can also be run and measured without it (bench/pipeline.py).
 """
@@ -12,7 +12,10 @@ from typing import Any
 from flows.config import Estimation, Settings
 from profiles.gap import Thresholds
 from profiles.model import load_model, read_population_shares
+from sources.base import Source
 from sources.gazetteer import shipped as shipped_names
+from sources.pseudonym import Pseudonymiser
+from sources.registry import build_sources, channels
 from sources.relevance import Gazetteer, GazetteerEntry
 from warehouse.estimates import EstimateSettings
 
@@ -20,14 +23,19 @@ from warehouse.estimates import EstimateSettings
 def gazetteer_for(settings: Settings) -> Gazetteer:
     """Names from the config, merged with the gazetteer the project ships for the CBS code."""
     entries = []
-    for m in settings.municipalities:
+    configured = settings.model_dump(mode="json")["municipalities"]  # as the registry reads them
+    for m, plain in zip(settings.municipalities, configured, strict=True):
         names = shipped_names(m.cbs_code)
-        channels = tuple(f"r/{s}" for s in (m.reddit.subreddits if m.reddit else []))
-        channels += tuple(f.name for f in m.feeds)
         aliases = tuple(dict.fromkeys((m.name, *m.aliases, *names.aliases)))
         places = tuple(dict.fromkeys((*m.place_names, *names.places)))
-        entries.append(GazetteerEntry(m.id, aliases, places, channels))
+        entries.append(GazetteerEntry(m.id, aliases, places, channels(plain)))
     return Gazetteer(entries)
+
+
+def live_sources(settings: Settings, pseudonymiser: Pseudonymiser, notes: list[str]) -> list[Source]:
+    """The configured live sources, from the registry of platforms (``sources.registry``); a
+    platform without the credentials it needs is skipped, with one line in ``notes``."""
+    return build_sources(settings.model_dump(mode="json"), pseudonymiser, notes)
 
 
 def estimate_settings(e: Estimation) -> EstimateSettings:

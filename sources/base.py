@@ -5,9 +5,12 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
+
+from sources.pseudonym import Pseudonymiser
 
 Kind = Literal["post", "comment", "article"]
 
@@ -74,6 +77,18 @@ def post_text(title: str | None, text: str | None) -> str:
     if title and text:
         return f"{title}\n{text}"
     return title or text or ""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceConfig:
+    """What a platform builds one municipality's sources from, as plain values (the validated
+    configuration in JSON types, so ``sources`` needs nothing from the flow's config classes)."""
+
+    municipality_id: str
+    section: Any  # the municipality's section for the platform, e.g. its list of feeds
+    options: Mapping[str, Any]  # the platform's top-level table, e.g. [reddit]
+    pseudonymiser: Pseudonymiser
+    credentials: dict[str, str] | None = None  # for a platform that needs them: never None there
 
 
 _URL = re.compile(r"https?://\S+")

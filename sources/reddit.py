@@ -1,103 +1,36 @@
 """Reddit: public submissions and comments through praw (read-only, client credentials).
 
-``map_submission`` and ``map_comment`` are pure: they turn the Reddit API JSON of one item (the
-shape praw parses) into a Post. The live collector turns praw objects into that same shape, so the
-bundled sample corpus and live data go through one mapping.
+This is the client: credentials, listings, comment trees, retries and watermarks. What an item
+becomes is decided by the pure mapping in ``sources.reddit_mapping``.
 """
 
 from __future__ import annotations
 
-import html
 import logging
 import os
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import timedelta
+from typing import Any, TypedDict
 
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from sources.base import Post, SourceError, SourceResult
+from sources.base import SourceConfig, SourceError, SourceResult
 from sources.pseudonym import Pseudonymiser
+from sources.reddit_mapping import channel, map_comment, map_submission, praw_data
 
 log = logging.getLogger(__name__)
 
-REMOVED_MARKERS = frozenset({"[deleted]", "[removed]"})
 ENV_CLIENT_ID = "BETROKKEN_REDDIT_CLIENT_ID"
 ENV_SECRET = "BETROKKEN_REDDIT_CLIENT_SECRET"
 ENV_USER_AGENT = "BETROKKEN_REDDIT_USER_AGENT"
 OVERLAP = timedelta(hours=48)  # re-read this window so late comments on recent posts are not missed
-
-
-def _created(data: Mapping[str, Any]) -> datetime:
-    return datetime.fromtimestamp(float(data["created_utc"]), tz=UTC)
-
-
-def _author(data: Mapping[str, Any]) -> str | None:
-    author = data.get("author")
-    return None if author is None else str(author)
-
-
-def map_submission(data: Mapping[str, Any], pseudonymiser: Pseudonymiser, hint: str | None = None) -> Post:
-    """A Reddit submission (``t3`` data) as a Post; deleted or removed text is dropped."""
-    body = html.unescape(data.get("selftext") or "")
-    author = _author(data)
-    deleted = body in REMOVED_MARKERS or author in REMOVED_MARKERS
-    return Post(
-        post_id=f"reddit:{data['name']}",
-        source="reddit",
-        kind="post",
-        channel=f"r/{data['subreddit']}",
-        created_utc=_created(data),
-        title=html.unescape(data.get("title") or ""),
-        text="" if deleted else body,
-        url=f"https://www.reddit.com{data['permalink']}" if data.get("permalink") else data.get("url"),
-        author_key=None if deleted else pseudonymiser.author_key(author),
-        thread_id=f"reddit:{data['name']}",
-        municipality_hint=hint,
-        is_deleted=deleted,
-    )
-
-
-def map_comment(data: Mapping[str, Any], pseudonymiser: Pseudonymiser, hint: str | None = None) -> Post:
-    """A Reddit comment (``t1`` data) as a Post; deleted or removed text is dropped."""
-    body = html.unescape(data.get("body") or "")
-    author = _author(data)
-    deleted = body in REMOVED_MARKERS or author in REMOVED_MARKERS
-    return Post(
-        post_id=f"reddit:{data['name']}",
-        source="reddit",
-        kind="comment",
-        channel=f"r/{data['subreddit']}",
-        created_utc=_created(data),
-        text="" if deleted else body,
-        url=f"https://www.reddit.com{data['permalink']}" if data.get("permalink") else None,
-        parent_id=f"reddit:{data['parent_id']}" if data.get("parent_id") else None,
-        thread_id=f"reddit:{data['link_id']}" if data.get("link_id") else None,
-        author_key=None if deleted else pseudonymiser.author_key(author),
-        municipality_hint=hint,
-        is_deleted=deleted,
-    )
-
-
-def iter_thread(thread: list[Mapping[str, Any]]) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    """(kind, data) for every item of a ``/comments/<id>.json`` response: [submission, comments]."""
-    for listing in thread:
-        yield from _walk(listing)
-
-
-def _walk(node: Any) -> Iterator[tuple[str, Mapping[str, Any]]]:
-    if not isinstance(node, Mapping):
-        return
-    kind = node.get("kind")
-    data = node.get("data") or {}
-    if kind == "Listing":
-        for child in data.get("children", []):
-            yield from _walk(child)
-    elif kind in ("t3", "t1"):
-        yield kind, data
-        yield from _walk(data.get("replies"))
+# The one line a run notes when Reddit is configured but no credentials are found.
+CREDENTIALS_ABSENT = (
+    f"Reddit skipped: set {ENV_CLIENT_ID}, {ENV_SECRET} and "
+    f"{ENV_USER_AGENT} (or [reddit] secret_block) to collect it; see README."
+)
 
 
 def credentials_from_env() -> dict[str, str] | None:
@@ -124,8 +57,25 @@ def credentials_from_block(block_name: str) -> dict[str, str] | None:
     return values if all(values.values()) else None
 
 
+def find_credentials(options: Mapping[str, Any]) -> dict[str, str] | None:
+    """Environment variables first, then the Prefect Secret block named by ``secret_block``."""
+    credentials = credentials_from_env()
+    if credentials is None and options.get("secret_block"):
+        credentials = credentials_from_block(options["secret_block"])
+    return credentials
+
+
+class RedditState(TypedDict, total=False):
+    """What a Reddit source keeps between runs: per listing ("sub:Utrecht", "search:gemeente
+    Utrecht") the newest ``created_utc`` seen (empty before the first run)."""
+
+    watermarks: dict[str, float]
+
+
 @dataclass(frozen=True, slots=True)
-class RedditOptions:
+class RedditCollectOptions:
+    """How the source reads Reddit (the config's ``[reddit]`` table turns into this)."""
+
     limit: int = 100
     comment_depth: int = 4
     more_comments: int = 4
@@ -133,22 +83,17 @@ class RedditOptions:
     retries: int = 4
     backoff_s: float = 2.0
 
-
-def _praw_item(obj: Any, kind: str) -> dict[str, Any]:
-    """The fields of a praw object in Reddit API JSON shape (author as a plain string, never logged)."""
-    author = getattr(obj, "author", None)
-    data: dict[str, Any] = {
-        "name": obj.name,
-        "subreddit": str(obj.subreddit.display_name),
-        "author": "[deleted]" if author is None else str(author.name),
-        "created_utc": obj.created_utc,
-        "permalink": obj.permalink,
-    }
-    if kind == "t3":
-        data.update(title=obj.title, selftext=obj.selftext, url=obj.url)
-    else:
-        data.update(body=obj.body, parent_id=obj.parent_id, link_id=obj.link_id)
-    return data
+    @classmethod
+    def from_config(cls, table: Mapping[str, Any]) -> RedditCollectOptions:
+        """From the config's ``[reddit]`` table (whose key names are the contract)."""
+        return cls(
+            limit=table["limit"],
+            comment_depth=table["comment_depth"],
+            more_comments=table["more_comments"],
+            overlap_s=table["overlap_hours"] * 3600,
+            retries=table["retries"],
+            backoff_s=table["backoff_s"],
+        )
 
 
 class RedditSource:
@@ -166,7 +111,7 @@ class RedditSource:
         search: list[str],
         pseudonymiser: Pseudonymiser,
         credentials: dict[str, str],
-        options: RedditOptions | None = None,
+        options: RedditCollectOptions | None = None,
     ) -> None:
         self.key = f"reddit:{municipality_id}"
         self.municipality_id = municipality_id
@@ -174,7 +119,7 @@ class RedditSource:
         self.search = search
         self.pseudonymiser = pseudonymiser
         self._credentials = credentials
-        self.options = options or RedditOptions()
+        self.options = options or RedditCollectOptions()
 
     def __repr__(self) -> str:
         return f"RedditSource({self.key!r}, subreddits={self.subreddits!r}, search={self.search!r})"
@@ -217,11 +162,11 @@ class RedditSource:
         """The submission and its comments to ``comment_depth``, as Reddit API JSON items."""
         submission = reddit.submission(id=submission_id)
         submission.comments.replace_more(limit=self.options.more_comments)
-        items = [("t3", _praw_item(submission, "t3"))]
+        items = [("t3", praw_data(submission, "t3"))]
         stack = [(c, 1) for c in reversed(list(submission.comments))]
         while stack:
             comment, depth = stack.pop()
-            items.append(("t1", _praw_item(comment, "t1")))
+            items.append(("t1", praw_data(comment, "t1")))
             if depth < self.options.comment_depth:
                 stack.extend((reply, depth + 1) for reply in reversed(list(comment.replies)))
         return items
@@ -239,7 +184,7 @@ class RedditSource:
         except (prawcore.exceptions.PrawcoreException, praw.exceptions.PRAWException) as exc:
             raise SourceError(f"Reddit: {type(exc).__name__} ({exc})") from None
 
-    def collect(self, state: dict[str, Any]) -> SourceResult:
+    def collect(self, state: RedditState) -> SourceResult:
         import praw
         import prawcore
 
@@ -268,6 +213,33 @@ class RedditSource:
             raise SourceError(
                 f"Reddit: {type(exc).__name__} ({exc}) after {self.options.retries} attempts"
             ) from None
-        result.state = {"watermarks": watermarks}
+        result.state = RedditState(watermarks=watermarks)
         result.duration_s = time.monotonic() - started
         return result
+
+
+def configured(section: Mapping[str, Any] | None) -> bool:
+    """Whether a municipality names any subreddit or search term."""
+    return bool(section and (section["subreddits"] or section["search"]))
+
+
+def channels(section: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """The channels of a municipality's subreddits, for the gazetteer."""
+    return tuple(channel(s) for s in (section["subreddits"] if section else ()))
+
+
+def build(config: SourceConfig) -> list[RedditSource]:
+    """One source for the municipality's subreddits and searches, with the ``[reddit]`` options."""
+    if config.credentials is None:  # the registry skips Reddit, with a note, before it gets here
+        return []
+    section = config.section
+    return [
+        RedditSource(
+            config.municipality_id,
+            section["subreddits"],
+            section["search"],
+            config.pseudonymiser,
+            config.credentials,
+            RedditCollectOptions.from_config(config.options),
+        )
+    ]

@@ -1,136 +1,25 @@
-"""Local news from RSS and Atom feeds: fetched with httpx (timeout, conditional GET), parsed from
-bytes with feedparser, mapped by the pure ``map_entry``."""
+"""Local news from RSS and Atom feeds: the client. Fetched with httpx (timeout, conditional GET);
+what the bytes become is decided by the pure ``sources.rss_mapping``."""
 
 from __future__ import annotations
 
-import calendar
-import hashlib
-import html
 import time
 from datetime import UTC, datetime
-from html.parser import HTMLParser
-from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from typing import Any, TypedDict
 
-import feedparser
 import httpx
 
-from sources.base import Post, SourceError, SourceResult
+from sources.base import SourceConfig, SourceError, SourceResult
+from sources.rss_mapping import parse_feed
 
 USER_AGENT = "betrokken/0.1 (+https://github.com/betrokken; municipal policy listening)"
-TRACKING_PARAMS = ("utm_", "fbclid", "gclid", "mc_")
 
 
-class _TextExtractor(HTMLParser):
-    """Collects the text of an HTML fragment; block elements become line breaks."""
+class RssState(TypedDict, total=False):
+    """What a feed keeps between runs, for a conditional GET (empty before the first run)."""
 
-    BLOCKS = frozenset({"p", "br", "div", "li", "h1", "h2", "h3", "h4", "tr", "blockquote"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
-            self._skip += 1
-        elif tag in self.BLOCKS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style") and self._skip:
-            self._skip -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
-
-
-def html_to_text(fragment: str) -> str:
-    """Plain text of an HTML fragment (tags dropped, entities decoded, whitespace tidied)."""
-    parser = _TextExtractor()
-    parser.feed(fragment)
-    parser.close()
-    text = html.unescape("".join(parser.parts))
-    lines = (" ".join(line.split()) for line in text.splitlines())
-    return "\n".join(line for line in lines if line)
-
-
-def canonical_link(url: str) -> str:
-    """The link without tracking parameters or fragment, for ids and duplicate detection."""
-    parts = urlsplit(url.strip())
-    query = [(k, v) for k, v in parse_qsl(parts.query) if not k.lower().startswith(TRACKING_PARAMS)]
-    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, urlencode(query), ""))
-
-
-def _entry_time(entry: Any) -> datetime | None:
-    parsed = entry.get("published_parsed")
-    if not parsed and "updated" in entry:  # asking for a missing updated_parsed warns in feedparser 6
-        parsed = entry.get("updated_parsed")
-    return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC) if parsed else None
-
-
-def map_entry(
-    entry: Any, feed_name: str, fetched_at: datetime, hint: str | None = None
-) -> tuple[Post, str | None]:
-    """A feed entry as a Post (an article, the outlet's voice) and a warning, if any.
-
-    The id is the entry's own id, else a hash of its canonical link. An entry without a usable
-    date gets the fetch time, with a warning, rather than being lost.
-    """
-    link = canonical_link(entry.get("link", "")) if entry.get("link") else None
-    native_id = entry.get("id") or link
-    if not native_id:
-        native_id = hashlib.sha256((entry.get("title", "") + entry.get("summary", "")).encode()).hexdigest()
-    body_html = ""
-    if entry.get("content"):
-        body_html = entry["content"][0].get("value", "")
-    body_html = body_html or entry.get("summary", "")
-    created = _entry_time(entry)
-    warning = None
-    if created is None:
-        created = fetched_at
-        warning = f"{feed_name}: entry {native_id!r} has no valid date; used the fetch time"
-    post = Post(
-        post_id="rss:" + hashlib.sha256(native_id.encode("utf-8")).hexdigest()[:24],
-        source="rss",
-        kind="article",
-        channel=feed_name,
-        created_utc=created,
-        title=html_to_text(entry.get("title", "")) or None,
-        text=html_to_text(body_html),
-        url=link,
-        author_key=None,
-        municipality_hint=hint,
-    )
-    return post, warning
-
-
-def parse_feed(
-    content: bytes,
-    feed_name: str,
-    fetched_at: datetime,
-    hint: str | None = None,
-    content_type: str | None = None,
-) -> SourceResult:
-    """Parse feed bytes. A ``bozo`` feed that still has entries is kept, with a warning."""
-    headers = {"content-type": content_type} if content_type else None
-    parsed = feedparser.parse(content, response_headers=headers)
-    result = SourceResult(f"rss:{feed_name}")
-    if not parsed.entries and not parsed.version:
-        raise SourceError(f"{feed_name}: not a readable feed (no RSS or Atom found)")
-    if parsed.bozo:
-        if not parsed.entries:
-            raise SourceError(f"{feed_name}: not a readable feed ({parsed.bozo_exception})")
-        result.warnings.append(
-            f"{feed_name}: feed is not well-formed ({parsed.bozo_exception}); kept its entries"
-        )
-    for entry in parsed.entries:
-        post, warning = map_entry(entry, feed_name, fetched_at, hint)
-        result.posts.append(post)
-        if warning:
-            result.warnings.append(warning)
-    return result
+    etag: str | None
+    last_modified: str | None
 
 
 class RssSource:
@@ -147,7 +36,7 @@ class RssSource:
         """Fetch and parse the feed once, unconditionally; returns the number of entries."""
         return len(self.collect({}).posts)
 
-    def collect(self, state: dict[str, Any]) -> SourceResult:
+    def collect(self, state: RssState) -> SourceResult:
         started = time.monotonic()
         headers = {"User-Agent": USER_AGENT}
         if state.get("etag"):
@@ -172,9 +61,25 @@ class RssSource:
                 response.headers.get("content-type"),
             )
             result.source_key = self.key
-            result.state = {
-                "etag": response.headers.get("etag"),
-                "last_modified": response.headers.get("last-modified"),
-            }
+            result.state = RssState(
+                etag=response.headers.get("etag"), last_modified=response.headers.get("last-modified")
+            )
         result.duration_s = time.monotonic() - started
         return result
+
+
+def configured(feeds: list[dict[str, Any]] | None) -> bool:
+    """Whether a municipality lists any feed."""
+    return bool(feeds)
+
+
+def channels(feeds: list[dict[str, Any]] | None) -> tuple[str, ...]:
+    """The channels of a municipality's feeds (their names), for the gazetteer."""
+    return tuple(f["name"] for f in feeds or ())
+
+
+def build(config: SourceConfig) -> list[RssSource]:
+    """One source per feed of the municipality (``feeds``), with the ``[rss]`` options."""
+    timeout_s = config.options["timeout_s"]
+    feeds = config.section
+    return [RssSource(config.municipality_id, f["name"], f["url"], timeout_s=timeout_s) for f in feeds]

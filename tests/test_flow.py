@@ -206,7 +206,10 @@ def test_reddit_credentials_from_a_prefect_secret_block(prefect_harness, monkeyp
     from prefect.blocks.system import Secret
 
     from flows.config import parse_settings
-    from flows.nightly import reddit_credentials
+    from sources.reddit import find_credentials
+
+    def reddit_credentials(settings):  # the config's [reddit] table, as the registry passes it
+        return find_credentials(settings.model_dump(mode="json")["reddit"])
 
     for var in (
         "BETROKKEN_REDDIT_CLIENT_ID",
@@ -360,7 +363,7 @@ def test_labelling_loop_calibrates_the_estimates(demo_run, tmp_path: Path) -> No
     # (the warehouse keeps no author key for exported voices, so this is the only way back)
     import html
 
-    from sources.reddit import iter_thread
+    from sources.reddit_mapping import iter_thread
 
     author_of_text = {}
     for thread in json.loads((SAMPLE_DIR / "reddit.json").read_text(encoding="utf-8")):

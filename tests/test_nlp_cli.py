@@ -92,7 +92,7 @@ def test_cli_nlp_writes_one_object_per_row_in_order(tmp_path: Path) -> None:
 def test_cli_estimate_on_any_table_of_texts(tmp_path: Path) -> None:
     import csv as csvlib
 
-    from sources.reddit import iter_thread
+    from sources.reddit_mapping import iter_thread
     from sources.sample import SAMPLE_DIR
 
     threads = json.loads((SAMPLE_DIR / "reddit.json").read_text(encoding="utf-8"))

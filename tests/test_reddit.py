@@ -7,7 +7,7 @@ import pytest
 
 from sources.base import SourceError
 from sources.pseudonym import Pseudonymiser
-from sources.reddit import RedditOptions, RedditSource
+from sources.reddit import RedditCollectOptions, RedditSource
 
 CREDENTIALS = {
     "client_id": "test-client-id",
@@ -18,7 +18,7 @@ T0 = datetime.fromtimestamp(1_795_600_000, tz=UTC)  # T0 of build_reddit_cassett
 
 
 def _source(pseudonymiser: Pseudonymiser, **options) -> RedditSource:
-    opts = RedditOptions(**{"retries": 3, "backoff_s": 0.0, **options})
+    opts = RedditCollectOptions(**{"retries": 3, "backoff_s": 0.0, **options})
     return RedditSource("utrecht", ["Utrecht"], ["gemeente Utrecht"], pseudonymiser, CREDENTIALS, opts)
 
 

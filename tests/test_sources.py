@@ -8,9 +8,9 @@ import pytest
 
 from sources.base import content_hash
 from sources.pseudonym import Pseudonymiser, load_key
-from sources.reddit import iter_thread, map_comment, map_submission
+from sources.reddit_mapping import iter_thread, map_comment, map_submission, praw_data
 from sources.relevance import Gazetteer, GazetteerEntry
-from sources.rss import canonical_link, html_to_text, parse_feed
+from sources.rss_mapping import canonical_link, html_to_text, parse_feed
 from sources.sample import SAMPLE_DIR, SampleFeed, SampleReddit, intended_mix
 
 FETCHED = datetime(2026, 11, 25, tzinfo=UTC)
@@ -176,3 +176,42 @@ def test_relevance_places_are_case_sensitive(gazetteer: Gazetteer) -> None:
     # "zetten" is also a Dutch verb; only the capitalised place name counts
     assert gazetteer.resolve("we moeten de tafels klaar zetten", "r/x") == (None, "none")
     assert gazetteer.resolve("Het dorpshuis in Zetten", "r/x")[0] == "overbetuwe"
+
+
+def _praw_object(kind: str, data: dict):
+    """A praw submission or comment made from Reddit API JSON, as praw makes them; no request."""
+    import praw
+    from praw.models import Comment, Submission
+
+    reddit = praw.Reddit(
+        client_id="x", client_secret="y", user_agent="betrokken-tests", check_for_updates=False
+    )
+    return (Submission if kind == "t3" else Comment)(reddit, _data=dict(data))
+
+
+def test_a_live_praw_item_maps_to_the_post_of_its_api_json(pseudonymiser: Pseudonymiser) -> None:
+    items = [(kind, data) for thread in _sample_threads()[:5] for kind, data in iter_thread(thread)]
+    assert {kind for kind, _ in items} == {"t3", "t1"}
+    for kind, data in items:
+        mapper = map_submission if kind == "t3" else map_comment
+        live = mapper(praw_data(_praw_object(kind, data), kind), pseudonymiser, "utrecht")
+        assert live == mapper(data, pseudonymiser, "utrecht")
+
+
+def test_a_praw_item_without_author_maps_to_a_deleted_post(pseudonymiser: Pseudonymiser) -> None:
+    data = {
+        "id": "c9",
+        "name": "t1_c9",
+        "subreddit": "utrecht",
+        "author": "[deleted]",  # praw reads this as no author at all
+        "created_utc": 1767225600.0,
+        "permalink": "/r/utrecht/comments/abc/x/c9/",
+        "body": "Bel me op 06-12345678 over Lombok",
+        "parent_id": "t3_abc",
+        "link_id": "t3_abc",
+    }
+    comment = _praw_object("t1", data)
+    assert comment.author is None
+    post = map_comment(praw_data(comment, "t1"), pseudonymiser)
+    assert post.is_deleted and post.text == "" and post.author_key is None
+    assert post.thread_id == "reddit:t3_abc"

@@ -183,7 +183,7 @@ def sources_check(config: ConfigOption) -> None:
     settings = check_config(config)
     from dataclasses import replace
 
-    from flows.nightly import live_sources
+    from flows.wiring import live_sources
     from sources.base import SourceError
     from sources.pseudonym import Pseudonymiser
     from sources.reddit import RedditSource

@@ -14,8 +14,8 @@ from typing import Any
 from common.yamlfile import parse_yaml
 from sources.base import SourceResult
 from sources.pseudonym import Pseudonymiser
-from sources.reddit import iter_thread, map_comment, map_submission
-from sources.rss import parse_feed
+from sources.reddit_mapping import iter_thread, map_comment, map_submission
+from sources.rss_mapping import parse_feed
 
 SAMPLE_DIR = Path(str(resources.files("sources.sample")))
 FEED_NAMES = {

@@ -1,0 +1,111 @@
+"""The registry of live platforms (sources/registry.py) and what a configuration builds through it."""
+
+from typing import get_type_hints
+
+import pytest
+
+from flows.config import parse_settings
+from flows.wiring import gazetteer_for, live_sources
+from sources.pseudonym import Pseudonymiser
+from sources.reddit import ENV_CLIENT_ID, ENV_SECRET, ENV_USER_AGENT, RedditCollectOptions, RedditSource
+from sources.registry import SOURCES
+from sources.rss import RssSource
+
+# The note of a run without Reddit credentials; users and docs know it by this wording.
+REDDIT_SKIPPED = (
+    "Reddit skipped: set BETROKKEN_REDDIT_CLIENT_ID, BETROKKEN_REDDIT_CLIENT_SECRET and "
+    "BETROKKEN_REDDIT_USER_AGENT (or [reddit] secret_block) to collect it; see README."
+)
+CONFIG = {
+    "reddit": {"limit": 7, "overlap_hours": 2, "retries": 2},
+    "rss": {"timeout_s": 3.5},
+    "municipalities": [
+        {
+            "id": "utrecht",
+            "name": "Utrecht",
+            "cbs_code": "GM0344",
+            "feeds": [
+                {"name": "Domstad", "url": "https://example.org/a.rss"},
+                {"name": "Stadsblad", "url": "https://example.org/b.rss"},
+            ],
+            "reddit": {"subreddits": ["r/Utrecht"], "search": []},
+        },
+        {"id": "zeist", "name": "Zeist", "cbs_code": "GM0355", "reddit": {"search": ["gemeente Zeist"]}},
+        {
+            "id": "elst",
+            "name": "Overbetuwe",
+            "cbs_code": "GM1734",
+            "reddit": {"subreddits": [], "search": []},
+        },
+    ],
+}
+
+
+@pytest.fixture
+def no_reddit_env(monkeypatch) -> None:
+    for var in (ENV_CLIENT_ID, ENV_SECRET, ENV_USER_AGENT):
+        monkeypatch.delenv(var, raising=False)
+
+
+def test_without_reddit_credentials_the_feeds_are_built_and_reddit_is_noted_once(
+    no_reddit_env, pseudonymiser: Pseudonymiser
+) -> None:
+    notes: list[str] = []
+    sources = live_sources(parse_settings(CONFIG, "test"), pseudonymiser, notes)
+    assert notes == [REDDIT_SKIPPED]
+    assert [s.key for s in sources] == ["rss:utrecht:Domstad", "rss:utrecht:Stadsblad"]
+    assert all(isinstance(s, RssSource) and s.timeout_s == 3.5 for s in sources)
+    assert sources[0].url == "https://example.org/a.rss"
+
+
+def test_with_reddit_credentials_each_municipality_that_names_a_listing_gets_a_reddit_source(
+    monkeypatch, pseudonymiser: Pseudonymiser
+) -> None:
+    for var, value in ((ENV_CLIENT_ID, "id"), (ENV_SECRET, "secret"), (ENV_USER_AGENT, "agent")):
+        monkeypatch.setenv(var, value)
+    notes: list[str] = []
+    sources = live_sources(parse_settings(CONFIG, "test"), pseudonymiser, notes)
+    assert notes == []
+    # per municipality, in the registry's order; Overbetuwe names no listing, so has no source
+    assert [s.key for s in sources] == [
+        "rss:utrecht:Domstad",
+        "rss:utrecht:Stadsblad",
+        "reddit:utrecht",
+        "reddit:zeist",
+    ]
+    utrecht, zeist = sources[2], sources[3]
+    assert isinstance(utrecht, RedditSource) and utrecht.subreddits == ["Utrecht"] and utrecht.search == []
+    assert zeist.search == ["gemeente Zeist"]
+    defaults = RedditCollectOptions()
+    assert utrecht.options == RedditCollectOptions(
+        limit=7,
+        comment_depth=defaults.comment_depth,
+        more_comments=defaults.more_comments,
+        overlap_s=2 * 3600,
+        retries=2,
+        backoff_s=defaults.backoff_s,
+    )
+
+
+def test_no_credentials_are_looked_for_when_no_municipality_wants_the_platform(
+    no_reddit_env, pseudonymiser: Pseudonymiser
+) -> None:
+    only_feeds = {**CONFIG, "municipalities": [{**CONFIG["municipalities"][0], "reddit": None}]}
+    notes: list[str] = []
+    assert len(live_sources(parse_settings(only_feeds, "test"), pseudonymiser, notes)) == 2
+    assert notes == []
+
+
+def test_the_gazetteer_knows_the_channels_of_every_platform() -> None:
+    gazetteer = gazetteer_for(parse_settings(CONFIG, "test"))
+    assert gazetteer.resolve("Wie weet een kapper?", "r/utrecht") == ("utrecht", "channel")
+    assert gazetteer.resolve("Wie weet een kapper?", "Stadsblad") == ("utrecht", "channel")
+    assert gazetteer.resolve("Wie weet een kapper?", "r/zeist") == (None, "none")  # a search is no channel
+
+
+def test_every_platform_keeps_a_typed_state_that_may_start_empty() -> None:
+    for platform in SOURCES.values():
+        hints = get_type_hints(platform.state)
+        assert hints, platform.name
+        assert platform.state.__required_keys__ == frozenset(), platform.name  # {} before the first run
+        assert (platform.credentials is None) == (platform.absent_note == ""), platform.name
