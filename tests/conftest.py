@@ -11,9 +11,7 @@ import pytest
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
-REPO = Path(__file__).resolve().parent.parent
-DATA = Path(__file__).resolve().parent / "data"
-
+from tests import DATA
 
 # A test that uses one of these runs a real Prefect flow (directly or through a fixture): it belongs
 # to the slow tier, marked here so that a new test cannot forget it. `pytest -m "not slow"` is the

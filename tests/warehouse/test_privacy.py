@@ -17,9 +17,10 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from sources.pseudonym import Pseudonymiser, load_key
+from tests import REPO
 from warehouse.publish import export_path, snapshot_path
 
-SAMPLE = Path(__file__).resolve().parent.parent / "sources" / "sample"
+SAMPLE = REPO / "sources" / "sample"
 
 
 def _authors(node: object) -> Iterator[str]:

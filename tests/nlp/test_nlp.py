@@ -2,6 +2,7 @@ import pytest
 
 from nlp.language import identify
 from nlp.normalise import fold_repeats, is_shouting, normalise
+from tests import DATA
 
 
 def _one(enricher, text: str):
@@ -119,9 +120,8 @@ AWKWARD_PIECES = [
 def test_tokens_per_piece_equal_spacy_on_the_whole_text(enricher) -> None:
     """Caching tokens per whitespace-free piece gives exactly spaCy's tokens of the whole text."""
     import csv
-    from pathlib import Path
 
-    with (Path(__file__).parent / "data" / "nlp_dev.csv").open(encoding="utf-8") as f:
+    with (DATA / "nlp_dev.csv").open(encoding="utf-8") as f:
         texts = [row["text"] for row in csv.DictReader(f)] + AWKWARD_PIECES
     for text in texts:
         text = normalise(text)
@@ -135,7 +135,6 @@ def test_trust_prefilter_gives_what_searching_every_pattern_gives() -> None:
     """Skipping patterns whose required parts are absent never changes the label."""
     import csv
     import re
-    from pathlib import Path
 
     from nlp.data import load_yaml
     from nlp.trust import TrustDetector, required_parts
@@ -147,7 +146,7 @@ def test_trust_prefilter_gives_what_searching_every_pattern_gives() -> None:
         balance = sum(side for side, p in patterns if p.search(text))
         return "distrust" if balance < 0 else "trust" if balance > 0 else "neutral"
 
-    with (Path(__file__).parent / "data" / "nlp_dev.csv").open(encoding="utf-8") as f:
+    with (DATA / "nlp_dev.csv").open(encoding="utf-8") as f:
         texts = [normalise(row["text"]).lower() for row in csv.DictReader(f)]
     # Pattern texts themselves, with the optional groups filled in, must still be found.
     texts += ["ze luisteren gewoon niet", "complimenten aan de gemeente", "de gemeente heeft hier goed"]
@@ -163,9 +162,8 @@ def test_trust_prefilter_gives_what_searching_every_pattern_gives() -> None:
 
 def test_a_full_word_cache_is_emptied_and_the_results_stay_the_same(enricher, monkeypatch) -> None:
     import csv
-    from pathlib import Path
 
-    with (Path(__file__).parent / "data" / "nlp_dev.csv").open(encoding="utf-8") as f:
+    with (DATA / "nlp_dev.csv").open(encoding="utf-8") as f:
         texts = [row["text"] for row in csv.DictReader(f)]
     expected = list(enricher.enrich(texts))
     monkeypatch.setattr(enricher, "CACHE_LIMIT", 300)
@@ -176,6 +174,7 @@ def test_a_full_word_cache_is_emptied_and_the_results_stay_the_same(enricher, mo
     assert len(enricher._chunks) < 300 < len(pieces)  # it was emptied on the way
 
 
+@pytest.mark.slow
 def test_loading_the_enricher_leaves_torch_and_nltk_out_and_torch_still_imports() -> None:
     """A fresh process that loads the default enrichment does not import torch (through thinc) or
     NLTK and SciPy (through textblob-nl): each enriching worker saves their seconds and memory. A

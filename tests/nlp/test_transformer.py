@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # each test builds and loads a model: seconds, not milliseconds
 torch = pytest.importorskip("torch", reason="the transformers extra is not installed")
 transformers = pytest.importorskip("transformers", reason="the transformers extra is not installed")
 

@@ -1,13 +1,13 @@
 """Reddit through praw against recorded HTTP (cassettes in tests/data/cassettes, record mode none)."""
 
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from sources.base import SourceError
 from sources.pseudonym import Pseudonymiser
 from sources.reddit import RedditCollectOptions, RedditSource
+from tests import DATA
 
 CREDENTIALS = {
     "client_id": "test-client-id",
@@ -74,6 +74,7 @@ def test_reddit_rate_limit_then_success(pseudonymiser: Pseudonymiser, vcr) -> No
     assert vcr.all_played  # the 429 was answered, then the same request was made again
 
 
+@pytest.mark.slow
 @pytest.mark.vcr("reddit_500.yaml", allow_playback_repeats=True)
 def test_reddit_server_error_fails_the_source_without_leaking_secrets(pseudonymiser: Pseudonymiser) -> None:
     with pytest.raises(SourceError) as exc:
@@ -85,7 +86,7 @@ def test_reddit_server_error_fails_the_source_without_leaking_secrets(pseudonymi
 
 
 def test_reddit_cassettes_hold_no_secret() -> None:
-    folder = Path(__file__).parent / "data" / "cassettes"
+    folder = DATA / "cassettes"
     for cassette in folder.glob("*.yaml"):
         text = cassette.read_text(encoding="utf-8")
         assert "SCRUBBED" in text or "access_token" not in text

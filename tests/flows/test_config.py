@@ -5,8 +5,7 @@ from typer.testing import CliRunner
 
 from flows.cli import app
 from flows.config import ConfigError, load_settings
-
-REPO = Path(__file__).resolve().parent.parent
+from tests import REPO
 
 
 def test_config_minimal_shape_from_the_issue_is_accepted(minimal_config: Path) -> None:

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from test_docs import DOCS, _recipes
 from typer.testing import CliRunner
 
 from flows.cli import EXIT_BUSY, app
+from tests.test_docs import DOCS, _recipes
 from warehouse.lock import RunLock
 from warehouse.publish import EXPORT_PARTITIONS, SNAPSHOT_RELATIONS, snapshot_path
 

@@ -8,6 +8,7 @@ from profiles.estimate import estimate_shares
 from profiles.evidence import EvidenceModel, PostFeatures
 from profiles.gap import Thresholds, classify, reach_gap
 from profiles.model import ProfileModelError, load_model
+from tests import REPO
 
 
 def test_citisens_model_loads_with_eight_profiles_and_labelled_assumptions() -> None:
@@ -24,7 +25,7 @@ def test_citisens_model_loads_with_eight_profiles_and_labelled_assumptions() -> 
 
 
 def test_profile_model_errors_name_file_and_key(tmp_path: Path) -> None:
-    data = yaml.safe_load((Path(__file__).parents[1] / "profiles" / "citisens.yaml").read_text())
+    data = yaml.safe_load((REPO / "profiles" / "citisens.yaml").read_text())
     data["profiles"][0]["population_share"] = {"value": 0.06}  # no source and not an assumption
     path = tmp_path / "broken.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True))

@@ -23,8 +23,9 @@ from profiles.lexical import TextEvidence, design_row, feature_counts, text_logi
 from profiles.model import load_model
 from profiles.protocol import evaluate
 from profiles.simulate import draw, make_scenario
+from tests import DATA
 
-DEV = Path(__file__).parent / "data" / "profile_dev"
+DEV = DATA / "profile_dev"
 PROTOCOL_KEYS = {
     "mae",
     "mae_prior",
@@ -83,6 +84,7 @@ def test_word_cache_starts_over_without_changing_a_score(monkeypatch: pytest.Mon
     assert np.array_equal(first[0], again[0]) and first[1] == again[1]
 
 
+@pytest.mark.slow
 def test_evidence_fitted_on_one_writer_beats_the_hand_set_ratios_on_the_other() -> None:
     model = load_model("citisens")
     fitted = _fit_on_a()
@@ -95,6 +97,7 @@ def test_evidence_fitted_on_one_writer_beats_the_hand_set_ratios_on_the_other() 
     assert float((calibration[0].argmax(axis=1) == calibration[1]).mean()) < 0.9
 
 
+@pytest.mark.slow
 def test_fitted_evidence_file_round_trips_and_refuses_another_model(tmp_path: Path) -> None:
     fitted = _fit_on_a()
     assert fitted.fitted is not None
@@ -174,6 +177,7 @@ def test_bayesian_cc_covers_the_truth_when_the_classifier_errs() -> None:
     assert np.mean(errors) < np.abs(prior - truth).mean()
 
 
+@pytest.mark.slow
 def test_protocol_measures_a_fit_on_the_other_writer() -> None:
     scores = {s.method: s for s in evaluate(_fit_on_a(), _voices("b"), n_mixes=12, n_voices=80, seed=1)}
     assert {"bayes", "emq", "map", "pcc", "pacc", "kdey", "cc"} <= set(scores)
@@ -204,6 +208,7 @@ def _subset(tmp_path: Path, writer: str, per_profile: int) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_cli_eval_profiles_label_fit_and_estimate_with_the_fit(tmp_path: Path) -> None:
     fit_csv, measure_csv = _subset(tmp_path, "a", 4), _subset(tmp_path, "b", 4)
     result = CliRunner().invoke(

@@ -14,9 +14,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tests import REPO
 from warehouse.db import table_counts
 
-REPO = Path(__file__).resolve().parent.parent
 # The run log records every run, also the killed one: those tables grow by design.
 RUN_LOG = {"runs", "run_sources", "schema_migrations"}
 
@@ -103,10 +103,9 @@ def _store_a_post_per_chunk(path: str) -> None:
     """Store a delivery of nine posts, one per chunk (also run as a subprocess a kill point ends)."""
     from datetime import UTC, datetime
 
-    from test_dedup import GAZ, chunked_delivery
-
     import warehouse.store as store
     from sources.base import SourceResult
+    from tests.sources.test_dedup import GAZ, chunked_delivery
     from warehouse.db import begin_run, connect
 
     posts = chunked_delivery(datetime(2026, 10, 1, 12, tzinfo=UTC))
@@ -139,8 +138,9 @@ def test_a_delivery_killed_between_its_chunks_keeps_them_and_its_rerun_stores_th
     clean, killed = tmp_path / "clean.duckdb", tmp_path / "killed.duckdb"
     _store_a_post_per_chunk(str(clean))
     code = (
-        f"import sys; sys.path.insert(0, {str(REPO / 'tests')!r}); "
-        f"from test_faults import _store_a_post_per_chunk; _store_a_post_per_chunk({str(killed)!r})"
+        f"import sys; sys.path.insert(0, {str(REPO)!r}); "
+        "from tests.flows.test_faults import _store_a_post_per_chunk; "
+        f"_store_a_post_per_chunk({str(killed)!r})"
     )
     env = {**os.environ, "BETROKKEN_KILL_AT": "store:chunk-committed", "BETROKKEN_KILL_AFTER": "5"}
     run = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True)

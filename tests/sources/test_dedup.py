@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from sources.base import Post, SourceResult, normalise_for_hash
 from sources.dedup import BANDS, MIN_WORDS, NUM_PERM, SCHEME, fingerprints, similarity
@@ -226,6 +227,7 @@ def test_a_near_duplicate_links_to_an_original_of_its_group_within_the_window(
     }
 
 
+@pytest.mark.slow
 def test_a_flood_of_near_copies_is_linked_to_its_first_without_comparing_every_pair(tmp_path: Path) -> None:
     """A copy-paste campaign (3,000 near-identical comments in one delivery) links every copy to
     the first; only originals are candidates, so memory stays far below comparing every pair of
