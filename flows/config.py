@@ -12,8 +12,9 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, field_validator, model_validator
+from pydantic import Field, HttpUrl, ValidationError, field_validator, model_validator
 
+from common.strict import StrictModel
 from profiles.evidence import EVIDENCE_HANDSET, EVIDENCE_SHIPPED
 
 SLUG = r"^[a-z0-9][a-z0-9_-]*$"
@@ -23,16 +24,12 @@ class ConfigError(Exception):
     """The configuration cannot be used; the message says where and how to fix it."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Feed(_Strict):
+class Feed(StrictModel):
     name: Annotated[str, Field(min_length=1, description="Name of the outlet or feed, shown in the report")]
     url: Annotated[HttpUrl, Field(description="RSS or Atom feed URL")]
 
 
-class RedditSources(_Strict):
+class RedditSources(StrictModel):
     subreddits: list[str] = Field(default_factory=list, description="Subreddits without r/, e.g. Utrecht")
     search: list[str] = Field(default_factory=list, description="Search terms, e.g. 'gemeente Utrecht'")
 
@@ -46,7 +43,7 @@ class RedditSources(_Strict):
         return cleaned
 
 
-class Municipality(_Strict):
+class Municipality(StrictModel):
     id: Annotated[str, Field(pattern=SLUG, description="Short lowercase id, e.g. utrecht")]
     name: Annotated[str, Field(min_length=1)]
     cbs_code: Annotated[str, Field(pattern=r"^GM\d{4}$", description='CBS municipality code like "GM0344"')]
@@ -65,7 +62,7 @@ class Municipality(_Strict):
         return [*self.places, *self.kernen, *self.wijken]
 
 
-class RedditOptions(_Strict):
+class RedditOptions(StrictModel):
     """How Reddit is read; applies to every municipality's subreddits and searches."""
 
     secret_block: str | None = Field(
@@ -79,11 +76,11 @@ class RedditOptions(_Strict):
     backoff_s: Annotated[float, Field(ge=0, le=600)] = 2.0
 
 
-class RssOptions(_Strict):
+class RssOptions(StrictModel):
     timeout_s: Annotated[float, Field(gt=0, le=300)] = 20.0
 
 
-class CollectOptions(_Strict):
+class CollectOptions(StrictModel):
     """Prefect retries of a failed source with exponential backoff, and a time limit per source."""
 
     retries: Annotated[int, Field(ge=0, le=10)] = 2
@@ -91,7 +88,7 @@ class CollectOptions(_Strict):
     timeout_s: Annotated[float, Field(gt=0, le=6 * 3600)] = 900.0
 
 
-class NlpOptions(_Strict):
+class NlpOptions(StrictModel):
     """Which NLP backends the nightly run uses; transformer models load from local files only."""
 
     sentiment_backend: Literal["lexicon", "transformers"] = "lexicon"
@@ -119,11 +116,11 @@ class NlpOptions(_Strict):
         )
 
 
-class Warehouse(_Strict):
+class Warehouse(StrictModel):
     path: Path = Field(default=Path("data/warehouse.duckdb"), description="DuckDB file of the warehouse")
 
 
-class Estimation(_Strict):
+class Estimation(StrictModel):
     method: str = Field(
         default="bayes", pattern=r"^(bayes|pcc|emq|map)$", description="bayes (default), pcc, emq or map"
     )
@@ -167,13 +164,13 @@ class Estimation(_Strict):
         return self
 
 
-class Privacy(_Strict):
+class Privacy(StrictModel):
     key_file: Path | None = Field(
         default=None, description="Author hash key file (default: beside the warehouse, betrokken.key)"
     )
 
 
-class Settings(_Strict):
+class Settings(StrictModel):
     profile_model: str = Field(default="citisens", description="A shipped model id or a path to a model file")
     retention_days: Annotated[int, Field(gt=0, le=3650)] = 90
     warehouse: Warehouse = Field(default_factory=Warehouse)

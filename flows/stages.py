@@ -127,7 +127,9 @@ def collect_each(
     return results
 
 
-class Outcome(Protocol):
+class Submitted(Protocol):
+    """A future of any runner: a Prefect or a concurrent one."""
+
     def result(self) -> Any: ...
 
 
@@ -147,7 +149,7 @@ class StageWork:
     report: Callable[[Path, Path, EstimateSettings, date], Path] = report
     purge: Callable[[Path, int], int] = purge
     publish: Callable[[Path], Published] = publish_copies
-    start_worker: Callable[[], Outcome] | None = None
+    start_worker: Callable[[], Submitted] | None = None
     warm: int = 0
     overlap: bool = False
 

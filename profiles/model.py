@@ -11,8 +11,9 @@ from typing import Annotated, Literal
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
+from common.strict import StrictModel
 from common.yamlfile import parse_yaml
 
 SHIPPED_DIR = Path(str(resources.files("profiles")))
@@ -22,11 +23,7 @@ class ProfileModelError(Exception):
     """A profile model file is missing or invalid; the message names the file and the key."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Share(_Strict):
+class Share(StrictModel):
     value: Annotated[float, Field(ge=0, le=1)]
     source: str | None = None
     assumption: bool = False
@@ -38,7 +35,7 @@ class Share(_Strict):
         return self
 
 
-class Advice(_Strict):
+class Advice(StrictModel):
     aspect: Literal["channel", "tone", "form", "timing"]
     text: str
     source: str | None = None
@@ -51,7 +48,7 @@ class Advice(_Strict):
         return self
 
 
-class Profile(_Strict):
+class Profile(StrictModel):
     id: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
     name: str
     description: str
@@ -60,7 +57,7 @@ class Profile(_Strict):
     advice: list[Advice] = Field(default_factory=list)
 
 
-class SignalMatch(_Strict):
+class SignalMatch(StrictModel):
     """Conditions on one post; all given conditions must hold. Words: any lemma or phrase."""
 
     lemmas: list[str] = Field(default_factory=list)
@@ -72,7 +69,7 @@ class SignalMatch(_Strict):
     channel: str | None = None
 
 
-class Signal(_Strict):
+class Signal(StrictModel):
     id: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
     description: str
     match: SignalMatch
@@ -81,7 +78,7 @@ class Signal(_Strict):
     assumption: bool = False
 
 
-class ProfileModel(_Strict):
+class ProfileModel(StrictModel):
     id: Annotated[str, Field(pattern=r"^[a-z0-9_]+$")]
     name: str
     version: int
