@@ -43,13 +43,10 @@ PENDING_SQL = """
 SELECT p.post_id, p.content_hash, p.source, p.channel, p.author_key IS NOT NULL AS has_voice,
        p.title, p.text,
        e.post_id IS NOT NULL OR s.post_id IS NOT NULL AS replaces
-FROM posts p
+FROM counted_posts(NULL, NULL) p
 LEFT JOIN enrichment e ON e.post_id = p.post_id AND e.nlp_version = $nlp
 LEFT JOIN post_signals s ON s.post_id = p.post_id AND s.profile_model = $model AND s.model_version = $mver
-WHERE {among} p.municipality_id IS NOT NULL
-  AND p.duplicate_of IS NULL
-  AND NOT p.is_deleted
-  AND p.text IS NOT NULL
+WHERE {among} p.text IS NOT NULL
   AND (
     e.post_id IS NULL
     OR e.content_hash <> p.content_hash

@@ -277,9 +277,10 @@ def test_period_table_counts_what_the_direct_joins_count(warehouse: Path) -> Non
         ms = [r[0] for r in con.execute("SELECT municipality_id FROM municipalities").fetchall()]
         bound = con.execute(report.ENRICHED_FROM_SQL, {"ms": ms, **period}).fetchone()[0]
         con.execute(report.TOPIC_POSTS_SQL, {"ms": ms, **period, "nlp": nlp, "enriched_from": bound})
-        joins = f"""FROM posts p JOIN enrichment e ON e.post_id = p.post_id AND e.nlp_version = $nlp
+        joins = """FROM posts p JOIN enrichment e ON e.post_id = p.post_id AND e.nlp_version = $nlp
                     JOIN post_topics t ON t.post_id = p.post_id AND t.nlp_version = $nlp
-                    WHERE {report.IN_PERIOD}"""
+                    WHERE p.municipality_id = $m AND p.duplicate_of IS NULL AND NOT p.is_deleted
+                      AND CAST(p.created_utc AS DATE) BETWEEN $start AND $end"""
         for m in ms:
             params = {"m": m, **period}
             topics = report.records(con, report.TOPICS_SQL, params)

@@ -1,5 +1,26 @@
--- 012: the reach gap defined once, for stored estimates and for estimates a report computes in
--- memory, and the latest gap with its advice, which the CLI, the demo and the bench read.
+-- 012: the post that counts defined once, the reach gap defined once (for stored estimates and for
+-- estimates a report computes in memory), and the latest gap with its advice, which the CLI, the
+-- demo and the bench read.
+--
+-- counted_posts(first_day, last_day): the posts that count in a period (NULL bounds: no bound),
+-- news articles and residents' posts alike: about a configured municipality, not a duplicate of
+-- another item, not deleted at the source. The enrich stage enriches these, the report counts
+-- them, and voice_posts (migration 010, redefined here on top of this) narrows them to residents.
+-- Dates are UTC days (every connection of the tool sets TimeZone = 'UTC').
+CREATE OR REPLACE MACRO counted_posts(first_day, last_day) AS TABLE
+SELECT p.*, CAST(p.created_utc AS DATE) AS day
+FROM posts p
+WHERE p.municipality_id IS NOT NULL AND p.duplicate_of IS NULL AND NOT p.is_deleted
+  AND (first_day IS NULL OR CAST(p.created_utc AS DATE) >= first_day)
+  AND (last_day IS NULL OR CAST(p.created_utc AS DATE) <= last_day);
+
+-- A voice's posts: the counted posts that are a resident's (not a news article, with an author key)
+-- and enriched as Dutch under the given NLP version. Same columns as in migration 010.
+CREATE OR REPLACE MACRO voice_posts(nlp_version_of, first_day, last_day) AS TABLE
+SELECT p.post_id, p.municipality_id, p.author_key, p.source, p.kind, p.channel, p.created_utc, p.day
+FROM counted_posts(first_day, last_day) p
+JOIN enrichment e ON e.post_id = p.post_id AND e.nlp_version = nlp_version_of AND e.language = 'nl'
+WHERE p.kind <> 'article' AND p.author_key IS NOT NULL;
 --
 -- reach_gap(name): the primary method's rows of a relation shaped as share_estimates (the table
 -- itself, or a report's temporary table), under the names researchers use. v_reach_gap keeps every

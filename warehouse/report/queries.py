@@ -34,48 +34,42 @@ COMPARED_SQL = (
     "AND topic_id IS NULL AND channel IS NULL"
 )
 ADVICE_SQL = "SELECT * FROM advice_of('{advice}') WHERE group_key IN (SELECT unnest($groups))"
-# The posts a section counts: one municipality's originals that were not deleted, in the period.
-IN_PERIOD = (
-    "p.municipality_id = $m AND p.duplicate_of IS NULL AND NOT p.is_deleted "
-    "AND CAST(p.created_utc AS DATE) BETWEEN $start AND $end"
-)
-# The same for every municipality of the report at once ($ms: their ids).
-IN_PERIOD_ANY = (
-    "p.municipality_id IN (SELECT unnest($ms)) AND p.duplicate_of IS NULL AND NOT p.is_deleted "
-    "AND CAST(p.created_utc AS DATE) BETWEEN $start AND $end"
-)
 # Posts and channels per source; the voices are those of the warehouse's one definition (the
 # voice_posts macro of migration 010), the same the estimate and the labelling loop count.
-POSTS_BY_SOURCE_SQL = f"""
+POSTS_BY_SOURCE_SQL = """
     WITH counted AS (
         SELECT source, count(DISTINCT author_key) AS n_voices
         FROM voice_posts($nlp, $start, $end) WHERE municipality_id = $m GROUP BY source
     )
     SELECT p.source, count(*) AS n_posts, coalesce(any_value(c.n_voices), 0) AS n_voices,
            count(DISTINCT p.channel) AS n_channels
-    FROM posts p LEFT JOIN counted c ON c.source = p.source
-    WHERE {IN_PERIOD} GROUP BY p.source ORDER BY p.source"""
-# The migration that defines a voice; a warehouse before it is migrated by the next nightly run.
-VOICES_MIGRATION = 11  # the voice macros (010) and the text evidence they read (011)
+    FROM counted_posts($start, $end) p LEFT JOIN counted c ON c.source = p.source
+    WHERE p.municipality_id = $m GROUP BY p.source ORDER BY p.source"""
+# The migration the report's statements need (the counted posts, voices and the reach gap, 010-012);
+# a warehouse before it is migrated by the next nightly run.
+VOICES_MIGRATION = 12
 # A lower bound of enriched_at for the period's posts, so that the enrichment scan skips the row
 # groups of older enrichments (DuckDB keeps min/max per row group). Sound because a post is only
 # enriched after it was stored (enrich reads it from posts), so enriched_at >= stored_at; the day
 # of slack covers a clock that was set back between the two.
-ENRICHED_FROM_SQL = f"SELECT min(p.stored_at) - INTERVAL 1 DAY FROM posts p WHERE {IN_PERIOD_ANY}"
-# One row per (post, topic) of the period for all municipalities of the report, with the post's
+ENRICHED_FROM_SQL = (
+    "SELECT min(p.stored_at) - INTERVAL 1 DAY FROM counted_posts($start, $end) p "
+    "WHERE p.municipality_id IN (SELECT unnest($ms))"
+)
+# One row per (post, topic) of the period for all municipalities of the report ($ms), with the post's
 # sentiment (enriched = false: no enrichment row under this NLP version). post_topics and
 # enrichment are scanned once per report instead of three times per municipality; the statements
 # below read only this table (and posts for the headlines' text).
-TOPIC_POSTS_SQL = f"""
+TOPIC_POSTS_SQL = """
     CREATE OR REPLACE TEMP TABLE report_topic_posts AS
     SELECT p.municipality_id, t.topic_id, p.source, p.created_utc,
            CASE WHEN p.source = 'rss' THEN p.post_id END AS post_id,
            e.sentiment, e.sentiment_score, e.post_id IS NOT NULL AS enriched
-    FROM posts p
+    FROM counted_posts($start, $end) p
     JOIN post_topics t ON t.post_id = p.post_id AND t.nlp_version = $nlp
     LEFT JOIN enrichment e
       ON e.post_id = p.post_id AND e.nlp_version = $nlp AND e.enriched_at >= $enriched_from
-    WHERE {IN_PERIOD_ANY}"""
+    WHERE p.municipality_id IN (SELECT unnest($ms))"""
 TOPICS_SQL = """
     SELECT topic_id, count(*) AS n_posts, avg(sentiment_score) AS mean_score,
            count(*) FILTER (WHERE sentiment = 'negative') AS n_negative,
@@ -94,7 +88,7 @@ HEADLINES_SQL = f"""
     FROM report_topic_posts r
     JOIN posts p ON p.post_id = r.post_id
     WHERE r.municipality_id = $m AND r.source = 'rss' AND list_contains($top, r.topic_id)
-      AND {IN_PERIOD} AND coalesce(p.title, p.text) IS NOT NULL
+      AND coalesce(p.title, p.text) IS NOT NULL
     QUALIFY row_number() OVER (PARTITION BY r.topic_id ORDER BY p.created_utc DESC, p.post_id)
             <= {HEADLINES_PER_TOPIC}
     ORDER BY r.topic_id, day DESC"""
