@@ -40,7 +40,7 @@ ENRICHMENT_COLUMNS = (
 # or its signals are missing); only those are deleted before the insert. ``{among}``: optionally
 # only some posts (see ``pending_posts``).
 PENDING_SQL = """
-SELECT p.post_id, p.content_hash, p.source, p.channel, p.author_key IS NOT NULL AS has_voice,
+SELECT p.post_id, p.content_hash, p.source, p.channel, is_residents(p.kind, p.author_key) AS has_voice,
        p.title, p.text,
        e.post_id IS NOT NULL OR s.post_id IS NOT NULL AS replaces
 FROM counted_posts(NULL, NULL) p
@@ -50,7 +50,7 @@ WHERE {among} p.text IS NOT NULL
   AND (
     e.post_id IS NULL
     OR e.content_hash <> p.content_hash
-    OR (p.source = 'reddit' AND p.author_key IS NOT NULL AND s.post_id IS NULL)
+    OR (is_residents(p.kind, p.author_key) AND s.post_id IS NULL)
   )
 ORDER BY p.post_id
 """
@@ -133,8 +133,9 @@ class BatchResult:
 
 
 def _has_voice(row: tuple[Any, ...]) -> bool:
-    """Whether a pending row (``pending_posts``) is a resident's post with a voice: its evidence counts."""
-    return row[2] == "reddit" and row[4]
+    """Whether a pending row (``pending_posts``) is a resident's post, on any platform: its profile
+    evidence counts (migration 012's ``is_residents``)."""
+    return row[4]
 
 
 def compute_batch(batch: list[tuple[Any, ...]], enricher: Enricher, evidence: EvidenceModel) -> BatchResult:

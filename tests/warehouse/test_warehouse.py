@@ -190,6 +190,31 @@ def test_changed_text_or_missing_signals_replace_their_rows_and_nothing_else(
         ]
 
 
+def test_a_residents_post_carries_profile_evidence_on_any_platform(tmp_path: Path, enricher) -> None:
+    """Profile signals are computed for every resident's post (not an article, with an author key),
+    whatever the platform; news articles and posts without an author get none."""
+    from dataclasses import replace
+
+    from profiles.evidence import EvidenceModel
+    from profiles.model import load_model
+    from warehouse.enrich import enrich_pending
+
+    posts = [
+        replace(_post(f"{source}:1", text), source=source, channel=channel)
+        for source, channel, text in (
+            ("bluesky", "bsky:search:utrecht", "Utrecht: parkeren in Lombok is veel te duur, zeg!"),
+            ("mastodon", "#utrecht@mastodon.nl", "Mooi dat het park in Lombok eindelijk open is, Utrecht."),
+        )
+    ]
+    article = replace(_post("rss:1", LONG, kind="article"), source="rss", channel="Krant", author_key=None)
+    posts.append(article)
+    with connect(tmp_path / "w.duckdb") as con:
+        store_result(con, SourceResult("test:mixed", posts=posts), GAZ, begin_run(con, "live"))
+        assert enrich_pending(con, enricher, EvidenceModel(load_model("citisens"))) == 3
+        signalled = {r[0] for r in con.execute("SELECT post_id FROM post_signals").fetchall()}
+    assert signalled == {"bluesky:1", "mastodon:1"}
+
+
 def _overlap_posts() -> list[Post]:
     """Relevant posts, one off-topic (no municipality) and one repost (a duplicate): in chunks of 2."""
     texts = [

@@ -14,13 +14,17 @@ WHERE p.municipality_id IS NOT NULL AND p.duplicate_of IS NULL AND NOT p.is_dele
   AND (first_day IS NULL OR CAST(p.created_utc AS DATE) >= first_day)
   AND (last_day IS NULL OR CAST(p.created_utc AS DATE) <= last_day);
 
--- A voice's posts: the counted posts that are a resident's (not a news article, with an author key)
--- and enriched as Dutch under the given NLP version. Same columns as in migration 010.
+-- A resident's post, on any platform: not a news article (every news feed item is one, whatever
+-- the source) and with an author key (never for articles, nor for items deleted at the source).
+CREATE OR REPLACE MACRO is_residents(kind, author_key) AS kind <> 'article' AND author_key IS NOT NULL;
+
+-- A voice's posts: the counted posts that are a resident's and enriched as Dutch under the given
+-- NLP version. Same columns as in migration 010.
 CREATE OR REPLACE MACRO voice_posts(nlp_version_of, first_day, last_day) AS TABLE
 SELECT p.post_id, p.municipality_id, p.author_key, p.source, p.kind, p.channel, p.created_utc, p.day
 FROM counted_posts(first_day, last_day) p
 JOIN enrichment e ON e.post_id = p.post_id AND e.nlp_version = nlp_version_of AND e.language = 'nl'
-WHERE p.kind <> 'article' AND p.author_key IS NOT NULL;
+WHERE is_residents(p.kind, p.author_key);
 --
 -- reach_gap(name): the primary method's rows of a relation shaped as share_estimates (the table
 -- itself, or a report's temporary table), under the names researchers use. v_reach_gap keeps every
