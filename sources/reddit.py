@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 ENV_CLIENT_ID = "BETROKKEN_REDDIT_CLIENT_ID"
 ENV_SECRET = "BETROKKEN_REDDIT_CLIENT_SECRET"
 ENV_USER_AGENT = "BETROKKEN_REDDIT_USER_AGENT"
+PROBE_LIMIT = 5  # submissions per listing that `betrokken sources check` asks for
 OVERLAP = timedelta(hours=48)  # re-read this window so late comments on recent posts are not missed
 # The one line a run notes when Reddit is configured but no credentials are found.
 CREDENTIALS_ABSENT = (
@@ -141,11 +142,12 @@ class RedditSource:
             reraise=True,
         )
 
-    def _listing(self, reddit: Any, key: str) -> Iterator[Any]:
+    def _listing(self, reddit: Any, key: str, limit: int | None = None) -> Iterator[Any]:
         kind, _, name = key.partition(":")
+        limit = limit or self.options.limit
         if kind == "sub":
-            return reddit.subreddit(name).new(limit=self.options.limit)
-        return reddit.subreddit("all").search(name, sort="new", time_filter="month", limit=self.options.limit)
+            return reddit.subreddit(name).new(limit=limit)
+        return reddit.subreddit("all").search(name, sort="new", time_filter="month", limit=limit)
 
     def _submissions_since(self, reddit: Any, key: str, since: float) -> list[Any]:
         """Newest first, stopping at the first submission older than ``since``."""
@@ -180,7 +182,8 @@ class RedditSource:
             reddit = praw.Reddit(**self._credentials, check_for_updates=False)
             reddit.read_only = True
             keys = [f"sub:{s}" for s in self.subreddits] + [f"search:{q}" for q in self.search]
-            return sum(len(self._retrying()(lambda k=k: list(self._listing(reddit, k)))) for k in keys)
+            listed = (self._retrying()(lambda k=k: list(self._listing(reddit, k, PROBE_LIMIT))) for k in keys)
+            return sum(len(items) for items in listed)
         except (prawcore.exceptions.PrawcoreException, praw.exceptions.PRAWException) as exc:
             raise SourceError(f"Reddit: {type(exc).__name__} ({exc})") from None
 

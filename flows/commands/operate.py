@@ -181,12 +181,10 @@ def sources_check(config: ConfigOption) -> None:
     Example: betrokken sources check --config betrokken.toml
     """
     settings = check_config(config)
-    from dataclasses import replace
-
     from flows.wiring import live_sources
     from sources.base import SourceError
     from sources.pseudonym import Pseudonymiser
-    from sources.reddit import RedditSource
+    from sources.registry import SOURCES
 
     notes: list[str] = []
     # A throwaway key: probing stores nothing, so no author key is ever made with it.
@@ -194,14 +192,13 @@ def sources_check(config: ConfigOption) -> None:
     rows: list[tuple[str, str, int, str]] = []
     failed = 0
     for source in sources:
-        if isinstance(source, RedditSource):
-            source.options = replace(source.options, limit=5)
         try:
             rows.append((source.key, "ok", source.probe(), ""))
         except SourceError as exc:
             failed += 1
             rows.append((source.key, "[red]failed[/red]", 0, escape(str(exc))))
-    rows.extend(("reddit", "skipped", 0, escape(note)) for note in notes)
+    platform_of = {p.absent_note: p.name for p in SOURCES.values()}
+    rows.extend((platform_of.get(note, "-"), "skipped", 0, escape(note)) for note in notes)
     console.print(probe_table(f"Sources in {config}", rows))
     if failed:
         raise typer.Exit(EXIT_FAILED)
