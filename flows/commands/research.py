@@ -222,6 +222,7 @@ def estimate(
             online_lower=g.online_lower,
             online_upper=g.online_upper,
             status=g.status,
+            status_reason=g.status_reason,
             representation_index=g.representation_index,
             population_is_assumption=g.population_share_is_assumption,
         )
