@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 import duckdb
 
 from sources.base import Post, SourceResult
-from sources.ingest import PostRow, decide, ingest_order, not_erased, prepare
+from sources.ingest import PostRow, Prepared, decide, ingest_order, not_erased, prepare
 from sources.relevance import Gazetteer
 from warehouse import faults
 from warehouse.db import insert_rows, record_source, transaction
@@ -165,6 +165,18 @@ def _record(con: duckdb.DuckDBPyConnection, run_id: int, counts: StoreCounts) ->
     )
 
 
+def near_search(con: duckdb.DuckDBPyConnection, prepared: Prepared) -> NearSearch:
+    """The near-duplicate search of a prepared chunk's fingerprinted items against the index."""
+    printed = prepared.printed
+    return NearSearch(
+        con,
+        [p.post_id for p in printed],
+        [dedup_group(p.kind) for p in printed],
+        [p.created_utc for p in printed],
+        prepared.prints,
+    )
+
+
 @dataclass(slots=True)
 class _Tally:
     new: int = 0
@@ -187,14 +199,7 @@ def _store_chunk(
     prepared = prepare(chunk, _existing(con, [p.post_id for p in chunk]))
     tally.skipped_empty += prepared.skipped_empty
     tally.truncated += prepared.truncated
-    printed = prepared.printed
-    near = NearSearch(
-        con,
-        [p.post_id for p in printed],
-        [dedup_group(p.kind) for p in printed],
-        [p.created_utc for p in printed],
-        prepared.prints,
-    )
+    near = near_search(con, prepared)
     decided = decide(
         prepared,
         gazetteer,
@@ -210,7 +215,7 @@ def _store_chunk(
     if decided.rows:
         insert_rows(con, "posts", POST_COLUMNS, decided.rows)
     if decided.originals:
-        kept = [printed[row] for row in decided.originals]
+        kept = [prepared.printed[row] for row in decided.originals]
         write_near_index(
             con,
             [p.post_id for p in kept],

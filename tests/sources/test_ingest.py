@@ -13,7 +13,7 @@ from sources.base import Post, content_hash
 from sources.ingest import MIN_DUPLICATE_CHARS, Prepared, decide, ingest_order, not_erased, prepare
 from sources.relevance import Gazetteer, GazetteerEntry
 from warehouse.db import connect
-from warehouse.near import NearSearch, dedup_group
+from warehouse.store import near_search
 
 GAZ = Gazetteer(
     [
@@ -41,14 +41,7 @@ def con(tmp_path: Path):
 
 
 def _decide(con, prepared: Prepared, threads=None, known=None):
-    printed = prepared.printed
-    near = NearSearch(
-        con,
-        [p.post_id for p in printed],
-        [dedup_group(p.kind) for p in printed],
-        [p.created_utc for p in printed],
-        prepared.prints,
-    )
+    near = near_search(con, prepared)
     return decide(prepared, GAZ, threads or {}, known or {}, near, "reddit:utrecht", 7, STORED_AT)
 
 
