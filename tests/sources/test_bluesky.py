@@ -369,3 +369,62 @@ def _scan_text_columns(con: duckdb.DuckDBPyConnection, needles: list[str]) -> li
             if hit:
                 found.append((table, column, needle))
     return found
+
+
+# --- the registry and the probe ----------------------------------------------------------------------
+
+BLUESKY_SKIPPED = (
+    "Bluesky skipped: set BETROKKEN_BLUESKY_HANDLE and BETROKKEN_BLUESKY_APP_PASSWORD "
+    "(or [bluesky] secret_block) to collect it; see README."
+)
+CONFIG = {
+    "bluesky": {"service": "http://127.0.0.1:1", "limit": 40, "overlap_hours": 6},
+    "municipalities": [
+        {
+            "id": "utrecht",
+            "name": "Utrecht",
+            "cbs_code": "GM0344",
+            "bluesky": {"search": ["Utrecht", "#utrecht"]},
+        },
+        {"id": "zeist", "name": "Zeist", "cbs_code": "GM0355", "bluesky": {"search": []}},
+    ],
+}
+
+
+def test_the_registry_skips_bluesky_without_credentials_with_its_one_line(
+    monkeypatch, pseudonymiser: Pseudonymiser
+) -> None:
+    from flows.config import parse_settings
+    from flows.wiring import live_sources
+
+    monkeypatch.delenv(ENV_HANDLE, raising=False)
+    monkeypatch.delenv(ENV_APP_PASSWORD, raising=False)
+    notes: list[str] = []
+    assert live_sources(parse_settings(CONFIG, "test"), pseudonymiser, notes) == []
+    assert notes == [BLUESKY_SKIPPED]
+
+
+def test_the_registry_builds_one_source_per_municipality_with_terms(monkeypatch, pseudonymiser) -> None:
+    from flows.config import parse_settings
+    from flows.wiring import live_sources
+
+    monkeypatch.setenv(ENV_HANDLE, HANDLE)
+    monkeypatch.setenv(ENV_APP_PASSWORD, APP_PASSWORD)
+    notes: list[str] = []
+    sources = live_sources(parse_settings(CONFIG, "test"), pseudonymiser, notes)
+    assert notes == [] and [s.key for s in sources] == ["bluesky:utrecht"]  # zeist names no term
+    (source,) = sources
+    assert isinstance(source, BlueskySource) and source.search == ["Utrecht", "#utrecht"]
+    assert source.options == BlueskyCollectOptions(
+        service="http://127.0.0.1:1/", limit=40, overlap_s=6 * 3600
+    )
+    assert APP_PASSWORD not in repr(source) and HANDLE not in repr(source)
+    defaults = parse_settings({"municipalities": CONFIG["municipalities"]}, "test").bluesky
+    assert str(defaults.service) == "https://bsky.social/" and defaults.limit == 500
+
+
+def test_probe_searches_each_term_for_a_few_posts(bluesky: FakeBluesky, pseudonymiser: Pseudonymiser) -> None:
+    source = _source(bluesky, pseudonymiser)
+    source.search = ["Overvecht", "Utrecht"]
+    assert source.probe() == 10
+    assert [s["limit"] for s in bluesky.searches] == ["5", "5"]
