@@ -225,13 +225,15 @@ class BlueskySource:
                 limit=min(PAGE_SIZE, limit - len(views)),
             )
             page = self._call(client.app.bsky.feed.search_posts, params)
+            past_window = False
             for post in page.posts:
                 view = get_model_as_dict(post)
                 if since is not None and sort_at(view).timestamp() < since:
-                    continue  # a service that ignores ``since``: the window is kept here
+                    past_window = True  # a service that ignores ``since``: the window is kept here
+                    continue
                 views.append(view)
             cursor = page.cursor
-            if not cursor or not page.posts:
+            if not cursor or not page.posts or past_window:  # newest first: the rest is older still
                 return views, False
         return views[:limit], True
 

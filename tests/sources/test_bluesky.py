@@ -111,6 +111,7 @@ class FakeBluesky:
         self.posts = posts
         self.searches: list[dict[str, str]] = []
         self.logins: list[dict] = []
+        self.search_ignores_since = False
         server.expect_request(LOGIN, method="POST").respond_with_handler(self.login)
         server.expect_request(SEARCH, method="GET").respond_with_handler(self.search)
 
@@ -139,6 +140,8 @@ class FakeBluesky:
         if not request.headers.get("Authorization", "").startswith("Bearer "):
             return Response('{"error":"AuthMissing"}', 401, content_type="application/json")
         since = parse_datetime(args["since"]).timestamp() if "since" in args else None
+        if self.search_ignores_since:
+            since = None
         hits = [p for p in self.posts if since is None or sort_at(p).timestamp() >= since]
         start = int(args.get("cursor", "0"))
         limit = int(args.get("limit", "25"))
@@ -428,3 +431,19 @@ def test_probe_searches_each_term_for_a_few_posts(bluesky: FakeBluesky, pseudony
     source.search = ["Overvecht", "Utrecht"]
     assert source.probe() == 10
     assert [s["limit"] for s in bluesky.searches] == ["5", "5"]
+
+
+def test_a_service_that_ignores_since_is_held_to_the_window(
+    bluesky: FakeBluesky, pseudonymiser: Pseudonymiser
+) -> None:
+    import sources.bluesky as module
+
+    bluesky.search_ignores_since = True
+    state = {"watermarks": {"Overvecht": (T0 - timedelta(hours=1)).timestamp()}}
+    module.PAGE_SIZE, saved = 2, module.PAGE_SIZE
+    try:
+        result = _source(bluesky, pseudonymiser, overlap_s=4 * 3600).collect(state)
+    finally:
+        module.PAGE_SIZE = saved
+    assert {p.created_utc for p in result.posts} == {T0 - timedelta(hours=h) for h in (1, 3, 5)}
+    assert len(bluesky.searches) == 2  # the second page reached past the window: no third
