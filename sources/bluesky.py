@@ -205,7 +205,8 @@ class BlueskySource:
             return "the response is not what the API describes"
         if isinstance(exc, ValueError):
             return "the response is not JSON"
-        return f"{type(exc).__name__} ({self._redact(str(exc))}) after {self.options.retries} attempts"
+        tries = f" after {self.options.retries} attempts" if _transient(exc) else ""
+        return f"{type(exc).__name__} ({self._redact(str(exc))}){tries}"
 
     def _search(self, client: Any, term: str, since: float | None, limit: int) -> tuple[list[dict], bool]:
         """Post views (JSON) for one term, newest first, from ``since`` on; and whether more were
