@@ -43,6 +43,21 @@ class RedditSources(StrictModel):
         return cleaned
 
 
+class BlueskySources(StrictModel):
+    search: list[str] = Field(
+        default_factory=list,
+        description="Search terms (app.bsky.feed.searchPosts), e.g. 'Utrecht', '#utrecht'",
+    )
+
+    @field_validator("search")
+    @classmethod
+    def _terms(cls, value: list[str]) -> list[str]:
+        cleaned = [v.strip() for v in value]
+        if any(not term for term in cleaned):
+            raise ValueError("a search term must not be empty")
+        return cleaned
+
+
 class Municipality(StrictModel):
     id: Annotated[str, Field(pattern=SLUG, description="Short lowercase id, e.g. utrecht")]
     name: Annotated[str, Field(min_length=1)]
@@ -53,6 +68,7 @@ class Municipality(StrictModel):
     wijken: list[str] = Field(default_factory=list, description="Districts and neighbourhoods")
     feeds: list[Feed] = Field(default_factory=list)
     reddit: RedditSources | None = None
+    bluesky: BlueskySources | None = None
     population_shares: Path | None = Field(
         default=None, description="CSV (profile_id, share, source) with this municipality's own shares"
     )
@@ -71,6 +87,22 @@ class RedditOptions(StrictModel):
     limit: Annotated[int, Field(ge=1, le=1000)] = 100
     comment_depth: Annotated[int, Field(ge=0, le=20)] = 4
     more_comments: Annotated[int, Field(ge=0, le=100)] = 4
+    overlap_hours: Annotated[float, Field(ge=0, le=24 * 30)] = 48
+    retries: Annotated[int, Field(ge=1, le=10)] = 4
+    backoff_s: Annotated[float, Field(ge=0, le=600)] = 2.0
+
+
+class BlueskyOptions(StrictModel):
+    """How Bluesky is read; applies to every municipality's search terms."""
+
+    service: HttpUrl = Field(
+        default=HttpUrl("https://bsky.social"),
+        description="The service (PDS) to log in to, e.g. https://bsky.social",
+    )
+    secret_block: str | None = Field(
+        default=None, description="Prefect Secret block with handle and app_password (JSON)"
+    )
+    limit: Annotated[int, Field(ge=1, le=10_000)] = 500
     overlap_hours: Annotated[float, Field(ge=0, le=24 * 30)] = 48
     retries: Annotated[int, Field(ge=1, le=10)] = 4
     backoff_s: Annotated[float, Field(ge=0, le=600)] = 2.0
@@ -177,6 +209,7 @@ class Settings(StrictModel):
     estimation: Estimation = Field(default_factory=Estimation)
     privacy: Privacy = Field(default_factory=Privacy)
     reddit: RedditOptions = Field(default_factory=RedditOptions)
+    bluesky: BlueskyOptions = Field(default_factory=BlueskyOptions)
     rss: RssOptions = Field(default_factory=RssOptions)
     collect: CollectOptions = Field(default_factory=CollectOptions)
     nlp: NlpOptions = Field(default_factory=NlpOptions)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sources import reddit, rss
+from sources import bluesky, reddit, rss
 from sources.base import Source, SourceConfig
 from sources.pseudonym import Pseudonymiser
 
@@ -52,6 +52,17 @@ SOURCES: dict[str, Platform] = {
             reddit.RedditState,
             credentials=reddit.find_credentials,
             absent_note=reddit.CREDENTIALS_ABSENT,
+        ),
+        Platform(
+            "bluesky",
+            "bluesky",
+            "bluesky",
+            bluesky.configured,
+            bluesky.channels,
+            bluesky.build,
+            bluesky.BlueskyState,
+            credentials=bluesky.find_credentials,
+            absent_note=bluesky.CREDENTIALS_ABSENT,
         ),
     )
 }
