@@ -43,6 +43,22 @@ class RedditSources(StrictModel):
         return cleaned
 
 
+class MastodonSources(StrictModel):
+    """The public hashtag timelines of one instance that a municipality is followed on."""
+
+    instance: Annotated[HttpUrl, Field(description='The instance, e.g. "https://mastodon.nl"')]
+    hashtags: Annotated[list[str], Field(min_length=1, description="Hashtags without #, e.g. utrecht")]
+
+    @field_validator("hashtags")
+    @classmethod
+    def _plain_tags(cls, value: list[str]) -> list[str]:
+        cleaned = [v.strip().removeprefix("#") for v in value]
+        for tag in cleaned:
+            if not re.fullmatch(r"\w{1,100}", tag) or tag.isdigit():
+                raise ValueError(f"'{tag}' is not a hashtag (letters, digits, _; not only digits; no #)")
+        return cleaned
+
+
 class Municipality(StrictModel):
     id: Annotated[str, Field(pattern=SLUG, description="Short lowercase id, e.g. utrecht")]
     name: Annotated[str, Field(min_length=1)]
@@ -53,6 +69,7 @@ class Municipality(StrictModel):
     wijken: list[str] = Field(default_factory=list, description="Districts and neighbourhoods")
     feeds: list[Feed] = Field(default_factory=list)
     reddit: RedditSources | None = None
+    mastodon: MastodonSources | None = None
     population_shares: Path | None = Field(
         default=None, description="CSV (profile_id, share, source) with this municipality's own shares"
     )
@@ -74,6 +91,21 @@ class RedditOptions(StrictModel):
     overlap_hours: Annotated[float, Field(ge=0, le=24 * 30)] = 48
     retries: Annotated[int, Field(ge=1, le=10)] = 4
     backoff_s: Annotated[float, Field(ge=0, le=600)] = 2.0
+
+
+class MastodonOptions(StrictModel):
+    """How Mastodon is read; applies to every municipality's hashtag timelines. Tokens are not
+    configured here: see BETROKKEN_MASTODON_TOKEN_<HOST> in the README."""
+
+    limit: Annotated[int, Field(ge=1, le=2000, description="Statuses per hashtag per run, at most")] = 200
+    timeout_s: Annotated[float, Field(gt=0, le=300)] = 20.0
+    retries: Annotated[int, Field(ge=1, le=10)] = 4
+    backoff_s: Annotated[float, Field(ge=0, le=600)] = 2.0
+    # the longest wait for a rate limit's reset before a retry
+    max_wait_s: Annotated[float, Field(ge=0, le=900)] = 300.0
+    resolve_threads: bool = Field(
+        default=True, description="Ask the instance for a reply's thread when its parent was not read"
+    )
 
 
 class RssOptions(StrictModel):
@@ -178,6 +210,7 @@ class Settings(StrictModel):
     privacy: Privacy = Field(default_factory=Privacy)
     reddit: RedditOptions = Field(default_factory=RedditOptions)
     rss: RssOptions = Field(default_factory=RssOptions)
+    mastodon: MastodonOptions = Field(default_factory=MastodonOptions)
     collect: CollectOptions = Field(default_factory=CollectOptions)
     nlp: NlpOptions = Field(default_factory=NlpOptions)
     municipalities: Annotated[list[Municipality], Field(min_length=1)]

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sources import reddit, rss
+from sources import mastodon, reddit, rss
 from sources.base import Source, SourceConfig
 from sources.pseudonym import Pseudonymiser
 
@@ -52,6 +52,17 @@ SOURCES: dict[str, Platform] = {
             reddit.RedditState,
             credentials=reddit.find_credentials,
             absent_note=reddit.CREDENTIALS_ABSENT,
+        ),
+        # No credentials: public timelines; a token per instance, where one is needed, comes from
+        # the environment when the source runs (sources/mastodon.py).
+        Platform(
+            "mastodon",
+            "mastodon",
+            "mastodon",
+            mastodon.configured,
+            mastodon.channels,
+            mastodon.build,
+            mastodon.MastodonState,
         ),
     )
 }
