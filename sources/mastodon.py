@@ -35,7 +35,7 @@ from typing import Any, TypedDict
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from sources.base import SourceConfig, SourceError, SourceResult
-from sources.mastodon_mapping import channel, host, map_status, original
+from sources.mastodon_mapping import channel, host, map_status, original, required
 from sources.pseudonym import Pseudonymiser
 
 ENV_TOKEN_PREFIX = "BETROKKEN_MASTODON_TOKEN_"
@@ -220,13 +220,15 @@ class MastodonSource:
                 statuses = self._timeline(client, tag, watermarks.get(name))
                 if not statuses:
                     continue
-                newest = max((str(s["id"]) for s in statuses), key=_id_key)
+                newest = max((str(required(s, "id")) for s in statuses), key=_id_key)
                 originals = []
                 for status in statuses:
                     status = original(status)
-                    if status.get("visibility", "public") not in ("public", "unlisted"):
+                    if status.get("visibility") in ("private", "direct"):  # never in a tag timeline
                         continue
-                    if str(status["uri"]) in seen:  # a boost of a status read already, or another tag
+                    if (
+                        str(required(status, "uri")) in seen
+                    ):  # a boost of a status read already, or another tag
                         continue
                     seen.add(str(status["uri"]))
                     originals.append(status)

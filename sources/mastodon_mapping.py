@@ -50,6 +50,14 @@ def original(status: Mapping[str, Any]) -> Mapping[str, Any]:
     return reblog if reblog else status
 
 
+def required(status: Mapping[str, Any], key: str) -> Any:
+    """A field every status has; ValueError when it is missing or empty (unusable data)."""
+    value = status.get(key)
+    if value is None or value == "":
+        raise ValueError(f"a status without {key}")
+    return value
+
+
 def _created(value: Any) -> datetime:
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
@@ -89,13 +97,13 @@ def map_status(
     is_reply = bool(status.get("in_reply_to_id"))
     parent = post_id(parent_uri) if is_reply and parent_uri else None
     thread = post_id(root_uri) if is_reply and root_uri else parent
-    own = post_id(str(status["uri"]))
+    own = post_id(str(required(status, "uri")))
     return Post(
         post_id=own,
         source=SOURCE,
         kind="comment" if is_reply else "post",
         channel=channel_name,
-        created_utc=_created(status["created_at"]),
+        created_utc=_created(required(status, "created_at")),
         title=html_to_text(status.get("spoiler_text") or "") or None,
         text=html_to_text(status.get("content") or ""),
         url=None,
