@@ -9,7 +9,7 @@ import json
 import re
 import time
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -386,3 +386,73 @@ def test_config_takes_hashtags_without_hash_and_rejects_what_is_not_a_hashtag(ps
     ):
         with pytest.raises(ConfigError, match=complaint):
             parse_settings({"municipalities": [{**BASE, "mastodon": bad}]}, "test")
+
+
+# --- the nightly flow -------------------------------------------------------------------------------
+
+
+def test_nightly_flow_with_only_mastodon_stores_voices_once_and_no_names(
+    prefect_harness, instance, tmp_path
+) -> None:
+    import duckdb
+
+    from flows.nightly import nightly
+
+    texts = [
+        "De gemeente wil meer groen in Overvecht, goed plan",
+        "Waarom duurt de renovatie van het station zo lang?",
+        "Het nieuwe fietspad langs de Vaartsche Rijn is prachtig",
+        "Te weinig betaalbare woningen in Leidsche Rijn voor starters",
+        "De gemeenteraad besluit vanavond over het parkeerbeleid in de binnenstad",
+        "Afvalcontainers in Kanaleneiland worden veel te laat geleegd",
+        "Mooi dat de bibliotheek in Zuilen langer open blijft",
+        "Speeltuin in Lunetten is eindelijk opgeknapt, de kinderen zijn blij",
+    ]
+    accounts = ["kees_fietst", "marieke_zuilen@social.example"]
+    instance.tags["utrecht"] = [status(n, accounts[n % 2], text=texts[n - 1]) for n in range(1, 9)]
+    instance.tags["utrecht"] += [
+        status(9, reply_to=2, text="Eens, het moet sneller"),
+        status(10, "boostbert", reblog=instance.tags["utrecht"][0]),
+    ]
+    config = tmp_path / "mastodon.toml"
+    config.write_text(f"""
+[warehouse]
+path = "w.duckdb"
+[collect]
+retries = 0
+[mastodon]
+backoff_s = 0
+[[municipalities]]
+id = "utrecht"
+name = "Utrecht"
+cbs_code = "GM0344"
+  [municipalities.mastodon]
+  instance = "{instance.url}"
+  hashtags = ["utrecht"]
+""")
+    first = nightly(config_path=str(config), mode="live", as_of=date(2026, 11, 25))
+    second = nightly(config_path=str(config), mode="live", as_of=date(2026, 11, 25))
+    by_source = {s["source_key"]: s for s in first["sources"]}
+    assert by_source["mastodon:utrecht"]["status"] == "ok" and by_source["mastodon:utrecht"]["new"] == 9
+    assert {s["source_key"]: s["new"] for s in second["sources"]} == {"mastodon:utrecht": 0}
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        voices = con.execute(
+            "SELECT count(*), count(DISTINCT author_key) FROM posts "
+            "WHERE source = 'mastodon' AND municipality_id = 'utrecht' AND author_key IS NOT NULL"
+        ).fetchone()
+        assert voices == (9, 2)  # every status a voice, two people; the booster is none
+        assert con.execute("SELECT count(*) FROM enrichment").fetchone()[0] == 9
+        state = con.execute("SELECT count(*) FROM source_state WHERE source_key = 'mastodon:utrecht'")
+        assert state.fetchone()[0] == 1
+        names = [*PEOPLE, *PEOPLE.values(), "kees_fietst", "marieke_zuilen", "boostbert", "/@", "/users/"]
+        columns = con.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE data_type = 'VARCHAR' AND table_schema = 'main'"
+        ).fetchall()
+        assert len(columns) > 20
+        for table, column in columns:
+            for name in names:
+                hits = con.execute(
+                    f'SELECT count(*) FROM "{table}" WHERE contains(lower("{column}"), lower(?))', [name]
+                ).fetchone()[0]
+                assert hits == 0, (table, column, name)
