@@ -58,6 +58,22 @@ class BlueskySources(StrictModel):
         return cleaned
 
 
+class MastodonSources(StrictModel):
+    """The public hashtag timelines of one instance that a municipality is followed on."""
+
+    instance: Annotated[HttpUrl, Field(description='The instance, e.g. "https://mastodon.nl"')]
+    hashtags: Annotated[list[str], Field(min_length=1, description="Hashtags without #, e.g. utrecht")]
+
+    @field_validator("hashtags")
+    @classmethod
+    def _plain_tags(cls, value: list[str]) -> list[str]:
+        cleaned = [v.strip().removeprefix("#") for v in value]
+        for tag in cleaned:
+            if not re.fullmatch(r"\w{1,100}", tag) or tag.isdigit():
+                raise ValueError(f"'{tag}' is not a hashtag (letters, digits, _; not only digits; no #)")
+        return cleaned
+
+
 class Municipality(StrictModel):
     id: Annotated[str, Field(pattern=SLUG, description="Short lowercase id, e.g. utrecht")]
     name: Annotated[str, Field(min_length=1)]
@@ -69,6 +85,7 @@ class Municipality(StrictModel):
     feeds: list[Feed] = Field(default_factory=list)
     reddit: RedditSources | None = None
     bluesky: BlueskySources | None = None
+    mastodon: MastodonSources | None = None
     population_shares: Path | None = Field(
         default=None, description="CSV (profile_id, share, source) with this municipality's own shares"
     )
@@ -106,6 +123,21 @@ class BlueskyOptions(StrictModel):
     overlap_hours: Annotated[float, Field(ge=0, le=24 * 30)] = 48
     retries: Annotated[int, Field(ge=1, le=10)] = 4
     backoff_s: Annotated[float, Field(ge=0, le=600)] = 2.0
+
+
+class MastodonOptions(StrictModel):
+    """How Mastodon is read; applies to every municipality's hashtag timelines. Tokens are not
+    configured here: see BETROKKEN_MASTODON_TOKEN_<HOST> in the README."""
+
+    limit: Annotated[int, Field(ge=1, le=2000, description="Statuses per hashtag per run, at most")] = 200
+    timeout_s: Annotated[float, Field(gt=0, le=300)] = 20.0
+    retries: Annotated[int, Field(ge=1, le=10)] = 4
+    backoff_s: Annotated[float, Field(ge=0, le=600)] = 2.0
+    # the longest wait for a rate limit's reset before a retry
+    max_wait_s: Annotated[float, Field(ge=0, le=900)] = 300.0
+    resolve_threads: bool = Field(
+        default=True, description="Ask the instance for a reply's thread when its parent was not read"
+    )
 
 
 class RssOptions(StrictModel):
@@ -211,6 +243,7 @@ class Settings(StrictModel):
     reddit: RedditOptions = Field(default_factory=RedditOptions)
     bluesky: BlueskyOptions = Field(default_factory=BlueskyOptions)
     rss: RssOptions = Field(default_factory=RssOptions)
+    mastodon: MastodonOptions = Field(default_factory=MastodonOptions)
     collect: CollectOptions = Field(default_factory=CollectOptions)
     nlp: NlpOptions = Field(default_factory=NlpOptions)
     municipalities: Annotated[list[Municipality], Field(min_length=1)]

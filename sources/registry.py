@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sources import bluesky, reddit, rss
+from sources import bluesky, mastodon, reddit, rss
 from sources.base import Source, SourceConfig
 from sources.pseudonym import Pseudonymiser
 
@@ -63,6 +63,17 @@ SOURCES: dict[str, Platform] = {
             bluesky.BlueskyState,
             credentials=bluesky.find_credentials,
             absent_note=bluesky.CREDENTIALS_ABSENT,
+        ),
+        # No credentials: public timelines; a token per instance, where one is needed, comes from
+        # the environment when the source runs (sources/mastodon.py).
+        Platform(
+            "mastodon",
+            "mastodon",
+            "mastodon",
+            mastodon.configured,
+            mastodon.channels,
+            mastodon.build,
+            mastodon.MastodonState,
         ),
     )
 }

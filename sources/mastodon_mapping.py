@@ -1,0 +1,114 @@
+"""Mastodon statuses as Posts, pure: no client, no network.
+
+``map_status`` turns one status (the API's JSON, as a dict, or the dict-like ``Status`` that
+Mastodon.py returns) into a Post. The HTML ``content`` becomes text with the RSS mapping's
+``html_to_text``.
+
+Privacy: an account appears only as the keyed hash of its ``acct``. The display name, username and
+account URL are never read, and neither is the status's ``uri`` or ``url`` stored as such, since
+both carry the username (``https://host/users/alice/statuses/1``): the id is a hash of the ``uri``
+(stable, and the same on every instance that federates the status), and the Post has no url.
+Mentions in the text are scrubbed at ingest, like every source's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from sources.base import Post
+from sources.pseudonym import Pseudonymiser
+from sources.rss_mapping import html_to_text
+
+SOURCE = "mastodon"
+
+
+def host(instance: str) -> str:
+    """The host of an instance URL (``https://mastodon.nl`` -> ``mastodon.nl``), lower-cased."""
+    return (urlsplit(instance if "//" in instance else f"https://{instance}").hostname or instance).lower()
+
+
+def channel(tag: str, instance: str) -> str:
+    """The channel of a hashtag timeline on an instance, as the gazetteer matches it:
+    ``#utrecht@mastodon.nl``."""
+    return f"#{tag.lower()}@{host(instance)}"
+
+
+def post_id(uri: str) -> str:
+    """The stable id of a status: a hash of its ActivityPub ``uri``, which is the same on every
+    instance (so one status seen through two instances is one item) and holds no username."""
+    return f"{SOURCE}:" + hashlib.sha256(uri.strip().encode("utf-8")).hexdigest()[:24]
+
+
+def original(status: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The status a boost points to, or the status itself. A boost is no new voice: the booster is
+    dropped and the original counts once (by its id, which is that of its ``uri``)."""
+    reblog = status.get("reblog")
+    return reblog if reblog else status
+
+
+def required(status: Mapping[str, Any], key: str) -> Any:
+    """A field every status has; ValueError when it is missing or empty (unusable data)."""
+    value = status.get(key)
+    if value is None or value == "":
+        raise ValueError(f"a status without {key}")
+    return value
+
+
+def _created(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _acct(status: Mapping[str, Any]) -> str | None:
+    """The account's ``acct`` (``alice`` locally, ``alice@host`` remotely), qualified with the
+    instance's host when local, so the same person hashes alike whichever instance we read."""
+    account = status.get("account") or {}
+    acct = account.get("acct")
+    if not acct:
+        return None
+    acct = str(acct)
+    if "@" not in acct:
+        uri = str(status.get("uri") or "")
+        acct = f"{acct}@{host(uri)}" if uri else acct
+    return acct
+
+
+def map_status(
+    status: Mapping[str, Any],
+    channel_name: str,
+    pseudonymiser: Pseudonymiser,
+    hint: str | None = None,
+    *,
+    parent_uri: str | None = None,
+    root_uri: str | None = None,
+) -> Post:
+    """A status (not a boost: pass ``original(status)``) as a Post.
+
+    A reply (``in_reply_to_id`` set) is a comment; ``parent_uri`` and ``root_uri`` are the ``uri``s
+    of the status it answers and of its conversation's first status, when the client knows them
+    (the thread is the root if known, else the parent). The content warning (``spoiler_text``)
+    becomes the title. ``language`` is not used here: the NLP stage detects language itself.
+    """
+    is_reply = bool(status.get("in_reply_to_id"))
+    parent = post_id(parent_uri) if is_reply and parent_uri else None
+    thread = post_id(root_uri) if is_reply and root_uri else parent
+    own = post_id(str(required(status, "uri")))
+    return Post(
+        post_id=own,
+        source=SOURCE,
+        kind="comment" if is_reply else "post",
+        channel=channel_name,
+        created_utc=_created(required(status, "created_at")),
+        title=html_to_text(status.get("spoiler_text") or "") or None,
+        text=html_to_text(status.get("content") or ""),
+        url=None,
+        parent_id=parent,
+        thread_id=thread if is_reply else own,
+        author_key=pseudonymiser.author_key(_acct(status)),
+        municipality_hint=hint,
+    )
