@@ -30,6 +30,11 @@ class Feed(StrictModel):
 
 
 class RedditSources(StrictModel):
+    mode: Literal["api", "feeds"] = Field(
+        default="api",
+        description='"api" (praw, with approved app credentials) or "feeds" (public RSS/Atom feeds, '
+        "no credentials)",
+    )
     subreddits: list[str] = Field(default_factory=list, description="Subreddits without r/, e.g. Utrecht")
     search: list[str] = Field(default_factory=list, description="Search terms, e.g. 'gemeente Utrecht'")
 
@@ -107,6 +112,10 @@ class RedditOptions(StrictModel):
     overlap_hours: Annotated[float, Field(ge=0, le=24 * 30)] = 48
     retries: Annotated[int, Field(ge=1, le=10)] = 4
     backoff_s: Annotated[float, Field(ge=0, le=600)] = 2.0
+    feeds_base: HttpUrl = Field(
+        default=HttpUrl("https://www.reddit.com"),
+        description='Where mode = "feeds" reads Reddit\'s public RSS/Atom feeds from',
+    )
 
 
 class BlueskyOptions(StrictModel):
@@ -275,6 +284,8 @@ def _describe(error: dict[str, Any], data: dict[str, Any]) -> str:
         return f"{key}: required key is missing"
     got = error.get("input")
     shown = f" (got {got!r})" if got is not None and not isinstance(got, dict | list) else ""
+    if kind == "literal_error":
+        return f"{key}: must be {error['ctx']['expected']}{shown}; set it to one of these"
     return f"{key}: {error['msg']}{shown}"
 
 

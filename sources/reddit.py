@@ -222,12 +222,16 @@ class RedditSource:
 
 
 def configured(section: Mapping[str, Any] | None) -> bool:
-    """Whether a municipality names any subreddit or search term."""
-    return bool(section and (section["subreddits"] or section["search"]))
+    """Whether a municipality reads Reddit through the API (``mode = "api"``, the default) and names
+    any subreddit or search term; ``mode = "feeds"`` is the ``reddit_feeds`` platform's."""
+    return bool(
+        section and section.get("mode", "api") == "api" and (section["subreddits"] or section["search"])
+    )
 
 
 def channels(section: Mapping[str, Any] | None) -> tuple[str, ...]:
-    """The channels of a municipality's subreddits, for the gazetteer."""
+    """The channels of a municipality's subreddits, for the gazetteer, in either mode (the
+    ``reddit_feeds`` platform names none, so no channel is named twice)."""
     return tuple(channel(s) for s in (section["subreddits"] if section else ()))
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sources import bluesky, mastodon, reddit, rss
+from sources import bluesky, mastodon, reddit, reddit_feeds, rss
 from sources.base import Source, SourceConfig
 from sources.pseudonym import Pseudonymiser
 
@@ -52,6 +52,17 @@ SOURCES: dict[str, Platform] = {
             reddit.RedditState,
             credentials=reddit.find_credentials,
             absent_note=reddit.CREDENTIALS_ABSENT,
+        ),
+        # [municipalities.reddit] mode = "feeds": Reddit's public feeds, no credentials (so never
+        # skipped for want of them); the "reddit" platform above is mode = "api" only.
+        Platform(
+            "reddit_feeds",
+            "reddit",
+            "reddit",
+            reddit_feeds.configured,
+            reddit_feeds.channels,
+            reddit_feeds.build,
+            reddit_feeds.RedditFeedState,
         ),
         Platform(
             "bluesky",

@@ -22,6 +22,22 @@ class RssState(TypedDict, total=False):
     last_modified: str | None
 
 
+def conditional_get(
+    url: str, name: str, state: RssState, timeout_s: float, user_agent: str = USER_AGENT
+) -> httpx.Response:
+    """GET a feed with the ETag and Last-Modified of ``state`` (a 304 means: nothing new). A request
+    that gets no answer raises ``SourceError``; any answer is returned, whatever its status."""
+    headers = {"User-Agent": user_agent}
+    if state.get("etag"):
+        headers["If-None-Match"] = state["etag"]
+    if state.get("last_modified"):
+        headers["If-Modified-Since"] = state["last_modified"]
+    try:
+        return httpx.get(url, headers=headers, timeout=timeout_s, follow_redirects=True)
+    except httpx.HTTPError as exc:
+        raise SourceError(f"{name}: request failed: {type(exc).__name__}: {exc}") from None
+
+
 class RssSource:
     """One configured feed; remembers ETag and Last-Modified for a conditional GET."""
 
@@ -38,15 +54,7 @@ class RssSource:
 
     def collect(self, state: RssState) -> SourceResult:
         started = time.monotonic()
-        headers = {"User-Agent": USER_AGENT}
-        if state.get("etag"):
-            headers["If-None-Match"] = state["etag"]
-        if state.get("last_modified"):
-            headers["If-Modified-Since"] = state["last_modified"]
-        try:
-            response = httpx.get(self.url, headers=headers, timeout=self.timeout_s, follow_redirects=True)
-        except httpx.HTTPError as exc:
-            raise SourceError(f"{self.name}: request failed: {type(exc).__name__}: {exc}") from None
+        response = conditional_get(self.url, self.name, state, self.timeout_s)
         fetched_at = datetime.now(tz=UTC)
         if response.status_code == 304:
             result = SourceResult(self.key, state=dict(state))

@@ -63,7 +63,8 @@ def canonical_link(url: str) -> str:
     return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path, urlencode(query), ""))
 
 
-def _entry_time(entry: Any) -> datetime | None:
+def entry_time(entry: Any) -> datetime | None:
+    """An entry's published (else updated) time in UTC; None when it has no usable date."""
     parsed = entry.get("published_parsed")
     if not parsed and "updated" in entry:  # asking for a missing updated_parsed warns in feedparser 6
         parsed = entry.get("updated_parsed")
@@ -86,7 +87,7 @@ def map_entry(
     if entry.get("content"):
         body_html = entry["content"][0].get("value", "")
     body_html = body_html or entry.get("summary", "")
-    created = _entry_time(entry)
+    created = entry_time(entry)
     warning = None
     if created is None:
         created = fetched_at
@@ -106,6 +107,23 @@ def map_entry(
     return post, warning
 
 
+def parse_entries(
+    content: bytes, feed_name: str, content_type: str | None = None
+) -> tuple[list[Any], list[str]]:
+    """The entries of feed bytes, and warnings. A ``bozo`` feed that still has entries is kept, with
+    a warning; bytes that hold no feed raise ``SourceError``."""
+    headers = {"content-type": content_type} if content_type else None
+    parsed = feedparser.parse(content, response_headers=headers)
+    warnings: list[str] = []
+    if not parsed.entries and not parsed.version:
+        raise SourceError(f"{feed_name}: not a readable feed (no RSS or Atom found)")
+    if parsed.bozo:
+        if not parsed.entries:
+            raise SourceError(f"{feed_name}: not a readable feed ({parsed.bozo_exception})")
+        warnings.append(f"{feed_name}: feed is not well-formed ({parsed.bozo_exception}); kept its entries")
+    return list(parsed.entries), warnings
+
+
 def parse_feed(
     content: bytes,
     feed_name: str,
@@ -113,19 +131,10 @@ def parse_feed(
     hint: str | None = None,
     content_type: str | None = None,
 ) -> SourceResult:
-    """Parse feed bytes. A ``bozo`` feed that still has entries is kept, with a warning."""
-    headers = {"content-type": content_type} if content_type else None
-    parsed = feedparser.parse(content, response_headers=headers)
-    result = SourceResult(f"rss:{feed_name}")
-    if not parsed.entries and not parsed.version:
-        raise SourceError(f"{feed_name}: not a readable feed (no RSS or Atom found)")
-    if parsed.bozo:
-        if not parsed.entries:
-            raise SourceError(f"{feed_name}: not a readable feed ({parsed.bozo_exception})")
-        result.warnings.append(
-            f"{feed_name}: feed is not well-formed ({parsed.bozo_exception}); kept its entries"
-        )
-    for entry in parsed.entries:
+    """Parse feed bytes into articles (see ``parse_entries`` for what is kept)."""
+    entries, warnings = parse_entries(content, feed_name, content_type)
+    result = SourceResult(f"rss:{feed_name}", warnings=warnings)
+    for entry in entries:
         post, warning = map_entry(entry, feed_name, fetched_at, hint)
         result.posts.append(post)
         if warning:

@@ -8,7 +8,8 @@ from flows.config import parse_settings
 from flows.wiring import gazetteer_for, live_sources
 from sources.pseudonym import Pseudonymiser
 from sources.reddit import ENV_CLIENT_ID, ENV_SECRET, ENV_USER_AGENT, RedditCollectOptions, RedditSource
-from sources.registry import SOURCES
+from sources.reddit_feeds import RedditFeedSource
+from sources.registry import SOURCES, channels
 from sources.rss import RssSource
 
 # The note of a run without Reddit credentials; users and docs know it by this wording.
@@ -109,3 +110,67 @@ def test_every_platform_keeps_a_typed_state_that_may_start_empty() -> None:
         assert hints, platform.name
         assert platform.state.__required_keys__ == frozenset(), platform.name  # {} before the first run
         assert (platform.credentials is None) == (platform.absent_note == ""), platform.name
+
+
+def _feeds_mode(config: dict, *ids: str) -> dict:
+    """The config with mode = "feeds" for the municipalities ``ids``."""
+    return {
+        **config,
+        "municipalities": [
+            {**m, "reddit": {**m["reddit"], "mode": "feeds"}} if m["id"] in ids else m
+            for m in config["municipalities"]
+        ],
+    }
+
+
+def test_feeds_mode_needs_no_credentials_and_is_not_noted_as_skipped(
+    no_reddit_env, pseudonymiser: Pseudonymiser
+) -> None:
+    notes: list[str] = []
+    sources = live_sources(
+        parse_settings(_feeds_mode(CONFIG, "utrecht", "zeist"), "test"), pseudonymiser, notes
+    )
+    assert notes == []
+    assert [s.key for s in sources] == [
+        "rss:utrecht:Domstad",
+        "rss:utrecht:Stadsblad",
+        "reddit_feeds:utrecht:r/Utrecht/new",
+        "reddit_feeds:utrecht:r/Utrecht/comments",
+        "reddit_feeds:zeist:search:gemeente Zeist",
+    ]
+    assert all(isinstance(s, RedditFeedSource) for s in sources[2:])
+    assert sources[2].url == "https://www.reddit.com/r/Utrecht/new/.rss?limit=7"  # [reddit] limit = 7
+    assert sources[2].options.retries == 2
+
+
+def test_the_skipped_note_is_only_for_municipalities_in_api_mode(
+    no_reddit_env, pseudonymiser: Pseudonymiser
+) -> None:
+    notes: list[str] = []
+    sources = live_sources(parse_settings(_feeds_mode(CONFIG, "utrecht"), "test"), pseudonymiser, notes)
+    assert notes == [REDDIT_SKIPPED]  # Zeist is in api mode and has no credentials
+    assert [s.key for s in sources if s.key.startswith("reddit")] == [
+        "reddit_feeds:utrecht:r/Utrecht/new",
+        "reddit_feeds:utrecht:r/Utrecht/comments",
+    ]
+
+
+def test_with_credentials_a_feeds_mode_municipality_still_reads_the_feeds(
+    monkeypatch, pseudonymiser: Pseudonymiser
+) -> None:
+    for var, value in ((ENV_CLIENT_ID, "id"), (ENV_SECRET, "secret"), (ENV_USER_AGENT, "agent")):
+        monkeypatch.setenv(var, value)
+    sources = live_sources(parse_settings(_feeds_mode(CONFIG, "utrecht"), "test"), pseudonymiser, [])
+    assert [s.key for s in sources if s.key.startswith("reddit")] == [
+        "reddit_feeds:utrecht:r/Utrecht/new",
+        "reddit_feeds:utrecht:r/Utrecht/comments",
+        "reddit:zeist",
+    ]
+
+
+def test_a_subreddit_is_one_channel_of_the_gazetteer_in_either_mode() -> None:
+    for config in (CONFIG, _feeds_mode(CONFIG, "utrecht", "zeist")):
+        plain = parse_settings(config, "test").model_dump(mode="json")["municipalities"][0]
+        assert channels(plain) == ("Domstad", "Stadsblad", "r/Utrecht")
+        gazetteer = gazetteer_for(parse_settings(config, "test"))
+        assert gazetteer.resolve("Wie weet een kapper?", "r/utrecht") == ("utrecht", "channel")
