@@ -85,11 +85,14 @@ def _voices_per_source(warehouse: Path) -> dict[str, int]:
 
 
 def test_three_platforms_with_self_service_access_give_voices_and_a_rerun_adds_nothing(
-    prefect_harness, platforms, tmp_path: Path
+    prefect_harness, platforms, tmp_path: Path, caplog, capfd
 ) -> None:
+    import logging
+
     from flows.nightly import nightly
     from warehouse.db import table_counts
 
+    caplog.set_level(logging.DEBUG)
     config, _ = platforms
     first = nightly(config_path=str(config), mode="live", as_of=AS_OF)
     assert first["status"] == "ok", first
@@ -115,6 +118,21 @@ def test_three_platforms_with_self_service_access_give_voices_and_a_rerun_adds_n
         people = [v for a in AUTHORS for v in (a["did"], a["handle"], a["displayName"])]
         people += [*PEOPLE, *PEOPLE.values(), *USERNAMES, HANDLE, APP_PASSWORD]
         assert _scan_text_columns(con, people) == []
+    # nor any copy made for people to read: the report, the researchers' snapshot and export, the logs
+    with duckdb.connect(str(tmp_path / "w.snapshot.duckdb"), read_only=True) as snapshot:
+        assert _scan_text_columns(snapshot, people) == []
+    exported = sorted((tmp_path / "export").rglob("*.parquet"))
+    assert exported
+    read = ""
+    with duckdb.connect() as con:
+        for path in exported:  # every column of every file, as text (Parquet compresses its strings)
+            text = con.execute(f"SELECT lower(string_agg(CAST(COLUMNS(*) AS VARCHAR), ' ')) FROM '{path}'")
+            found = " ".join(str(v) for v in text.fetchone() if v)
+            assert not [p for p in people if p.lower() in found], path
+            read += found
+    assert "overvecht" in read and "bsky:search:" in read  # the scan reads the posts' text and channels
+    shown = (tmp_path / "report.html").read_text(encoding="utf-8") + caplog.text + "".join(capfd.readouterr())
+    assert not [p for p in people if p.lower() in shown.lower()]
 
 
 def test_a_platform_that_refuses_its_login_is_reported_and_the_others_land(
