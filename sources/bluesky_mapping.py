@@ -34,10 +34,9 @@ def channel(term: str) -> str:
 
 def item_id(uri: str, pseudonymiser: Pseudonymiser) -> str:
     """The stored id of the post at an AT-URI: the URI names its author's DID, so it is hashed."""
-    key = pseudonymiser.author_key(f"at-uri {uri}")  # app.bsky.feed.post keys are TIDs: lowercase
-    if key is None:
+    if not uri or not uri.strip():
         raise MappingError("a post view without an AT-URI")
-    return f"{SOURCE}:{key}"
+    return f"{SOURCE}:{pseudonymiser.item_key(uri)}"
 
 
 def parse_datetime(value: str) -> datetime:

@@ -13,7 +13,6 @@ Mentions in the text are scrubbed at ingest, like every source's.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -37,10 +36,11 @@ def channel(tag: str, instance: str) -> str:
     return f"#{tag.lower()}@{host(instance)}"
 
 
-def post_id(uri: str) -> str:
-    """The stable id of a status: a hash of its ActivityPub ``uri``, which is the same on every
-    instance (so one status seen through two instances is one item) and holds no username."""
-    return f"{SOURCE}:" + hashlib.sha256(uri.strip().encode("utf-8")).hexdigest()[:24]
+def post_id(uri: str, pseudonymiser: Pseudonymiser) -> str:
+    """The stable id of a status: the keyed hash of its ActivityPub ``uri``, which is the same on
+    every instance (so one status seen through two instances is one item). The URI names its
+    author, so without the key the id cannot be matched to a public status."""
+    return f"{SOURCE}:{pseudonymiser.item_key(uri)}"
 
 
 def original(status: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -95,9 +95,9 @@ def map_status(
     becomes the title. ``language`` is not used here: the NLP stage detects language itself.
     """
     is_reply = bool(status.get("in_reply_to_id"))
-    parent = post_id(parent_uri) if is_reply and parent_uri else None
-    thread = post_id(root_uri) if is_reply and root_uri else parent
-    own = post_id(str(required(status, "uri")))
+    parent = post_id(parent_uri, pseudonymiser) if is_reply and parent_uri else None
+    thread = post_id(root_uri, pseudonymiser) if is_reply and root_uri else parent
+    own = post_id(str(required(status, "uri")), pseudonymiser)
     return Post(
         post_id=own,
         source=SOURCE,

@@ -34,6 +34,12 @@ class Pseudonymiser:
         digest = hmac.new(self._key, name.strip().casefold().encode("utf-8"), hashlib.sha256)
         return digest.hexdigest()[:24]
 
+    def item_key(self, reference: str) -> str:
+        """The keyed hash of an item's reference that names its author (an AT-URI holds the DID, a
+        Mastodon status URI the username): a stable id that links no item to its public address
+        without the key. Case is kept: two references that differ in case are two items."""
+        return hmac.new(self._key, reference.strip().encode("utf-8"), hashlib.sha256).hexdigest()[:24]
+
 
 def load_key(key_file: Path) -> bytes:
     """The key from the environment, else from ``key_file``, which is created (0600) if missing."""

@@ -201,10 +201,12 @@ def test_later_runs_page_forward_from_the_watermark_and_a_limit_leaves_no_gap(
     state = src.collect({}).state
     instance.tags["utrecht"] += [status(n) for n in range(3, 9)]  # six new ones, limit three a run
     second = src.collect(state)
-    assert ids(second) == [post_id(status(n)["uri"]) for n in (3, 4, 5)]  # the oldest new ones first
+    assert ids(second) == [
+        post_id(status(n)["uri"], pseudonymiser) for n in (3, 4, 5)
+    ]  # the oldest new ones first
     assert second.state["watermarks"] == {channel("utrecht", instance.url): str(ID0 + 5)}
     third = src.collect(second.state)
-    assert ids(third) == [post_id(status(n)["uri"]) for n in (6, 7, 8)]
+    assert ids(third) == [post_id(status(n)["uri"], pseudonymiser) for n in (6, 7, 8)]
     assert src.collect(third.state).posts == []
 
 
@@ -290,9 +292,10 @@ def test_boosts_count_the_original_once_and_replies_are_comments_in_their_thread
     result = source(instance, pseudonymiser).collect({})
     by_id = {p.post_id: p for p in result.posts}
     pid = {
-        n: post_id(s["uri"]) for n, s in [(1, root), (2, parent), (20, outside_root), (21, outside_parent)]
+        n: post_id(s["uri"], pseudonymiser)
+        for n, s in [(1, root), (2, parent), (20, outside_root), (21, outside_parent)]
     }
-    pid.update({n: post_id(status(n)["uri"]) for n in (3, 7, 8)})
+    pid.update({n: post_id(status(n)["uri"], pseudonymiser) for n in (3, 7, 8)})
     assert sorted(by_id) == sorted([pid[1], pid[2], pid[3], pid[20], pid[7], pid[8]])
     assert by_id[pid[1]].kind == "post" and by_id[pid[1]].thread_id == pid[1]
     assert by_id[pid[20]].kind == "post"
@@ -330,7 +333,7 @@ def test_mapping_turns_html_into_text_and_keeps_only_the_keyed_hash_of_the_accou
     # the same person read through another instance, where the acct is qualified, hashes alike
     remote = {**raw, "account": {**raw["account"], "acct": "kees_fietst@mastodon.test"}}
     assert map_status(remote, "#utrecht@elders.example", pseudonymiser).author_key == post.author_key
-    assert post.post_id == post_id(raw["uri"]) and post.post_id.startswith("mastodon:")
+    assert post.post_id == post_id(raw["uri"], pseudonymiser) and post.post_id.startswith("mastodon:")
     assert (
         post.url is None and post.municipality_hint == "utrecht" and post.channel == "#utrecht@mastodon.test"
     )
