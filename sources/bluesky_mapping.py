@@ -39,6 +39,12 @@ def item_id(uri: str, pseudonymiser: Pseudonymiser) -> str:
     return f"{SOURCE}:{pseudonymiser.item_key(uri)}"
 
 
+def stored_id(reference: str, pseudonymiser: Pseudonymiser) -> str | None:
+    """The stored id of a post given by its AT-URI (an erasure request), or None for another
+    platform's reference."""
+    return item_id(reference, pseudonymiser) if reference.strip().startswith("at://") else None
+
+
 def parse_datetime(value: str) -> datetime:
     """An atproto datetime (RFC 3339, ``Z`` or an offset) as an aware UTC datetime."""
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))

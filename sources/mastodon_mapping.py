@@ -13,6 +13,7 @@ Mentions in the text are scrubbed at ingest, like every source's.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -41,6 +42,21 @@ def post_id(uri: str, pseudonymiser: Pseudonymiser) -> str:
     every instance (so one status seen through two instances is one item). The URI names its
     author, so without the key the id cannot be matched to a public status."""
     return f"{SOURCE}:{pseudonymiser.item_key(uri)}"
+
+
+# A status's address as people see it (https://host/@user/123), and its ActivityPub URI
+# (https://host/users/user/statuses/123), which Mastodon derives from it for its own statuses.
+_STATUS_URL = re.compile(r"^(https://[^/\s]+)/@([\w.-]+)/(\d+)/?$")
+_STATUS_URI = re.compile(r"^https://[^/\s]+/users/[\w.-]+/statuses/\d+$")
+
+
+def stored_id(reference: str, pseudonymiser: Pseudonymiser) -> str | None:
+    """The stored id of a status given by its URI or its address on its own instance (an erasure
+    request), or None for another platform's reference."""
+    reference = reference.strip()
+    if url := _STATUS_URL.match(reference):
+        reference = f"{url[1]}/users/{url[2]}/statuses/{url[3]}"
+    return post_id(reference, pseudonymiser) if _STATUS_URI.match(reference) else None
 
 
 def original(status: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sources import bluesky, mastodon, reddit, reddit_feeds, rss
+from sources import bluesky, bluesky_mapping, mastodon, mastodon_mapping, reddit, reddit_feeds, rss
 from sources.base import Source, SourceConfig
 from sources.pseudonym import Pseudonymiser
 
@@ -35,6 +35,9 @@ class Platform:
     # None: no credentials needed; else finds them from the platform's options, None when absent
     credentials: Callable[[Mapping[str, Any]], dict[str, str] | None] | None = None
     absent_note: str = ""  # the one line a run notes when credentials are needed and absent
+    # the stored id of an item given by the platform's own reference (for erasure requests, where
+    # the stored id is a keyed hash of it); None when the reference is not this platform's
+    stored_id: Callable[[str, Pseudonymiser], str | None] | None = None
 
 
 # In the order a municipality's sources are built.
@@ -74,6 +77,7 @@ SOURCES: dict[str, Platform] = {
             bluesky.BlueskyState,
             credentials=bluesky.find_credentials,
             absent_note=bluesky.CREDENTIALS_ABSENT,
+            stored_id=bluesky_mapping.stored_id,
         ),
         # No credentials: public timelines; a token per instance, where one is needed, comes from
         # the environment when the source runs (sources/mastodon.py).
@@ -85,9 +89,19 @@ SOURCES: dict[str, Platform] = {
             mastodon.channels,
             mastodon.build,
             mastodon.MastodonState,
+            stored_id=mastodon_mapping.stored_id,
         ),
     )
 }
+
+
+def stored_id(reference: str, pseudonymiser: Pseudonymiser) -> str:
+    """The id an item is stored under, from what a person asking for its erasure has: a platform's
+    own reference (an AT-URI, a Mastodon status address) or the stored id itself."""
+    for p in SOURCES.values():
+        if p.stored_id is not None and (found := p.stored_id(reference, pseudonymiser)) is not None:
+            return found
+    return reference.strip()
 
 
 def channels(municipality: Mapping[str, Any]) -> tuple[str, ...]:

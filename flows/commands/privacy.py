@@ -78,7 +78,12 @@ def purge(
 
 def forget(
     source_id: Annotated[
-        str | None, typer.Option("--source-id", help="An item id, e.g. reddit:t1_abc or t1_abc.")
+        str | None,
+        typer.Option(
+            "--source-id",
+            help="An item id (reddit:t1_abc or t1_abc), a Bluesky post's at:// URI, or a Mastodon "
+            "status's address or URI.",
+        ),
     ] = None,
     author: Annotated[
         str | None, typer.Option("--author", help="An author name as it appears at the source.")
@@ -95,6 +100,7 @@ def forget(
     recomputed on the next run. Example: betrokken forget --author "some_user" -c betrokken.toml
     """
     from sources.pseudonym import Pseudonymiser, load_key
+    from sources.registry import stored_id
     from warehouse.privacy import erase_posts, posts_by_id, posts_of_author
     from warehouse.publish import publish
 
@@ -102,17 +108,23 @@ def forget(
         err.print("give exactly one of --source-id or --author")
         raise typer.Exit(EXIT_CONFIG)
     path, key_file = maintenance_target(warehouse, config)
+    has_key = key_file.exists() or bool(os.environ.get("BETROKKEN_AUTHOR_KEY"))
+    if author is not None and not has_key:
+        err.print(f"[red]No author key[/red] at {key_file}: without it no name can be matched")
+        raise typer.Exit(EXIT_FAILED)
+    pseudonymiser = Pseudonymiser(load_key(key_file)) if has_key else None
     author_key = None
-    if author is not None:
-        if not key_file.exists() and not os.environ.get("BETROKKEN_AUTHOR_KEY"):
-            err.print(f"[red]No author key[/red] at {key_file}: without it no name can be matched")
-            raise typer.Exit(EXIT_FAILED)
-        author_key = Pseudonymiser(load_key(key_file)).author_key(author)
+    if author is not None and pseudonymiser is not None:
+        author_key = pseudonymiser.author_key(author)
         if author_key is None:
             err.print("--author: give a real author name")
             raise typer.Exit(EXIT_CONFIG)
+    # Bluesky and Mastodon items are stored under a keyed hash of their URI: found from it here.
+    item = source_id or ""
+    if pseudonymiser is not None:
+        item = stored_id(item, pseudonymiser)
     with exclusive(path) as con:
-        ids = posts_of_author(con, author_key) if author_key else posts_by_id(con, source_id or "")
+        ids = posts_of_author(con, author_key) if author_key else posts_by_id(con, item)
         erased = erase_posts(con, ids, author_key=author_key)
         publish(con, path)
     what = "that author" if author_key else f"item {source_id}"

@@ -149,3 +149,33 @@ def test_a_platform_that_refuses_its_login_is_reported_and_the_others_land(
     assert failed[0]["reason"] and "wrong-password-1234" not in failed[0]["reason"]
     assert set(_voices_per_source(tmp_path / "w.duckdb")) == {"reddit", "mastodon"}
     assert bluesky.logins  # it was asked, and said no
+
+
+def test_an_erasure_request_names_a_bluesky_or_mastodon_item_by_its_own_address(
+    prefect_harness, platforms, tmp_path: Path
+) -> None:
+    """Their items are stored under a keyed hash of the URI; `forget --source-id` takes the
+    at:// URI of a Bluesky post, or the address (or URI) of a Mastodon status, as a person has it."""
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+    from flows.nightly import nightly
+    from sources.bluesky_mapping import item_id
+    from sources.mastodon_mapping import post_id
+    from sources.pseudonym import Pseudonymiser, load_key
+
+    config, _ = platforms
+    assert nightly(config_path=str(config), mode="live", as_of=AS_OF)["status"] == "ok"
+    warehouse = tmp_path / "w.duckdb"
+    pseudonymiser = Pseudonymiser(load_key(tmp_path / "betrokken.key"))
+    bluesky_uri = corpus()[0]["uri"]
+    mastodon_status = status(1, "marieke_zuilen@social.example", text=MASTODON_TEXTS[0])
+    stored = [item_id(bluesky_uri, pseudonymiser), post_id(mastodon_status["uri"], pseudonymiser)]
+    for reference, item in zip((bluesky_uri, mastodon_status["url"]), stored, strict=True):
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            assert con.execute("SELECT count(*) FROM posts WHERE post_id = ?", [item]).fetchone()[0] == 1
+        result = CliRunner().invoke(app, ["forget", "--source-id", reference, "--warehouse", str(warehouse)])
+        assert result.exit_code == 0, result.output
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            assert con.execute("SELECT count(*) FROM posts WHERE post_id = ?", [item]).fetchone()[0] == 0
+            assert con.execute("SELECT count(*) FROM erased_items WHERE post_id = ?", [item]).fetchone()[0]
