@@ -215,6 +215,24 @@ def test_a_residents_post_carries_profile_evidence_on_any_platform(tmp_path: Pat
     assert signalled == {"bluesky:1", "mastodon:1"}
 
 
+def test_the_same_words_on_two_platforms_are_one_voice_item_not_two(tmp_path: Path) -> None:
+    """A resident who posts the same text on Bluesky and Mastodon (or a copy across platforms) is
+    counted once: the later item is linked to the first as a duplicate, whatever the platform."""
+    from dataclasses import replace
+
+    text = "Utrecht: de gemeente moet de fietsenstalling bij Lombok echt groter maken, elke dag vol."
+    first = replace(_post("bluesky:a", text), source="bluesky", channel="bsky:search:utrecht")
+    again = replace(
+        _post("mastodon:b", text + " #utrecht"), source="mastodon", channel="#utrecht@mastodon.nl"
+    )
+    with connect(tmp_path / "w.duckdb") as con:
+        run = begin_run(con, "live")
+        store_result(con, SourceResult("bluesky:utrecht", posts=[first]), GAZ, run)
+        store_result(con, SourceResult("mastodon:utrecht", posts=[again]), GAZ, run)
+        rows = con.execute("SELECT post_id, duplicate_of FROM posts ORDER BY post_id").fetchall()
+    assert rows == [("bluesky:a", None), ("mastodon:b", "bluesky:a")]
+
+
 def _overlap_posts() -> list[Post]:
     """Relevant posts, one off-topic (no municipality) and one repost (a duplicate): in chunks of 2."""
     texts = [
