@@ -1,6 +1,8 @@
 """The bundled demo corpus, written by this project: Reddit threads in the JSON shape of the Reddit
-API (the shape praw parses) and three local news feeds. Read through the same mapping functions as
-live data, so the demo exercises the real code path without network or accounts."""
+API (the shape praw parses), Bluesky post views as ``app.bsky.feed.searchPosts`` returns them,
+Mastodon statuses as a hashtag timeline returns them, and three local news feeds. Read through the
+same mapping functions as live data, so the demo exercises the real code path without network or
+accounts."""
 
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from typing import Any
 
 from common.yamlfile import parse_yaml
 from sources.base import SourceResult
+from sources.bluesky_mapping import map_post
+from sources.mastodon_mapping import channel, map_status, original
 from sources.pseudonym import Pseudonymiser
 from sources.reddit_mapping import iter_thread, map_comment, map_submission
 from sources.rss_mapping import parse_feed
@@ -46,6 +50,70 @@ class SampleReddit:
         return result
 
 
+class SampleBluesky:
+    """The bundled Bluesky search results as one source: per search term, the post views that
+    ``app.bsky.feed.searchPosts`` returned for it (and the municipality whose term it is)."""
+
+    key = "sample:bluesky"
+
+    def __init__(self, pseudonymiser: Pseudonymiser, path: Path | None = None) -> None:
+        self.pseudonymiser = pseudonymiser
+        self.path = path or SAMPLE_DIR / "bluesky.json"
+
+    def collect(self, state: dict[str, Any]) -> SourceResult:
+        started = time.monotonic()
+        result = SourceResult(self.key)
+        for search in json.loads(self.path.read_text(encoding="utf-8")):
+            for view in search["posts"]:
+                post = map_post(view, self.pseudonymiser, search["term"], search["municipality"])
+                result.posts.append(post)
+        result.duration_s = time.monotonic() - started
+        return result
+
+
+class SampleMastodon:
+    """The bundled Mastodon hashtag timelines as one source: per instance and tag, the statuses the
+    timeline returned (newest first). As the live source does, a boost counts as the status it
+    boosts (the booster is no voice) and a status read once already is not read again; a reply's
+    parent and conversation root are found among the file's statuses, where the live source asks
+    the instance for the status's context."""
+
+    key = "sample:mastodon"
+
+    def __init__(self, pseudonymiser: Pseudonymiser, path: Path | None = None) -> None:
+        self.pseudonymiser = pseudonymiser
+        self.path = path or SAMPLE_DIR / "mastodon.json"
+
+    def collect(self, state: dict[str, Any]) -> SourceResult:
+        started = time.monotonic()
+        result = SourceResult(self.key)
+        timelines = json.loads(self.path.read_text(encoding="utf-8"))
+        by_id = {str(s["id"]): original(s) for t in timelines for s in t["statuses"]}
+        seen: set[str] = set()
+        for timeline in timelines:
+            name = channel(timeline["tag"], timeline["instance"])
+            for status in map(original, timeline["statuses"]):
+                if status["uri"] in seen:
+                    continue
+                seen.add(status["uri"])
+                parent = by_id.get(str(status.get("in_reply_to_id")))
+                root = parent
+                while root is not None and root.get("in_reply_to_id"):
+                    root = by_id.get(str(root["in_reply_to_id"]))
+                result.posts.append(
+                    map_status(
+                        status,
+                        name,
+                        self.pseudonymiser,
+                        timeline["municipality"],
+                        parent_uri=parent["uri"] if parent else None,
+                        root_uri=root["uri"] if root else None,
+                    )
+                )
+        result.duration_s = time.monotonic() - started
+        return result
+
+
 class SampleFeed:
     """One bundled news feed file as one source."""
 
@@ -63,9 +131,16 @@ class SampleFeed:
         return result
 
 
-def sample_sources(pseudonymiser: Pseudonymiser) -> list[SampleReddit | SampleFeed]:
+def sample_sources(
+    pseudonymiser: Pseudonymiser,
+) -> list[SampleReddit | SampleBluesky | SampleMastodon | SampleFeed]:
     feeds = sorted(p for p in (SAMPLE_DIR / "feeds").iterdir() if p.suffix in (".rss", ".atom"))
-    return [SampleReddit(pseudonymiser), *(SampleFeed(p) for p in feeds)]
+    return [
+        SampleReddit(pseudonymiser),
+        SampleBluesky(pseudonymiser),
+        SampleMastodon(pseudonymiser),
+        *(SampleFeed(p) for p in feeds),
+    ]
 
 
 def intended_mix() -> dict[str, Any]:

@@ -363,20 +363,39 @@ def test_labelling_loop_calibrates_the_estimates(demo_run, tmp_path: Path) -> No
     # (the warehouse keeps no author key for exported voices, so this is the only way back)
     import html
 
+    from sources.mastodon_mapping import host
     from sources.reddit_mapping import iter_thread
+    from sources.rss_mapping import html_to_text
+    from sources.scrub import scrub
 
     author_of_text = {}
     for thread in json.loads((SAMPLE_DIR / "reddit.json").read_text(encoding="utf-8")):
         for kind, d in iter_thread(thread):
             text = (d["title"] + "\n" + d["selftext"]) if kind == "t3" else d["body"]
             author_of_text[html.unescape(text).strip()] = d["author"]
+    # Bluesky voices are labelled by their DID, Mastodon voices by their acct (qualified with the host)
+    for search in json.loads((SAMPLE_DIR / "bluesky.json").read_text(encoding="utf-8")):
+        for view in search["posts"]:
+            author_of_text[view["record"]["text"].strip()] = view["author"]["did"]
+    for timeline in json.loads((SAMPLE_DIR / "mastodon.json").read_text(encoding="utf-8")):
+        for status in timeline["statuses"]:
+            if not status["reblog"]:
+                text = scrub(html_to_text(status["content"])).text.strip()
+                acct = status["account"]["acct"]
+                author_of_text[text] = acct if "@" in acct else f"{acct}@{host(timeline['instance'])}"
     truth = {}
     with (SAMPLE_DIR / "voice_labels.csv").open(encoding="utf-8") as handle:
         for r in csv.DictReader(line for line in handle if not line.startswith("#")):
             truth[(r["author"], r["municipality"])] = r["profile"]
+    platforms = set()
     for r in rows:
         author = author_of_text.get(r["texts"].split("\n---\n")[0].strip())
         r["profile"] = truth.get((author, r["municipality"]), "")
+        if r["profile"]:
+            platforms.add(
+                "bluesky" if author.startswith("did:") else "mastodon" if "@" in author else "reddit"
+            )
+    assert platforms == {"reddit", "bluesky", "mastodon"}
     with connect(warehouse) as con:
         columns = [c[0] for c in con.execute("DESCRIBE label_voices").fetchall()]
     assert "author_key" not in columns

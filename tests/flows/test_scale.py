@@ -128,12 +128,18 @@ def test_enrichment_on_a_dask_cluster_equals_threads(threads_rows, demo_run, tmp
     assert _rows(path) == threads_rows
 
 
-def test_nightly_on_a_process_pool_equals_threads(threads_rows, prefect_harness, tmp_path: Path) -> None:
+def test_nightly_on_a_process_pool_equals_threads(
+    threads_rows, demo_run, prefect_harness, tmp_path: Path
+) -> None:
     """The whole nightly run with a worker process (stored chunks go to it during the store; the
     hand-over itself is tested in test_warehouse) ends with exactly the threads runner's rows."""
+    import shutil
+
     from flows.nightly import nightly
     from sources.sample import demo_config_path, sample_end
 
+    # Bluesky ids are keyed hashes of their AT-URIs: the same rows need the reference run's key
+    shutil.copy(demo_run[0] / "betrokken.key", tmp_path / "betrokken.key")
     summary = nightly(
         config_path=str(demo_config_path()),
         mode="sample",

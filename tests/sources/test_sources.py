@@ -11,7 +11,15 @@ from sources.pseudonym import Pseudonymiser, load_key
 from sources.reddit_mapping import iter_thread, map_comment, map_submission, praw_data
 from sources.relevance import Gazetteer, GazetteerEntry
 from sources.rss_mapping import canonical_link, html_to_text, parse_feed
-from sources.sample import SAMPLE_DIR, SampleFeed, SampleReddit, intended_mix
+from sources.sample import (
+    SAMPLE_DIR,
+    SampleBluesky,
+    SampleFeed,
+    SampleMastodon,
+    SampleReddit,
+    intended_mix,
+    sample_sources,
+)
 
 FETCHED = datetime(2026, 11, 25, tzinfo=UTC)
 
@@ -91,6 +99,99 @@ def test_sample_feeds_parse_with_warnings_for_the_malformed_one() -> None:
         for post in result.posts:
             assert post.kind == "article" and post.author_key is None
             assert "<p>" not in post.text and "&lt;" not in post.text
+
+
+def _sample_json(name: str) -> list:
+    return json.loads((SAMPLE_DIR / name).read_text(encoding="utf-8"))
+
+
+def _sample_people() -> set[str]:
+    """Every handle, display name, username, acct and DID of the sample's Bluesky and Mastodon files."""
+    names: set[str] = set()
+    for search in _sample_json("bluesky.json"):
+        for view in search["posts"]:
+            names |= {view["author"]["did"], view["author"]["handle"], view["author"]["displayName"]}
+    for timeline in _sample_json("mastodon.json"):
+        for status in timeline["statuses"]:
+            for item in (status, status["reblog"] or {}):
+                if item:
+                    account = item["account"]
+                    names |= {account["acct"], account["username"], account["display_name"], account["url"]}
+    return names
+
+
+def test_sample_sources_cover_three_platforms_and_the_feeds(pseudonymiser: Pseudonymiser) -> None:
+    keys = [source.key for source in sample_sources(pseudonymiser)]
+    assert keys[:3] == ["sample:reddit", "sample:bluesky", "sample:mastodon"]
+    assert len(keys) == 6 and all(k.startswith("sample:rss:") for k in keys[3:])
+
+
+def test_sample_bluesky_maps_every_view_with_replies_in_their_thread(pseudonymiser: Pseudonymiser) -> None:
+    searches = _sample_json("bluesky.json")
+    views = [view for search in searches for view in search["posts"]]
+    posts = SampleBluesky(pseudonymiser).collect({}).posts
+    assert len(posts) == len(views) == 25
+    assert {p.source for p in posts} == {"bluesky"}
+    assert {p.municipality_hint for p in posts} == {"utrecht", "overbetuwe"}
+    assert {p.channel for p in posts} == {f"bsky:search:{s['term']}" for s in searches}
+    by_id = {p.post_id: p for p in posts}
+    comments = [p for p in posts if p.kind == "comment"]
+    assert len(comments) == 6
+    # every reply points at a parent and a thread root that the sample contains, and a reply to a
+    # reply keeps the root as its thread
+    assert all(p.parent_id in by_id and by_id[p.thread_id].kind == "post" for p in comments)
+    assert any(p.parent_id != p.thread_id for p in comments)
+    assert len({p.author_key for p in posts}) == 10  # 8 voices, one English, one off-topic
+    span = (min(p.created_utc for p in posts), max(p.created_utc for p in posts))
+    assert span[0] >= datetime(2026, 9, 1, tzinfo=UTC) and span[1] < datetime(2026, 11, 25, tzinfo=UTC)
+
+
+def test_sample_mastodon_maps_every_status_and_the_boost_is_no_new_voice(
+    pseudonymiser: Pseudonymiser,
+) -> None:
+    from sources.mastodon_mapping import post_id
+
+    timelines = _sample_json("mastodon.json")
+    statuses = [s for t in timelines for s in t["statuses"]]
+    boosts = [s for s in statuses if s["reblog"]]
+    assert len(statuses) == 21 and len(boosts) == 1
+    posts = SampleMastodon(pseudonymiser).collect({}).posts
+    assert len(posts) == 20  # the boost is read as the status it boosts, which is read once
+    ids = [p.post_id for p in posts]
+    assert len(set(ids)) == len(ids) and post_id(boosts[0]["reblog"]["uri"]) in ids
+    booster = pseudonymiser.author_key(boosts[0]["account"]["acct"] + "@mastodon.example")
+    assert booster not in {p.author_key for p in posts}
+    assert len({p.author_key for p in posts}) == 8
+    assert {p.channel for p in posts} == {
+        "#utrecht@mastodon.example",
+        "#overbetuwe@mastodon.example",
+        "#elst@mastodon.example",
+    }
+    by_id = {p.post_id: p for p in posts}
+    comments = [p for p in posts if p.kind == "comment"]
+    assert len(comments) == 6
+    assert all(p.parent_id in by_id and by_id[p.thread_id].kind == "post" for p in comments)
+    assert any(p.parent_id != p.thread_id for p in comments)  # a reply to a reply: thread is the root
+
+
+def test_sample_new_platforms_keep_no_handle_display_name_or_did(pseudonymiser: Pseudonymiser) -> None:
+    names = _sample_people()
+    assert len(names) > 40
+    posts = [
+        *SampleBluesky(pseudonymiser).collect({}).posts,
+        *SampleMastodon(pseudonymiser).collect({}).posts,
+    ]
+    for post in posts:
+        assert post.url is None
+        stored = repr(post).lower()
+        # mentions of a username stay in the text until the ingest scrub; nothing else may carry a name
+        fields = stored.replace(post.text.lower(), "")
+        assert [n for n in names if n.lower() in fields] == []
+    labels = (SAMPLE_DIR / "voice_labels.csv").read_text(encoding="utf-8")
+    keys = {p.author_key for p in posts}
+    authors = [line.split(",")[0] for line in labels.splitlines() if not line.startswith("#")]
+    labelled = [a for a in authors if a.startswith("did:") or "@" in a]  # Bluesky DIDs, Mastodon accts
+    assert len(labelled) == 16 and all(pseudonymiser.author_key(a) in keys for a in labelled)
 
 
 def test_rss_bytes_without_entries_is_an_error() -> None:

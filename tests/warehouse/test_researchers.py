@@ -38,7 +38,9 @@ def test_sql_formats_and_refusals(demo_run) -> None:
     code, text = _sql(warehouse, query, "csv")
     assert code == 0
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert [r["source"] for r in rows] == ["reddit", "rss"] and int(rows[0]["n"]) > 300
+    n = {r["source"]: int(r["n"]) for r in rows}
+    assert list(n) == ["bluesky", "mastodon", "reddit", "rss"] and n["reddit"] > 300
+    assert n["bluesky"] == 25 and n["mastodon"] == 20  # the sample's boost is no item of its own
     code, text = _sql(warehouse, query, "table")
     assert code == 0 and "reddit" in text
     code, text = _sql(warehouse, "DELETE FROM runs")
