@@ -229,11 +229,13 @@ def run_stages(
     options = settings.nlp.backend_options()
     version = nlp_version(options)
     with RunLock(warehouse), fewer_gc_collections():
-        with stage("setup"), connect(warehouse) as con:
-            run_id = begin_run(con, mode, as_of, version)
-            record_municipalities(con, municipality_rows(settings))
-            states = load_states(con)
+        with stage("setup"):
+            # before the run is recorded: a bad key fails it at once, leaving no run "running"
             pseudonymiser = Pseudonymiser(load_key(settings.key_file()))
+            with connect(warehouse) as con:
+                run_id = begin_run(con, mode, as_of, version)
+                record_municipalities(con, municipality_rows(settings))
+                states = load_states(con)
         summary = RunSummary(run_id, "running", str(warehouse), None)
         try:
             _collect_store_enrich(settings, work, sources, pseudonymiser, states, run_id, summary, stage)
