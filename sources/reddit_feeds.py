@@ -160,13 +160,15 @@ class RedditFeedSource:
         if len(items) < len(posts):
             skipped = len(posts) - len(items)
             result.warnings.append(f"{self.label}: {skipped} entries are no Reddit item; skipped")
+        # Every listed item is delivered, also one older than the newest seen: a search hit indexed
+        # late or a post let through by the moderators appears below it. The store skips what it
+        # has, so a rerun adds nothing; the newest seen only tells whether items may have been missed.
         for post in items:
             created = post.created_utc.timestamp()
             if newest_utc is None or created > newest_utc:
                 newest_id, newest_utc = post.post_id.removeprefix("reddit:"), created
-            if seen_utc is None or created >= seen_utc:
-                result.posts.append(post)
-        if seen_utc is not None and items and len(result.posts) == len(items):
+            result.posts.append(post)
+        if seen_utc is not None and items and all(p.created_utc.timestamp() > seen_utc for p in items):
             result.warnings.append(
                 f"{self.label}: every item in the feed is newer than the last run's newest; "
                 "items in between may be missed (a feed lists only the most recent)"

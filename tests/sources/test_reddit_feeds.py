@@ -192,7 +192,9 @@ def test_second_run_with_etag_gets_304_and_delivers_nothing(httpserver, pseudony
     assert len(moved.collect(first.state).posts) == 3 and "If-None-Match" not in seen[2]
 
 
-def test_without_etag_only_items_since_the_newest_seen_are_delivered(httpserver, pseudonymiser) -> None:
+def test_without_etag_every_listed_item_is_delivered_and_a_gap_is_said(httpserver, pseudonymiser) -> None:
+    """An item older than the newest seen may be new to us (a search hit indexed late, a post let
+    through by the moderators): it is delivered; the store skips the items it already has."""
     httpserver.expect_request("/r/Utrecht/new/.rss").respond_with_data(
         (FEEDS / "new.atom").read_bytes(), content_type=ATOM
     )
@@ -203,7 +205,7 @@ def test_without_etag_only_items_since_the_newest_seen_are_delivered(httpserver,
         "newest_utc": datetime(2026, 11, 24, 18, 30, tzinfo=UTC).timestamp(),
     }
     result = source.collect(older)
-    assert [p.post_id for p in result.posts] == ["reddit:t3_1kaaaa1", "reddit:t3_1kbbbb2"]
+    assert len(result.posts) == 3 and "reddit:t3_1kaaaa1" in [p.post_id for p in result.posts]
     assert result.state["newest_id"] == "t3_1kaaaa1" and result.warnings == []
     # nothing in the feed is as old as the newest seen: a gap is possible, and said
     gap = source.collect({"url": source.url, "newest_utc": datetime(2026, 11, 1, tzinfo=UTC).timestamp()})
