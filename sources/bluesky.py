@@ -268,7 +268,8 @@ class BlueskySource:
                         "older posts of the window were not read (raise [bluesky] limit)"
                     )
                 for view in views:
-                    mark = max(mark, min(sort_at(view).timestamp(), now))
+                    if not more:  # a cut-short search keeps its watermark: the unread part stays due
+                        mark = max(mark, min(sort_at(view).timestamp(), now))
                     post = map_post(view, self.pseudonymiser, term, self.municipality_id)
                     if post.post_id in seen:  # found by an earlier term: its channel is that term's
                         continue

@@ -246,6 +246,10 @@ def test_the_limit_stops_paging_and_warns(bluesky: FakeBluesky, pseudonymiser: P
     result = _source(bluesky, pseudonymiser, limit=2).collect({})
     assert len(result.posts) == 2 and len(bluesky.searches) == 1 and bluesky.searches[0]["limit"] == "2"
     assert result.warnings and "limit of 2" in result.warnings[0]
+    # the unread, older part of the window stays due: a cut-short search does not move its watermark
+    assert result.state["watermarks"] == {}
+    marked = {"watermarks": {"Overvecht": 1.0}}
+    assert _source(bluesky, pseudonymiser, limit=2).collect(marked).state == marked
 
 
 def test_rate_limit_then_success(httpserver: HTTPServer, pseudonymiser: Pseudonymiser) -> None:
