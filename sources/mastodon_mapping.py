@@ -112,8 +112,9 @@ def map_status(
     """
     is_reply = bool(status.get("in_reply_to_id"))
     parent = post_id(parent_uri, pseudonymiser) if is_reply and parent_uri else None
-    thread = post_id(root_uri, pseudonymiser) if is_reply and root_uri else parent
     own = post_id(str(required(status, "uri")), pseudonymiser)
+    # a reply whose conversation could not be found is a thread of its own, never a thread of none
+    thread = post_id(root_uri, pseudonymiser) if is_reply and root_uri else parent or own
     return Post(
         post_id=own,
         source=SOURCE,

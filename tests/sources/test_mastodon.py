@@ -307,7 +307,7 @@ def test_boosts_count_the_original_once_and_replies_are_comments_in_their_thread
     )
     assert (by_id[pid[3]].parent_id, by_id[pid[3]].thread_id) == (pid[2], pid[1])
     assert (by_id[pid[7]].parent_id, by_id[pid[7]].thread_id) == (pid[21], pid[20])
-    assert (by_id[pid[8]].kind, by_id[pid[8]].parent_id, by_id[pid[8]].thread_id) == ("comment", None, None)
+    assert (by_id[pid[8]].kind, by_id[pid[8]].parent_id, by_id[pid[8]].thread_id) == ("comment", None, pid[8])
     # the booster is no voice
     assert pseudonymiser.author_key("boostbert@mastodon.test") not in {p.author_key for p in result.posts}
     assert pseudonymiser.author_key("boostbert") not in {p.author_key for p in result.posts}
