@@ -13,6 +13,7 @@ names the author's DID or handle.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -39,10 +40,17 @@ def item_id(uri: str, pseudonymiser: Pseudonymiser) -> str:
     return f"{SOURCE}:{pseudonymiser.item_key(uri)}"
 
 
+# A post's address in the Bluesky app, with its author's DID (a handle would need resolving first).
+_APP_URL = re.compile(r"^https://bsky\.app/profile/(did:[a-z]+:[\w.:%-]+)/post/(\w+)/?$")
+
+
 def stored_id(reference: str, pseudonymiser: Pseudonymiser) -> str | None:
-    """The stored id of a post given by its AT-URI (an erasure request), or None for another
-    platform's reference."""
-    return item_id(reference, pseudonymiser) if reference.strip().startswith("at://") else None
+    """The stored id of a post given by its AT-URI or its bsky.app address with the DID (an
+    erasure request), or None for another platform's reference."""
+    reference = reference.strip()
+    if app := _APP_URL.match(reference):
+        reference = f"at://{app[1]}/app.bsky.feed.post/{app[2]}"
+    return item_id(reference, pseudonymiser) if reference.startswith("at://") else None
 
 
 def parse_datetime(value: str) -> datetime:

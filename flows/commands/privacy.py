@@ -119,15 +119,27 @@ def forget(
         if author_key is None:
             err.print("--author: give a real author name")
             raise typer.Exit(EXIT_CONFIG)
-    # Bluesky and Mastodon items are stored under a keyed hash of their URI: found from it here.
-    item = source_id or ""
-    if pseudonymiser is not None:
-        item = stored_id(item, pseudonymiser)
+    item = (source_id or "").strip()
+    if item.startswith(("at://", "http://", "https://")):
+        # Bluesky and Mastodon items are stored under a keyed hash of their URI: found from it here.
+        if pseudonymiser is None:
+            err.print(f"[red]No author key[/red] at {key_file}: without it no address can be matched")
+            raise typer.Exit(EXIT_FAILED)
+        if (item := stored_id(item, pseudonymiser)) == source_id.strip():
+            err.print(
+                "--source-id: not an address this tool can match; give a Bluesky at:// URI (or "
+                "https://bsky.app/profile/<did>/post/<id>), a Mastodon status as "
+                "https://<instance>/@<user>/<id>, or the stored id as v_posts.post_id shows it"
+            )
+            raise typer.Exit(EXIT_CONFIG)
     with exclusive(path) as con:
         ids = posts_of_author(con, author_key) if author_key else posts_by_id(con, item)
+        if source_id is not None and not ids:
+            err.print(f"no stored item has the id {item}: nothing was erased")
+            raise typer.Exit(EXIT_FAILED)
         erased = erase_posts(con, ids, author_key=author_key)
         publish(con, path)
-    what = "that author" if author_key else f"item {source_id}"
+    what = "that author" if author_key else f"item {item}"
     console.print(
         f"erased {erased.posts} items of {what} and {erased.derived_rows} derived rows; "
         f"{erased.duplicates_released} copies by others kept; snapshot and export rewritten"

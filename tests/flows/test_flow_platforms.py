@@ -163,6 +163,7 @@ def test_an_erasure_request_names_a_bluesky_or_mastodon_item_by_its_own_address(
     from sources.bluesky_mapping import item_id
     from sources.mastodon_mapping import post_id
     from sources.pseudonym import Pseudonymiser, load_key
+    from sources.registry import stored_id
 
     config, _ = platforms
     assert nightly(config_path=str(config), mode="live", as_of=AS_OF)["status"] == "ok"
@@ -171,6 +172,9 @@ def test_an_erasure_request_names_a_bluesky_or_mastodon_item_by_its_own_address(
     bluesky_uri = corpus()[0]["uri"]
     mastodon_status = status(1, "marieke_zuilen@social.example", text=MASTODON_TEXTS[0])
     stored = [item_id(bluesky_uri, pseudonymiser), post_id(mastodon_status["uri"], pseudonymiser)]
+    # the Bluesky app's address of the post names the same stored item as its at:// URI
+    did, rkey = bluesky_uri.removeprefix("at://").split("/app.bsky.feed.post/")
+    assert stored_id(f"https://bsky.app/profile/{did}/post/{rkey}", pseudonymiser) == stored[0]
     for reference, item in zip((bluesky_uri, mastodon_status["url"]), stored, strict=True):
         with duckdb.connect(str(warehouse), read_only=True) as con:
             assert con.execute("SELECT count(*) FROM posts WHERE post_id = ?", [item]).fetchone()[0] == 1
@@ -179,3 +183,16 @@ def test_an_erasure_request_names_a_bluesky_or_mastodon_item_by_its_own_address(
         with duckdb.connect(str(warehouse), read_only=True) as con:
             assert con.execute("SELECT count(*) FROM posts WHERE post_id = ?", [item]).fetchone()[0] == 0
             assert con.execute("SELECT count(*) FROM erased_items WHERE post_id = ?", [item]).fetchone()[0]
+    # a request that cannot be matched, or matches nothing, says so and exits non-zero: an erasure
+    # request is never closed by mistake
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        before = con.execute("SELECT count(*) FROM posts").fetchone()[0]
+    for reference, code in (
+        ("https://bsky.app/profile/bewoner0.bsky.social/post/3kpost0000000", 2),  # a handle, not the DID
+        (bluesky_uri, 1),  # erased above: nothing left to erase
+        ("reddit:t1_nietbestaand", 1),
+    ):
+        result = CliRunner().invoke(app, ["forget", "--source-id", reference, "--warehouse", str(warehouse)])
+        assert result.exit_code == code, (reference, result.output)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM posts").fetchone()[0] == before
