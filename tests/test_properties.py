@@ -144,6 +144,7 @@ def _check_enrichment(text: str, result: Enrichment, topic_ids: set[str]) -> Non
         assert result.topics == () and result.sentiment == "neutral" and result.trust == "neutral"
 
 
+@pytest.mark.slow  # seconds: many generated examples through the whole NLP or model
 @SLOW
 @given(st.lists(TEXTS, max_size=8), st.integers(min_value=1, max_value=4))
 @example(["", "   ", "\x00\x01", "\u202ereversed", "🙂" * 30, "a" * (MAX_CHARS + 10)], 2)
@@ -158,6 +159,7 @@ def test_enrich_yields_one_valid_result_per_text(
         _check_enrichment(text, result, topic_ids)
 
 
+@pytest.mark.slow  # seconds: many generated examples through the whole NLP or model
 @SLOW
 @given(st.lists(_DUTCH, min_size=1, max_size=30).map(" ".join))
 def test_enrich_dutch_word_soup(enricher: Enricher, text: str) -> None:
@@ -223,6 +225,7 @@ def test_evidence_on_enrichment_results(
     _check_posterior(evidence, evidence.posterior(voice))  # one voice, many posts
 
 
+@pytest.mark.slow  # seconds: many generated examples through the whole NLP or model
 @FAST
 @given(
     st.frozensets(st.one_of(_DUTCH, st.text(_CHARS, max_size=10))),
@@ -248,6 +251,7 @@ def test_fired_on_arbitrary_features(
     assert set(fired) <= {s.id for s in evidence.model.signals}
 
 
+@pytest.mark.slow  # seconds: many generated examples through the whole NLP or model
 @FAST
 @given(st.data())
 def test_posterior_for_any_subset_and_unknown_ids(evidence: EvidenceModel, data: st.DataObject) -> None:

@@ -41,6 +41,7 @@ def test_serve_creates_a_deployment_with_schedule_and_parameters(
     assert limit is not None and limit.limit == 1  # and the run lock keeps a manual run out too
 
 
+@pytest.mark.slow
 def test_serve_rejects_a_bad_cron_or_runner(minimal_config: Path) -> None:
     runner = CliRunner()
     bad_cron = runner.invoke(app, ["serve", "-c", str(minimal_config), "--cron", "every night"])
