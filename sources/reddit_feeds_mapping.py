@@ -28,7 +28,7 @@ from typing import Any
 
 from sources.base import Post
 from sources.pseudonym import Pseudonymiser
-from sources.reddit_mapping import REMOVED_MARKERS, channel
+from sources.reddit_mapping import REMOVED_MARKERS, channel, item_id
 from sources.rss_mapping import entry_time, html_to_text
 
 _BODY = re.compile(r"<!--\s*SC_OFF\s*-->(.*?)<!--\s*SC_ON\s*-->", re.DOTALL)
@@ -77,9 +77,9 @@ def map_feed_entry(
     text = html_to_text(body_html(entry, kind))
     author = feed_author(entry)
     deleted = text in REMOVED_MARKERS or author is None or author in REMOVED_MARKERS
-    thread = f"reddit:t3_{post_id}"
+    thread = item_id(f"t3_{post_id}")
     common = {
-        "post_id": f"reddit:{native}",
+        "post_id": item_id(native),
         "source": "reddit",
         "channel": channel(subreddit),
         "created_utc": entry_time(entry) or fetched_at,

@@ -27,6 +27,12 @@ def _created(data: Mapping[str, Any]) -> datetime:
     return datetime.fromtimestamp(float(data["created_utc"]), tz=UTC)
 
 
+def item_id(fullname: str) -> str:
+    """The stored id of a Reddit item from its fullname (``t3_...``, ``t1_...``): the same whether
+    it was read through the API or the public feeds, so switching modes stores nothing twice."""
+    return f"reddit:{fullname}"
+
+
 def _author(data: Mapping[str, Any]) -> str | None:
     author = data.get("author")
     return None if author is None else str(author)
@@ -38,7 +44,7 @@ def map_submission(data: Mapping[str, Any], pseudonymiser: Pseudonymiser, hint: 
     author = _author(data)
     deleted = body in REMOVED_MARKERS or author in REMOVED_MARKERS
     return Post(
-        post_id=f"reddit:{data['name']}",
+        post_id=item_id(data["name"]),
         source="reddit",
         kind="post",
         channel=channel(data["subreddit"]),
@@ -47,7 +53,7 @@ def map_submission(data: Mapping[str, Any], pseudonymiser: Pseudonymiser, hint: 
         text="" if deleted else body,
         url=f"https://www.reddit.com{data['permalink']}" if data.get("permalink") else data.get("url"),
         author_key=None if deleted else pseudonymiser.author_key(author),
-        thread_id=f"reddit:{data['name']}",
+        thread_id=item_id(data["name"]),
         municipality_hint=hint,
         is_deleted=deleted,
     )
@@ -59,15 +65,15 @@ def map_comment(data: Mapping[str, Any], pseudonymiser: Pseudonymiser, hint: str
     author = _author(data)
     deleted = body in REMOVED_MARKERS or author in REMOVED_MARKERS
     return Post(
-        post_id=f"reddit:{data['name']}",
+        post_id=item_id(data["name"]),
         source="reddit",
         kind="comment",
         channel=channel(data["subreddit"]),
         created_utc=_created(data),
         text="" if deleted else body,
         url=f"https://www.reddit.com{data['permalink']}" if data.get("permalink") else None,
-        parent_id=f"reddit:{data['parent_id']}" if data.get("parent_id") else None,
-        thread_id=f"reddit:{data['link_id']}" if data.get("link_id") else None,
+        parent_id=item_id(data["parent_id"]) if data.get("parent_id") else None,
+        thread_id=item_id(data["link_id"]) if data.get("link_id") else None,
         author_key=None if deleted else pseudonymiser.author_key(author),
         municipality_hint=hint,
         is_deleted=deleted,
