@@ -62,6 +62,14 @@ def overall_shares(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
     return _records(con.execute(OVERALL_SHARES_SQL))
 
 
+def voices_by_source(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Distinct voices per source over the whole warehouse (the one definition of a voice)."""
+    rows = con.execute(
+        "SELECT source, count(DISTINCT author_key) FROM v_voice_posts GROUP BY source ORDER BY source"
+    ).fetchall()
+    return dict(rows)
+
+
 def query_snapshot(snapshot: Path, query: str) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Run one researcher's statement on a snapshot file, read-only, with UTC days.
 

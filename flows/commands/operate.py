@@ -114,6 +114,7 @@ def demo(
 
     Example: betrokken demo --out /tmp/demo
     """
+    from flows.commands.demo_figures import measure, summary_line
     from sources.sample import demo_config_path, intended_mix, sample_end
 
     out.mkdir(parents=True, exist_ok=True)
@@ -129,6 +130,7 @@ def demo(
     )
     print_summary(summary)
     print_demo_shares(warehouse, intended_mix()["voices"])
+    console.print(summary_line(measure(warehouse, intended_mix()["voices"])))
     console.print(
         "The intended mix is what this project wrote the sample with; the evidence was fitted on "
         "other voices, written by two writers outside the project. A small check, not a validation."

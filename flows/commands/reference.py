@@ -18,6 +18,7 @@ from typing import Any
 
 import typer
 
+from common.markers import replace_between
 from flows.cli import app
 from flows.commands.common import EXIT_CODES
 
@@ -90,10 +91,7 @@ def render() -> str:
 
 def with_reference(text: str) -> str:
     """``text`` (the README) with the part between the markers replaced by :func:`render`."""
-    start, end = text.find(BEGIN), text.find(END)
-    if start < 0 or end < start:
-        raise ValueError(f"README.md needs the two lines {BEGIN!r} and {END!r}, in that order")
-    return text[:start] + render() + text[end + len(END) + 1 :]
+    return replace_between(text, BEGIN, END, render())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -501,3 +501,19 @@ cbs_code = "GM0344"
     collect_seconds = summary["stage_seconds"]["collect"]
     assert collect_seconds < 3.5, collect_seconds  # did not wait for the 4 s answer
     assert time.monotonic() - started > collect_seconds
+
+
+def test_readme_demo_figures_are_those_of_the_demo(demo_run) -> None:
+    """The README's demo paragraph is what the demo measures; it counts the voices the sample has."""
+    from flows.commands import demo_figures
+    from sources.sample import intended_mix
+
+    out, _, _ = demo_run
+    intended = intended_mix()["voices"]
+    figures = demo_figures.measure(out / "warehouse.duckdb", intended)
+    assert figures.voices == sum(sum(mix.values()) for mix in intended.values())
+    assert figures.intervals == 8 * len(intended)
+    text = demo_figures.README.read_text(encoding="utf-8")
+    assert demo_figures.with_figures(text, figures) == text, (
+        "README.md's demo figures differ from the demo; run: python -m flows.commands.demo_figures"
+    )
