@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import re
 import shutil
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -210,15 +214,13 @@ def _chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def test_report_in_headless_chromium(warehouse: Path, tmp_path: Path) -> None:
+@contextmanager
+def _browser() -> Iterator[Any]:
+    """Debian's chromium driven by playwright (no browser download); skips where either is missing."""
     chromium = _chromium()
     if chromium is None:
         pytest.skip("Debian chromium is not installed (make test installs it where apt-get can)")
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra")
-    report = tmp_path / "report.html"
-    _report(warehouse, report)
-    console: list[str] = []
-    requests: list[str] = []
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(
             executable_path=chromium,
@@ -231,6 +233,18 @@ def test_report_in_headless_chromium(warehouse: Path, tmp_path: Path) -> None:
                 "--no-first-run",
             ],
         )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def test_report_in_headless_chromium(warehouse: Path, tmp_path: Path) -> None:
+    report = tmp_path / "report.html"
+    _report(warehouse, report)
+    console: list[str] = []
+    requests: list[str] = []
+    with _browser() as browser:
         page = browser.new_page()
         page.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
         page.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
@@ -259,9 +273,73 @@ def test_report_in_headless_chromium(warehouse: Path, tmp_path: Path) -> None:
         assert re.fullmatch(r"onbekend \(te weinig (stemmen|bewijs)\)", unknown)
         page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
         page.pdf(path=str(tmp_path / "report.pdf"))
-        browser.close()
     assert (tmp_path / "report.png").stat().st_size > 50_000
     assert (tmp_path / "report.pdf").read_bytes().startswith(b"%PDF")
+
+
+def _pdf_lines(path: Path) -> list[list[str]]:
+    """Each page's lines of text, top to bottom (pieces of text at the same height joined)."""
+    pypdf = pytest.importorskip("pypdf", reason="pypdf is in the test extra")
+    pages = []
+    for page in pypdf.PdfReader(path).pages:
+        pieces: list[tuple[float, float, str]] = []
+
+        def visit(text: str, cm: list[float], tm: list[float], *_: Any, into=pieces) -> None:
+            if text.strip():  # the piece's origin on the page: its text matrix times the page's
+                y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+                into.append((-round(y), tm[4] * cm[0] + tm[5] * cm[2] + cm[4], text))
+
+        page.extract_text(visitor_text=visit)
+        lines: dict[int, list[str]] = {}
+        for y, _, text in sorted(pieces):
+            lines.setdefault(y, []).append(text)
+        # NFKC: Chromium writes ligatures ("ﬁ" in "profiel") that the HTML does not have
+        pages.append([" ".join(unicodedata.normalize("NFKC", "".join(p)).split()) for p in lines.values()])
+    return pages
+
+
+def test_printed_report_starts_each_section_on_a_new_page(warehouse: Path, tmp_path: Path) -> None:
+    """Printed (A4, Chromium's print to PDF): every section after the summary starts a page, no
+    heading is the last line of a page, and the collapsed weekly tables are printed open."""
+    from warehouse.report import messages
+
+    t = messages()["nl"]
+    report, pdf = tmp_path / "report.html", tmp_path / "report.pdf"
+    _report(warehouse, report)
+    with _browser() as browser:
+        page = browser.new_page()
+        page.goto(report.as_uri(), wait_until="load")
+        headings = set(page.locator("h2, h3, h4, summary").all_inner_texts())
+        weekly = page.locator("details:not([open]) tbody tr").evaluate_all(
+            "rows => rows.map(r => [...r.cells].map(c => c.textContent.trim()).join(' '))"
+        )
+        page.pdf(path=str(pdf), format="A4")
+    pages = _pdf_lines(pdf)
+    assert t["s1"] in pages[0]
+    for title in [t[f"s{i}"] for i in range(2, 7)]:
+        assert [p[0] for p in pages if title in p] == [title], title  # once, at the top of its page
+    assert [p[-1] for p in pages if p[-1] in headings] == []
+    assert weekly and set(weekly) <= {line for p in pages for line in p}
+
+
+def test_report_on_a_phone(warehouse: Path, tmp_path: Path) -> None:
+    """390 px wide: the page does not scroll sideways (a wide table scrolls in its own box), the
+    gap table's status and the sources' status are on screen, and no chart text is under 10 px."""
+    report = tmp_path / "report.html"
+    _report(warehouse, report)
+    with _browser() as browser:
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.goto(report.as_uri(), wait_until="load")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        status = page.locator('#bereikkloof td[class^="status-"], #bronnen tbody td:nth-child(2)')
+        assert status.count() > 16
+        for box in status.evaluate_all("cells => cells.map(c => c.getBoundingClientRect().toJSON())"):
+            assert box["left"] >= 0 and box["right"] <= 390, box
+        sizes = page.locator("figure.chart svg text").evaluate_all(
+            "texts => texts.map(e => { const m = e.getScreenCTM(); "
+            "return parseFloat(getComputedStyle(e).fontSize) * Math.hypot(m.a, m.b); })"
+        )
+        assert sizes and min(sizes) >= 9.99
 
 
 def test_period_table_counts_what_the_direct_joins_count(warehouse: Path) -> None:
@@ -327,3 +405,30 @@ def test_report_shows_the_advice_the_warehouse_stored(demo_run, tmp_path: Path) 
     html = _report(path, tmp_path / "r.html")
     advice = html.split('<section id="advies">')[1].split("</section>")[0]
     assert advice.count("Opgeslagen: ") == changed
+
+
+def test_sentiment_chart_leaves_out_thin_weeks_and_writes_n_beside_each_point() -> None:
+    """A week with fewer posts than the minimum is not drawn and breaks its topic's line; each point
+    drawn has its number of posts beside it; nothing to draw gives no chart."""
+    from datetime import date, timedelta
+
+    from warehouse.report import messages
+    from warehouse.report.charts import MIN_WEEK_POSTS, sentiment_chart
+
+    t = messages()["nl"]
+    monday = date(2026, 9, 7)
+    counts = [MIN_WEEK_POSTS - 1, MIN_WEEK_POSTS, MIN_WEEK_POSTS + 4, 1, MIN_WEEK_POSTS + 1]
+    rows = [
+        {"week": monday + timedelta(weeks=i), "label": "Wonen", "n_posts": n, "mean_score": 0.1 * i}
+        for i, n in enumerate(counts)
+    ]
+    svg = sentiment_chart(rows, t)
+    points = re.findall(
+        r'aria-label="week: (\d\d-\d\d); [^"]*" role="graphics-symbol" aria-roledescription="point"', svg
+    )
+    assert points == ["14-09", "21-09", "05-10"]
+    labels = re.findall(r'aria-roledescription="text mark"[^>]*>(\d+)</text>', svg)
+    assert labels == [str(n) for n in counts if n >= MIN_WEEK_POSTS]
+    assert svg.count('aria-roledescription="line mark"') == 2  # 28-09 is left out: two pieces of line
+    assert f"minder dan {MIN_WEEK_POSTS} berichten" in svg
+    assert sentiment_chart([{**r, "n_posts": 1} for r in rows], t) is None

@@ -23,7 +23,7 @@ from markupsafe import Markup
 from common.yamlfile import parse_yaml
 from nlp.topics import TopicMatcher
 from warehouse.estimates import EstimateSettings, period_for
-from warehouse.report.charts import gap_chart, weekly_chart
+from warehouse.report.charts import MIN_WEEK_POSTS, gap_chart, sentiment_chart, weekly_chart
 from warehouse.report.gap import (
     COMPARE_PERIODS,
     KNOWN_STATUSES,
@@ -178,16 +178,8 @@ def _section(
         missing=missing,
         topic_rows=topic_rows,
         weekly_rows=weekly_rows,
-        volume_chart=(
-            weekly_chart(weekly_rows, "n_posts", t["volume_chart_title"], t["posts"], t)
-            if weekly_rows
-            else None
-        ),
-        sentiment_chart=(
-            weekly_chart(weekly_rows, "mean_score", t["sentiment_chart_title"], t["mean_sentiment"], t)
-            if weekly_rows
-            else None
-        ),
+        volume_chart=weekly_chart(weekly_rows, t) if weekly_rows else None,
+        sentiment_chart=sentiment_chart(weekly_rows, t) if weekly_rows else None,
         who_speaks=who_speaks,
         method=method,
         compare_method=compare_method(method),
@@ -287,6 +279,7 @@ def render_report(con: duckdb.DuckDBPyConnection, request: ReportRequest, settin
         say=say,
         status_text=status_text,
         compare_periods=COMPARE_PERIODS,
+        min_week_posts=MIN_WEEK_POSTS,
         sections=sections,
         model=model,
         estimation=settings,
