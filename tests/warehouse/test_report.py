@@ -22,6 +22,41 @@ HOSTILE = "<script>document.title='pwned'</script><img src=x onerror=alert(1)> N
 SECTION_IDS = ["samenvatting", "bereikkloof", "advies", "onderwerpen", "bronnen", "methode"]
 
 
+def _add_article(
+    con: duckdb.DuckDBPyConnection,
+    post_id: str,
+    title: str,
+    at: datetime,
+    topics: list[tuple[str, float, list]],
+) -> None:
+    """A news article of Utrecht in the warehouse, enriched under the current NLP version with the
+    given (topic, score, words that fired)."""
+    nlp = con.execute("SELECT nlp_version FROM v_current_nlp").fetchone()[0]
+    con.execute(
+        "INSERT INTO posts (post_id, source, source_key, kind, channel, created_utc, title, text, "
+        "municipality_id, relevance, content_hash, first_run_id, stored_at) VALUES "
+        "(?, 'rss', 'rss:utrecht:test', 'article', 'Testkrant', ?, ?, ?, 'utrecht', 'named', ?, 1, ?)",
+        [post_id, at, title, title, post_id, datetime.now(UTC)],
+    )
+    con.execute(
+        "INSERT INTO enrichment VALUES (?, ?, 'x', 'nl', 'neutral', 0.0, 'neutral', 5, ?)",
+        [post_id, nlp, datetime.now(UTC)],
+    )
+    for topic, score, words in topics:
+        con.execute("INSERT INTO post_topics VALUES (?, ?, ?, ?, ?)", [post_id, nlp, topic, score, words])
+
+
+def _top_topics(con: duckdb.DuckDBPyConnection, municipality: str = "utrecht") -> list[str]:
+    return [
+        r[0]
+        for r in con.execute(
+            "SELECT topic_id FROM v_topic_daily WHERE municipality_id = ? "
+            "GROUP BY ALL ORDER BY sum(n_posts) DESC, topic_id LIMIT 3",
+            [municipality],
+        ).fetchall()
+    ]
+
+
 @pytest.fixture(scope="module")
 def warehouse(demo_run, tmp_path_factory) -> Path:
     """A copy of the demo warehouse with one news article whose title and text carry markup."""
@@ -29,24 +64,13 @@ def warehouse(demo_run, tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("report") / "warehouse.duckdb"
     shutil.copy(out / "warehouse.duckdb", path)
     with duckdb.connect(str(path)) as con:
-        nlp = con.execute("SELECT nlp_version FROM v_current_nlp").fetchone()[0]
-        top_topic = con.execute(
-            "SELECT topic_id FROM v_topic_daily WHERE municipality_id = 'utrecht' "
-            "GROUP BY ALL ORDER BY sum(n_posts) DESC LIMIT 1"
-        ).fetchone()[0]
-        con.execute(
-            "INSERT INTO posts (post_id, source, source_key, kind, channel, created_utc, title, text, "
-            "municipality_id, relevance, content_hash, first_run_id, stored_at) VALUES "
-            "('rss:hostile', 'rss', 'rss:utrecht:test', 'article', 'Testkrant', ?, ?, ?, 'utrecht', "
-            "'named', 'x', 1, ?)",
-            [datetime(2026, 11, 25, 12, tzinfo=UTC), HOSTILE, HOSTILE, datetime.now(UTC)],
-        )
-        con.execute(
-            "INSERT INTO enrichment VALUES ('rss:hostile', ?, 'x', 'nl', 'neutral', 0.0, 'neutral', 5, ?)",
-            [nlp, datetime.now(UTC)],
-        )
-        con.execute(
-            "INSERT INTO post_topics VALUES ('rss:hostile', ?, ?, 1.0, ['parkeerbeleid'])", [nlp, top_topic]
+        top_topic = _top_topics(con)[0]
+        _add_article(
+            con,
+            "rss:hostile",
+            HOSTILE,
+            datetime(2026, 11, 25, 12, tzinfo=UTC),
+            [(top_topic, 1.0, ["parkeerbeleid"])],
         )
     return path
 
@@ -432,3 +456,49 @@ def test_sentiment_chart_leaves_out_thin_weeks_and_writes_n_beside_each_point() 
     assert svg.count('aria-roledescription="line mark"') == 2  # 28-09 is left out: two pieces of line
     assert f"minder dan {MIN_WEEK_POSTS} berichten" in svg
     assert sentiment_chart([{**r, "n_posts": 1} for r in rows], t) is None
+
+
+def test_a_headline_goes_under_its_best_topic_only(warehouse: Path, tmp_path: Path) -> None:
+    """An article with several topics is quoted once, under its best one: the highest score, on a
+    tie the topic with fewer words mentioned in passing (weak words); an article whose best topic
+    stays under MAIN_TOPIC_SCORE (one word per topic) is quoted under none."""
+    from nlp.topics import MAIN_TOPIC_SCORE, TopicMatcher, topic_score
+
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(warehouse, path)
+    matcher = TopicMatcher()
+    labels = {topic.id: topic.label for topic in matcher.topics}
+    weak = "fiets"
+    assert weak in matcher.weak
+    at = datetime(2026, 11, 25, 13, tzinfo=UTC)  # the newest articles: each topic quotes its two newest
+    with duckdb.connect(str(path)) as con:
+        # by id alone the weak words' topic would win the tie
+        (first, second), third = sorted(_top_topics(con)[:2]), _top_topics(con)[2]
+        one, two = topic_score(1), topic_score(2)
+        _add_article(
+            con,
+            "rss:tie",
+            "Extra trams en een stalling",
+            at,
+            [
+                (first, two, [weak, "stallingsruimte"]),
+                (second, two, ["halte", "tram"]),
+                (third, one, ["park"]),
+            ],
+        )
+        _add_article(
+            con,
+            "rss:passing",
+            "Een tram langs het park",
+            at,
+            [(first, one, ["tram"]), (second, one, ["park"])],
+        )
+    assert one < MAIN_TOPIC_SCORE <= two
+    html = _report(path, tmp_path / "r.html", "--municipality", "utrecht")
+    quoted = re.findall(
+        r'<blockquote class="headline"><span class="meta">([^·<]+) ·[^<]*</span><br>([^<]*)<', html
+    )
+    assert [label.strip() for label, text in quoted if text == "Extra trams en een stalling"] == [
+        labels[second]
+    ]
+    assert [label for label, text in quoted if text == "Een tram langs het park"] == []

@@ -44,6 +44,7 @@ from warehouse.report.queries import (
     VOICES_MIGRATION,
     WEEKLY_SQL,
     ReportError,
+    headline_params,
     records,
 )
 
@@ -112,6 +113,7 @@ def _section(
     settings: EstimateSettings,
     t: dict[str, str],
     labels: dict[str, str],
+    headline_args: dict[str, Any],
 ) -> MunicipalitySection:
     model = model_for(municipality)
     start, end = period
@@ -153,7 +155,7 @@ def _section(
                 "under": [r["profile_name"] for r in group if r["status"] in ("absent", "under")],
             }
         )
-    headlines = records(con, HEADLINES_SQL, {**params, "top": top})
+    headlines = records(con, HEADLINES_SQL, {**params, "top": top, **headline_args})
     for h in headlines:
         h["label"] = labels.get(h["topic_id"], h["topic_id"])
         if len(h["excerpt"]) > EXCERPT_CHARS:
@@ -248,13 +250,15 @@ def render_report(con: duckdb.DuckDBPyConnection, request: ReportRequest, settin
     as_of = as_of or datetime.now(UTC).date()
     period = period_for(as_of, request.period_days or stored_days or settings.period_days)
     nlp = con.execute("SELECT nlp_version FROM v_current_nlp").fetchone()[0] or ""
-    labels = {topic.id: topic.label for topic in TopicMatcher().topics}
+    matcher = TopicMatcher()
+    labels = {topic.id: topic.label for topic in matcher.topics}
+    headline_args = headline_params(matcher)
     ids = [m["municipality_id"] for m in municipalities]
     bound = {"ms": ids, "start": period[0], "end": period[1]}
     enriched_from = con.execute(ENRICHED_FROM_SQL, bound).fetchone()[0]
     con.execute(TOPIC_POSTS_SQL, {**bound, "nlp": nlp, "enriched_from": enriched_from})
     try:
-        sections = [_section(con, m, nlp, period, settings, t, labels) for m in municipalities]
+        sections = [_section(con, m, nlp, period, settings, t, labels, headline_args) for m in municipalities]
     finally:
         con.execute("DROP TABLE IF EXISTS temp.report_topic_posts")
     health = records(con, SOURCE_HEALTH_SQL, {})
