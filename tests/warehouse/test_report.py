@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 import pytest
+from markupsafe import escape
 from typer.testing import CliRunner
 
 from flows.cli import app
@@ -84,6 +85,7 @@ def _report(warehouse: Path, out: Path, *args: str) -> str:
 def test_report_has_six_sections_in_dutch_by_default(warehouse: Path, tmp_path: Path) -> None:
     html = _report(warehouse, tmp_path / "r.html")
     assert '<html lang="nl">' in html
+    assert "dutch-names" not in html
     assert re.findall(r'<section id="([a-z]+)">', html) == SECTION_IDS
     assert "Wie nog bereiken, en hoe" in html and "Methode en kanttekeningen" in html
     assert html.count("<h3>Utrecht</h3>") >= 4 and html.count("<h3>Overbetuwe</h3>") >= 4
@@ -99,6 +101,16 @@ def test_report_in_english_for_one_municipality_and_another_period(warehouse: Pa
     assert '<html lang="en">' in html
     assert "Whom to reach, and how" in html and "Samenvatting" not in html
     assert "<h3>Overbetuwe</h3>" not in html
+    # topic names in English; the profile model's Dutch names are said to be Dutch
+    from nlp.topics import TopicMatcher
+    from warehouse.report import messages
+
+    en = messages()["en"]
+    assert html.count('class="meta dutch-names"') == 1 and escape(en["dutch_names"]) in html
+    cells = set(re.findall(r"<td>([^<]+)</td>", html))
+    for topic in TopicMatcher().topics:
+        assert topic.label not in cells or topic.label == en[f"topic_{topic.id}"], topic.label
+    assert {en[f"topic_{t.id}"] for t in TopicMatcher().topics} & cells
     # the demo estimated 90 days; 30 days is estimated in memory and ends on the same as-of date
     assert "Period 2026-10-27 to 2026-11-25." in html
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -502,3 +514,25 @@ def test_a_headline_goes_under_its_best_topic_only(warehouse: Path, tmp_path: Pa
         labels[second]
     ]
     assert [label for label, text in quoted if text == "Een tram langs het park"] == []
+
+
+def test_every_topic_has_an_english_name() -> None:
+    from nlp.topics import TopicMatcher
+    from warehouse.report import messages
+
+    en = messages()["en"]
+    assert [t.id for t in TopicMatcher().topics if not en.get(f"topic_{t.id}")] == []
+
+
+@pytest.mark.parametrize("model_id", ["citisens", "burgerschapsstijlen"])
+def test_what_the_report_quotes_from_a_profile_model_is_dutch(enricher, model_id: str) -> None:
+    """The Dutch report prints the model's source line, caveats, descriptions and advice as they
+    are: the project's own language identification must read every one of them as Dutch."""
+    from profiles.model import load_model
+
+    model = load_model(model_id)
+    texts = [model.source, *model.caveats]
+    for profile in model.profiles:
+        texts += [profile.description, *(a.text for a in profile.advice)]
+    languages = [e.language for e in enricher.enrich(texts)]
+    assert [text for text, language in zip(texts, languages, strict=True) if language != "nl"] == []

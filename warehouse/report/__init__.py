@@ -251,7 +251,7 @@ def render_report(con: duckdb.DuckDBPyConnection, request: ReportRequest, settin
     period = period_for(as_of, request.period_days or stored_days or settings.period_days)
     nlp = con.execute("SELECT nlp_version FROM v_current_nlp").fetchone()[0] or ""
     matcher = TopicMatcher()
-    labels = {topic.id: topic.label for topic in matcher.topics}
+    labels = {topic.id: t.get(f"topic_{topic.id}", topic.label) for topic in matcher.topics}
     headline_args = headline_params(matcher)
     ids = [m["municipality_id"] for m in municipalities]
     bound = {"ms": ids, "start": period[0], "end": period[1]}
