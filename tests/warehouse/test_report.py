@@ -536,3 +536,29 @@ def test_what_the_report_quotes_from_a_profile_model_is_dutch(enricher, model_id
         texts += [profile.description, *(a.text for a in profile.advice)]
     languages = [e.language for e in enricher.enrich(texts)]
     assert [text for text, language in zip(texts, languages, strict=True) if language != "nl"] == []
+
+
+def test_advice_fits_the_kind_of_municipality(warehouse: Path, tmp_path: Path) -> None:
+    """Utrecht is a city (its shipped gazetteer says so): the advice stored for it and shown in the
+    report has nothing meant for villages only, and the section says which kind it chose for."""
+    from profiles.model import load_model
+
+    model = load_model("citisens")
+    only = {
+        kind: {a.text for p in model.profiles for a in p.advice if a.kinds == [kind]}
+        for kind in ("city", "villages")
+    }
+    html = _report(warehouse, tmp_path / "r.html")
+    advice = html.split('<section id="advies">')[1].split("</section>")[0]
+    utrecht = advice[advice.index("<h3>Utrecht</h3>") :]
+    assert "Utrecht is een stad" in utrecht
+    assert [text for text in only["villages"] if text in utrecht] == []
+    assert [text for text in only["city"] if text in utrecht]  # the demo's Utrecht misses a village profile
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        stored = {
+            r[0]
+            for r in con.execute(
+                "SELECT advice FROM gap_advice WHERE starts_with(group_key, 'utrecht|')"
+            ).fetchall()
+        }
+    assert stored and not stored & only["villages"]

@@ -77,6 +77,8 @@ class MunicipalitySection:
     who_speaks: list[dict[str, Any]]
     method: str
     compare_method: str
+    # city, villages or None (not known): the kind of municipality the stored advice was chosen for
+    kind: str | None = None
     headlines: list[dict[str, Any]] = field(default_factory=list)
     # what the summary may say: names per known status, counts of unknown profiles per reason
     known: dict[str, list[str]] = field(default_factory=dict)
@@ -185,6 +187,7 @@ def _section(
         who_speaks=who_speaks,
         method=method,
         compare_method=compare_method(method),
+        kind=municipality.get("kind"),
         headlines=headlines,
         known=known,
         unknown=unknown,
