@@ -44,10 +44,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.machine import code_line, machine_line, maxrss_mb
 from bench.synthetic_warehouse import MUNICIPALITIES, PERIOD_DAYS, RETENTION_DAYS, build, describe
+from nlp.topics import TopicMatcher
 from warehouse.queries import reach_gap, reach_gap_statement
 from warehouse.report import TOP_TOPICS
 from warehouse.report.gap import compare_method
-from warehouse.report.queries import REPORT_SQL
+from warehouse.report.queries import REPORT_SQL, headline_params
 
 # ---- The SQL users run: `betrokken gap` and the report's come from their modules (imported above). ----
 
@@ -163,6 +164,7 @@ def measure(path: Path, times: int, publish_times: int, explain: bool) -> tuple[
     con.execute(*_used(REPORT_SQL["period topics (temp table)"], params))
     topics = con.execute(*_used(REPORT_SQL["topics + sentiment"], params)).fetchall()
     params["top"] = [r[0] for r in topics[:TOP_TOPICS]]
+    params.update(headline_params(TopicMatcher()))
     timings = [repeat(BASELINE, lambda: con.execute(BASELINE_SQL).fetchall(), times)]
     statements: dict[str, tuple[str, dict[str, Any]]] = {
         f"reach gap, {largest}": _used(REACH_GAP_SQL, params),

@@ -16,6 +16,7 @@ from pydantic import Field, HttpUrl, ValidationError, field_validator, model_val
 
 from common.strict import StrictModel
 from profiles.evidence import EVIDENCE_HANDSET, EVIDENCE_SHIPPED
+from profiles.model import MunicipalityKind
 
 SLUG = r"^[a-z0-9][a-z0-9_-]*$"
 
@@ -86,6 +87,10 @@ class Municipality(StrictModel):
     aliases: list[str] = Field(default_factory=list, description="Other names, e.g. 030")
     places: list[str] = Field(default_factory=list, description="Well-known places, wijken or kernen")
     kernen: list[str] = Field(default_factory=list, description="Villages and towns of the municipality")
+    kind: MunicipalityKind | None = Field(
+        default=None,
+        description='"city" or "villages": which advice fits; default from the shipped gazetteer of cbs_code',
+    )
     wijken: list[str] = Field(default_factory=list, description="Districts and neighbourhoods")
     feeds: list[Feed] = Field(default_factory=list)
     reddit: RedditSources | None = None

@@ -14,6 +14,7 @@ from profiles.gap import Thresholds
 from profiles.model import load_model, read_population_shares
 from sources.base import Source
 from sources.gazetteer import shipped as shipped_names
+from sources.gazetteer import shipped_kind
 from sources.pseudonym import Pseudonymiser
 from sources.registry import build_sources, channels
 from sources.relevance import Gazetteer, GazetteerEntry
@@ -65,5 +66,6 @@ def municipality_rows(settings: Settings) -> list[tuple[Any, ...]]:
         if m.population_shares is not None:
             ids = load_model(settings.profile_model).profile_ids
             shares = json.dumps(read_population_shares(m.population_shares, ids))
-        rows.append((m.id, m.name, m.cbs_code, settings.profile_model, shares))
+        kind = m.kind or shipped_kind(m.cbs_code)
+        rows.append((m.id, m.name, m.cbs_code, settings.profile_model, shares, kind))
     return rows

@@ -12,6 +12,19 @@ MIN_COMPOUND_LENGTH = 5
 ANYWHERE_STEM_LENGTH = 7  # shorter stems only count at a word's start or end ("zorg" not in "bezorgd")
 
 
+def topic_score(n_words: int) -> float:
+    """A topic's score from the number of different words that fired for it: 1 - 0.5 ** n, so one
+    word scores 0.5, two 0.75, three 0.875."""
+    return round(1.0 - 0.5**n_words, 4)
+
+
+# One word is enough for a topic to fire (posts are short), but one word is also how a passing
+# mention looks ("de tram naar het park"). What an item is about, and not only mentions, takes two
+# different words: the report files a news headline under its best topic only from this score on
+# (with the zero-shot backend the score is a probability and the same bar applies).
+MAIN_TOPIC_SCORE = topic_score(2)
+
+
 @dataclass(frozen=True, slots=True)
 class Topic:
     id: str
@@ -21,7 +34,7 @@ class Topic:
 
 @dataclass(frozen=True, slots=True)
 class TopicHit:
-    """A topic that fired, its score in (0, 1] (1 - 0.5 ** words, rounded) and the words that fired."""
+    """A topic that fired, its score in (0, 1] (``topic_score`` of its words) and the words that fired."""
 
     id: str
     score: float
@@ -59,6 +72,11 @@ class TopicMatcher:
     @property
     def ids(self) -> list[str]:
         return [t.id for t in self.topics]
+
+    @property
+    def weak(self) -> list[str]:
+        """Words often mentioned in passing (topics.yaml `weak`): alone they weigh least."""
+        return sorted(self._weak)
 
     def word_hits(self, word: str) -> tuple[tuple[str, str], ...]:
         """(topic, evidence) pairs for one lemma or word form: exact lemmas and compound parts
@@ -107,7 +125,7 @@ class TopicMatcher:
                 for topic_id in self._phrases[match.group(0)]:
                     evidence.setdefault(topic_id, set()).add(match.group(0))
         hits_out = [
-            TopicHit(topic_id, round(1.0 - 0.5 ** len(ev), 4), tuple(sorted(ev)))
+            TopicHit(topic_id, topic_score(len(ev)), tuple(sorted(ev)))
             for topic_id, ev in evidence.items()
             if len(ev) >= 2 or not ev <= self._weak
         ]

@@ -35,11 +35,24 @@ class Share(StrictModel):
         return self
 
 
+# What a municipality is like, as far as advice is concerned: one city of wijken and buurten, or a
+# municipality of villages and small towns (kernen). Configured per municipality (`kind`) or taken
+# from the shipped gazetteer of its CBS code.
+MunicipalityKind = Literal["city", "villages"]
+MUNICIPALITY_KINDS: tuple[str, ...] = ("city", "villages")
+
+
 class Advice(StrictModel):
     aspect: Literal["channel", "tone", "form", "timing"]
     text: str
     source: str | None = None
     assumption: bool = False
+    # the kinds of municipality the advice fits ("het dorpshuis" is no channel in a city); empty: any
+    kinds: list[MunicipalityKind] = Field(default_factory=list)
+
+    def fits(self, kind: str | None) -> bool:
+        """Whether the advice fits a municipality of this kind; with the kind unknown, all advice does."""
+        return kind is None or not self.kinds or kind in self.kinds
 
     @model_validator(mode="after")
     def _sourced(self) -> Advice:

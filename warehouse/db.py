@@ -150,11 +150,13 @@ def begin_run(
 
 
 def record_municipalities(con: duckdb.DuckDBPyConnection, rows: Sequence[tuple[Any, ...]]) -> None:
-    """(id, name, cbs_code, profile_model, population_shares JSON or None) of the configuration, so
-    a report can be drawn from the warehouse alone."""
+    """(id, name, cbs_code, profile_model, population_shares JSON or None, kind or None) of the
+    configuration, so a report can be drawn from the warehouse alone."""
     now = datetime.now(UTC)
     con.executemany(
-        "INSERT OR REPLACE INTO municipalities VALUES (?, ?, ?, ?, ?, ?)", [(*row, now) for row in rows]
+        "INSERT OR REPLACE INTO municipalities (municipality_id, name, cbs_code, profile_model, "
+        "population_shares, kind, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(*row, now) for row in rows],
     )
 
 

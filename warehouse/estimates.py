@@ -26,6 +26,11 @@ METHODS = ("bayes", "pcc")
 # estimates (of Bayesian CC, or PACC when configured); a fitted evidence file brings its own.
 MIN_LABELLED_VOICES = 30
 
+# A municipality's kind as the last run recorded it (migration 013); no row or NULL: not known. Read
+# through the row as JSON, so that a report that estimates in memory on a warehouse opened read-only
+# before migration 013 finds no kind instead of failing on the missing column.
+MUNICIPALITY_KIND_SQL = "SELECT to_json(m) ->> 'kind' FROM municipalities m WHERE municipality_id = $m"
+
 # The voices of one municipality in the period (see the voice_posts macro of migration 010, the one
 # definition of a voice): per voice the signals, the topics and the channels of its posts, and its
 # posts' text evidence (migration 011), one row per post before they are added up. A voice whose
@@ -152,7 +157,9 @@ def compute_estimates(
     methods = tuple(dict.fromkeys((primary, *METHODS)))
     prior, no_evidence = evidence.posterior_prior, evidence.no_evidence
     rows, signal_rows, advice_rows = [], [], []
-    advice_of = {p.id: p.advice for p in model.profiles}
+    # only the advice that fits the kind of municipality (all of it when its kind is not known)
+    kind = con.execute(MUNICIPALITY_KIND_SQL, {"m": municipality_id}).fetchone()
+    advice_of = {p.id: [a for a in p.advice if a.fits(kind and kind[0])] for p in model.profiles}
     for (topic, channel), members in sorted(groups.items(), key=lambda g: (g[0][0] or "", g[0][1] or "")):
         key = f"{municipality_id}|{start}|{end}|{topic or '*'}|{channel or '*'}|{model.id}"
         n = len(members)

@@ -17,12 +17,21 @@ class PlaceNames:
     places: tuple[str, ...]
 
 
+def _shipped_data(cbs_code: str) -> dict:
+    path = GAZETTEER_DIR / f"{cbs_code}.yaml"
+    return parse_yaml(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
+def shipped_kind(cbs_code: str) -> str | None:
+    """The kind of municipality shipped for a CBS code (`city`, `villages`); None when not shipped."""
+    return _shipped_data(cbs_code).get("kind")
+
+
 def shipped(cbs_code: str) -> PlaceNames:
     """Names shipped for a CBS code; empty when the project ships none for it."""
-    path = GAZETTEER_DIR / f"{cbs_code}.yaml"
-    if not path.exists():
+    data = _shipped_data(cbs_code)
+    if not data:
         return PlaceNames((), ())
-    data = parse_yaml(path.read_text(encoding="utf-8"))
     places = [
         *data.get("kernen", []),
         *data.get("wijken", []),

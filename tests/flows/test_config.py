@@ -148,3 +148,19 @@ def test_config_thresholds_out_of_order_name_the_key_and_the_fix(
     message = str(exc.value)
     assert str(minimal_config) in message and "estimation" in message
     assert key in message and fix in message
+
+
+def test_municipality_kind_comes_from_the_gazetteer_unless_configured(minimal_config: Path) -> None:
+    """What the warehouse records of a municipality's kind (city or villages), which picks its advice."""
+    from flows.wiring import municipality_rows
+
+    assert [row[-1] for row in municipality_rows(load_settings(minimal_config))] == ["city"]
+    text = minimal_config.read_text()
+    minimal_config.write_text(text.replace('cbs_code = "GM0344"', 'cbs_code = "GM0344"\nkind = "villages"'))
+    assert [row[-1] for row in municipality_rows(load_settings(minimal_config))] == ["villages"]
+    minimal_config.write_text(text.replace('"GM0344"', '"GM9999"'))  # no shipped gazetteer
+    assert [row[-1] for row in municipality_rows(load_settings(minimal_config))] == [None]
+    minimal_config.write_text(text.replace('cbs_code = "GM0344"', 'cbs_code = "GM0344"\nkind = "town"'))
+    with pytest.raises(ConfigError) as exc:
+        load_settings(minimal_config)
+    assert "municipalities[0].kind" in str(exc.value) and "'city'" in str(exc.value)

@@ -192,3 +192,33 @@ def test_population_shares_file_errors_name_file_and_line(tmp_path: Path, rows, 
     with pytest.raises(ProfileModelError, match=message) as exc:
         load_model("citisens").with_population_shares(path)
     assert "shares.csv" in str(exc.value)
+
+
+def test_advice_for_one_kind_of_municipality_goes_to_that_kind_only() -> None:
+    """The village hall is advice for villages: a city gets its own channel instead, a municipality
+    whose kind is not known gets both; every profile keeps a channel in either kind."""
+    from profiles.model import MUNICIPALITY_KINDS
+
+    model = load_model("citisens")
+    aanpakkers = next(p for p in model.profiles if p.id == "zelfbewuste_aanpakkers")
+    channels = {
+        kind: [a.text for a in aanpakkers.advice if a.aspect == "channel" and a.fits(kind)]
+        for kind in (*MUNICIPALITY_KINDS, None)
+    }
+    assert any("dorpshuis" in text for text in channels["villages"])
+    assert not any("dorpshuis" in text for text in channels["city"]) and channels["city"]
+    assert set(channels[None]) == set(channels["city"]) | set(channels["villages"])
+    for profile in model.profiles:
+        if any(a.aspect == "channel" for a in profile.advice):
+            for kind in MUNICIPALITY_KINDS:
+                assert any(a.aspect == "channel" and a.fits(kind) for a in profile.advice), (profile.id, kind)
+
+
+def test_advice_kind_must_be_a_known_kind(tmp_path: Path) -> None:
+    data = yaml.safe_load((REPO / "profiles" / "citisens.yaml").read_text())
+    data["profiles"][0]["advice"][0]["kinds"] = ["town"]
+    path = tmp_path / "broken.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    with pytest.raises(ProfileModelError) as exc:
+        load_model(str(path))
+    assert "profiles.0.advice.0.kinds" in str(exc.value) and "villages" in str(exc.value)

@@ -23,7 +23,7 @@ from markupsafe import Markup
 from common.yamlfile import parse_yaml
 from nlp.topics import TopicMatcher
 from warehouse.estimates import EstimateSettings, period_for
-from warehouse.report.charts import gap_chart, weekly_chart
+from warehouse.report.charts import MIN_WEEK_POSTS, gap_chart, sentiment_chart, weekly_chart
 from warehouse.report.gap import (
     COMPARE_PERIODS,
     KNOWN_STATUSES,
@@ -44,6 +44,7 @@ from warehouse.report.queries import (
     VOICES_MIGRATION,
     WEEKLY_SQL,
     ReportError,
+    headline_params,
     records,
 )
 
@@ -76,6 +77,8 @@ class MunicipalitySection:
     who_speaks: list[dict[str, Any]]
     method: str
     compare_method: str
+    # city, villages or None (not known): the kind of municipality the stored advice was chosen for
+    kind: str | None = None
     headlines: list[dict[str, Any]] = field(default_factory=list)
     # what the summary may say: names per known status, counts of unknown profiles per reason
     known: dict[str, list[str]] = field(default_factory=dict)
@@ -112,6 +115,7 @@ def _section(
     settings: EstimateSettings,
     t: dict[str, str],
     labels: dict[str, str],
+    headline_args: dict[str, Any],
 ) -> MunicipalitySection:
     model = model_for(municipality)
     start, end = period
@@ -153,7 +157,7 @@ def _section(
                 "under": [r["profile_name"] for r in group if r["status"] in ("absent", "under")],
             }
         )
-    headlines = records(con, HEADLINES_SQL, {**params, "top": top})
+    headlines = records(con, HEADLINES_SQL, {**params, "top": top, **headline_args})
     for h in headlines:
         h["label"] = labels.get(h["topic_id"], h["topic_id"])
         if len(h["excerpt"]) > EXCERPT_CHARS:
@@ -178,19 +182,12 @@ def _section(
         missing=missing,
         topic_rows=topic_rows,
         weekly_rows=weekly_rows,
-        volume_chart=(
-            weekly_chart(weekly_rows, "n_posts", t["volume_chart_title"], t["posts"], t)
-            if weekly_rows
-            else None
-        ),
-        sentiment_chart=(
-            weekly_chart(weekly_rows, "mean_score", t["sentiment_chart_title"], t["mean_sentiment"], t)
-            if weekly_rows
-            else None
-        ),
+        volume_chart=weekly_chart(weekly_rows, t) if weekly_rows else None,
+        sentiment_chart=sentiment_chart(weekly_rows, t) if weekly_rows else None,
         who_speaks=who_speaks,
         method=method,
         compare_method=compare_method(method),
+        kind=municipality.get("kind"),
         headlines=headlines,
         known=known,
         unknown=unknown,
@@ -256,13 +253,15 @@ def render_report(con: duckdb.DuckDBPyConnection, request: ReportRequest, settin
     as_of = as_of or datetime.now(UTC).date()
     period = period_for(as_of, request.period_days or stored_days or settings.period_days)
     nlp = con.execute("SELECT nlp_version FROM v_current_nlp").fetchone()[0] or ""
-    labels = {topic.id: topic.label for topic in TopicMatcher().topics}
+    matcher = TopicMatcher()
+    labels = {topic.id: t.get(f"topic_{topic.id}", topic.label) for topic in matcher.topics}
+    headline_args = headline_params(matcher)
     ids = [m["municipality_id"] for m in municipalities]
     bound = {"ms": ids, "start": period[0], "end": period[1]}
     enriched_from = con.execute(ENRICHED_FROM_SQL, bound).fetchone()[0]
     con.execute(TOPIC_POSTS_SQL, {**bound, "nlp": nlp, "enriched_from": enriched_from})
     try:
-        sections = [_section(con, m, nlp, period, settings, t, labels) for m in municipalities]
+        sections = [_section(con, m, nlp, period, settings, t, labels, headline_args) for m in municipalities]
     finally:
         con.execute("DROP TABLE IF EXISTS temp.report_topic_posts")
     health = records(con, SOURCE_HEALTH_SQL, {})
@@ -287,6 +286,7 @@ def render_report(con: duckdb.DuckDBPyConnection, request: ReportRequest, settin
         say=say,
         status_text=status_text,
         compare_periods=COMPARE_PERIODS,
+        min_week_posts=MIN_WEEK_POSTS,
         sections=sections,
         model=model,
         estimation=settings,

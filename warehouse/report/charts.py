@@ -10,6 +10,9 @@ import vl_convert
 # Okabe-Ito: distinguishable with the common forms of colour blindness.
 OKABE_ITO = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
 SENTIMENT_COLOURS = {"negative": "#D55E00", "neutral": "#BBBBBB", "positive": "#0072B2"}
+# A topic's mean sentiment in a week with fewer posts than this is left out of the sentiment chart:
+# with one to four posts the mean swings from one end of the scale to the other on a single post.
+MIN_WEEK_POSTS = 5
 
 
 def _svg(chart: alt.TopLevelMixin) -> str:
@@ -48,16 +51,69 @@ def gap_chart(rows: list[dict[str, Any]], t: dict[str, str]) -> str | None:
     return _svg(chart)
 
 
-def weekly_chart(rows: list[dict[str, Any]], value: str, title: str, axis: str, t: dict[str, str]) -> str:
-    """One line per topic over the weeks; colour and point shape both tell the topics apart."""
-    data = alt.Data(values=[{"week": str(r["week"]), "topic": r["label"], "value": r[value]} for r in rows])
-    x = alt.X("week:T", title=t["week"], axis=alt.Axis(format="%d-%m"))
-    y = alt.Y("value:Q", title=axis)
+def _weekly(
+    values: list[dict[str, Any]],
+    axis: alt.Y,
+    title: str | alt.Title,
+    t: dict[str, str],
+    weeks: tuple[str, str] | None = None,
+) -> str:
+    """One line per topic over the weeks; colour and point shape both tell the topics apart. A value
+    may carry a ``segment``: a line joins only the points of one segment (a gap breaks it).
+    ``weeks``: the first and last week across, when the values leave some out."""
+    scale = alt.Scale(domain=list(weeks)) if weeks else alt.Undefined
+    x = alt.X("week:T", title=t["week"], axis=alt.Axis(format="%d-%m"), scale=scale)
     colour = alt.Color("topic:N", scale=alt.Scale(range=OKABE_ITO), title=t["topic"])
-    base = alt.Chart(data)
-    lines = base.mark_line().encode(x=x, y=y, color=colour.legend(None))
+    base = alt.Chart(alt.Data(values=values))
+    lines = base.mark_line().encode(x=x, y=axis, color=colour.legend(None), detail="segment:N")
     points = base.mark_point(filled=True, size=45).encode(
-        x=x, y=y, color=colour, shape=alt.Shape("topic:N", title=t["topic"])
+        x=x, y=axis, color=colour, shape=alt.Shape("topic:N", title=t["topic"])
     )
-    chart = (lines + points).properties(width=460, title=title)
-    return _svg(chart)
+    layers = [lines, points]
+    if any("n" in v for v in values):
+        layers.append(
+            base.mark_text(align="left", dx=5, dy=-7, fontSize=10).encode(
+                x=x, y=axis, color=colour.legend(None), text=alt.Text("n:Q", format="d")
+            )
+        )
+    chart = alt.layer(*layers).properties(width=460, title=title)
+    # the legend under the chart: beside it, it would push the chart off a phone's screen
+    return _svg(chart.configure_legend(orient="bottom", columns=2))
+
+
+def weekly_chart(rows: list[dict[str, Any]], t: dict[str, str]) -> str:
+    """Posts per week of each topic."""
+    values = [{"week": str(r["week"]), "topic": r["label"], "value": r["n_posts"]} for r in rows]
+    return _weekly(values, alt.Y("value:Q", title=t["posts"]), t["volume_chart_title"], t)
+
+
+def sentiment_chart(rows: list[dict[str, Any]], t: dict[str, str]) -> str | None:
+    """Mean sentiment per topic and week, each point with its number of posts (n) beside it. A week
+    with fewer than MIN_WEEK_POSTS posts on a topic is left out, and a line only joins consecutive
+    weeks, so it never bridges a week it does not show. None when no week has enough posts."""
+    values: list[dict[str, Any]] = []
+    last: dict[str, tuple[Any, int]] = {}  # topic -> (its last shown week, the segment it is in)
+    for r in sorted(rows, key=lambda r: (r["label"], r["week"])):
+        if r["n_posts"] < MIN_WEEK_POSTS:
+            continue
+        week, segment = last.get(r["label"], (None, 0))
+        if week is None or (r["week"] - week).days != 7:
+            segment += 1
+        last[r["label"]] = (r["week"], segment)
+        values.append(
+            {
+                "week": str(r["week"]),
+                "topic": r["label"],
+                "value": r["mean_score"],
+                "n": r["n_posts"],
+                "segment": f"{r['label']}|{segment}",
+            }
+        )
+    if not values:
+        return None
+    axis = alt.Y("value:Q", title=t["mean_sentiment"], scale=alt.Scale(domain=[-1, 1]))
+    title = alt.Title(
+        t["sentiment_chart_title"], subtitle=t["sentiment_chart_subtitle"].format(min=MIN_WEEK_POSTS)
+    )
+    weeks = (str(min(r["week"] for r in rows)), str(max(r["week"] for r in rows)))
+    return _weekly(values, axis, title, t, weeks)

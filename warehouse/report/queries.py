@@ -6,6 +6,8 @@ from typing import Any
 
 import duckdb
 
+from nlp.topics import MAIN_TOPIC_SCORE, TopicMatcher
+
 HEADLINES_PER_TOPIC = 2
 EXCERPT_CHARS = 160
 
@@ -82,16 +84,30 @@ WEEKLY_SQL = """
            avg(sentiment_score) AS mean_score
     FROM report_topic_posts WHERE municipality_id = $m AND enriched AND list_contains($top, topic_id)
     GROUP BY ALL ORDER BY week, topic_id"""
+# The newest news headlines per top topic. A headline goes under its best topic only (the highest
+# score; on a tie, the topic with more words that are not weak, then the id), and only when that
+# score reaches $min_score (nlp.topics.MAIN_TOPIC_SCORE): an article that mentions a tram and a park
+# once each is filed under neither, not under both.
 HEADLINES_SQL = f"""
-    SELECT r.topic_id, p.channel, CAST(p.created_utc AS DATE) AS day,
+    WITH best AS (
+        SELECT t.post_id, t.topic_id, t.score
+        FROM post_topics t
+        WHERE t.nlp_version = $nlp AND t.post_id IN (
+            SELECT post_id FROM report_topic_posts WHERE municipality_id = $m AND source = 'rss')
+        QUALIFY row_number() OVER (
+            PARTITION BY t.post_id
+            ORDER BY t.score DESC, len(list_filter(t.evidence, lambda w: NOT list_contains($weak, w))) DESC,
+                     t.topic_id) = 1
+    )
+    SELECT b.topic_id, p.channel, CAST(p.created_utc AS DATE) AS day,
            coalesce(p.title, left(p.text, {EXCERPT_CHARS})) AS excerpt
-    FROM report_topic_posts r
-    JOIN posts p ON p.post_id = r.post_id
-    WHERE r.municipality_id = $m AND r.source = 'rss' AND list_contains($top, r.topic_id)
+    FROM best b
+    JOIN posts p ON p.post_id = b.post_id
+    WHERE b.score >= $min_score AND list_contains($top, b.topic_id)
       AND coalesce(p.title, p.text) IS NOT NULL
-    QUALIFY row_number() OVER (PARTITION BY r.topic_id ORDER BY p.created_utc DESC, p.post_id)
+    QUALIFY row_number() OVER (PARTITION BY b.topic_id ORDER BY p.created_utc DESC, p.post_id)
             <= {HEADLINES_PER_TOPIC}
-    ORDER BY r.topic_id, day DESC"""
+    ORDER BY b.topic_id, day DESC"""
 SOURCE_HEALTH_SQL = """
     SELECT rs.*,
            (SELECT max(p.created_utc) FROM posts p WHERE p.source_key = rs.source_key) AS newest_post
@@ -110,6 +126,11 @@ REPORT_SQL = {
     "headlines": HEADLINES_SQL,
     "source health": SOURCE_HEALTH_SQL,
 }
+
+
+def headline_params(matcher: TopicMatcher) -> dict[str, Any]:
+    """HEADLINES_SQL's $weak and $min_score: the taxonomy's weak words and the bar of a main topic."""
+    return {"weak": matcher.weak, "min_score": MAIN_TOPIC_SCORE}
 
 
 def records(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any]) -> list[dict[str, Any]]:
