@@ -12,9 +12,10 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nlp.pipeline import Enricher
+if TYPE_CHECKING:  # reading a CSV (nlp, estimate, the benches) need not import spaCy
+    from nlp.pipeline import Enricher
 
 SENTIMENT_LABELS = {
     "-1": "negative",
