@@ -220,3 +220,18 @@ def test_cli_eval_topics_with_zero_shot(nli_dir: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     report = json.loads(result.output.strip().splitlines()[-1])
     assert report["backend"] == "zero-shot" and report["n"] == 2
+
+
+def test_cli_eval_real_topics_with_zero_shot(nli_dir: Path, tmp_path: Path) -> None:
+    """--real with the zero-shot backend: SIB-200's labels go through the same mapping."""
+    folder = tmp_path / "nlp_dev"
+    folder.mkdir()
+    (folder / "sib200_topics.csv").write_text("text,topic\nDe zorg is goed,health\nDe bus is mooi,travel\n")
+    result = CliRunner().invoke(
+        app, ["eval", "topics", "--real", str(folder), "--backend", "zero-shot", "--model", str(nli_dir)]
+    )
+    assert result.exit_code == 0, result.output
+    (report,) = json.loads(result.output.strip().splitlines()[-1])["datasets"]
+    assert report["backend"] == "zero-shot" and report["n"] == 2
+    assert set(report["per_class"]) == {"zorg_welzijn", "sport_cultuur", "bestuur_participatie"}
+    assert report["per_class"]["zorg_welzijn"]["support"] == 1
