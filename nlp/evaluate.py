@@ -1,4 +1,4 @@
-"""Evaluation of the NLP on a researcher's own labelled CSV: sentiment and topics.
+"""Evaluation of sentiment and topics on a labelled CSV: a researcher's own, or a real set (nlp.realsets).
 
 Metrics are computed here (accuracy, per-class precision/recall/F1, macro F1) rather than pulled
 from a machine-learning library: they are a few lines, and the tool stays light to install.
