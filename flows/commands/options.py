@@ -61,6 +61,15 @@ EvidenceOption = Annotated[
         "or a file from `betrokken label fit`.",
     ),
 ]
+# The real labelled sets that eval sentiment and eval topics know by file name (nlp/realsets.py).
+RealSetsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--real",
+        help="Instead of --csv: the folder of real labelled sets (e.g. ../shared/nlp_dev); "
+        "every set of this task that is there.",
+    ),
+]
 TransformerModelOption = Annotated[
     str | None, typer.Option(help="Local directory or cached Hugging Face id of the transformer model.")
 ]

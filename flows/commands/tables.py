@@ -154,6 +154,17 @@ def classification_table(report: Any) -> Table:
         table.add_column(column, justify="left" if column == "class" else "right")
     for c in report.per_class:
         table.add_row(c.label, f"{c.precision:.3f}", f"{c.recall:.3f}", f"{c.f1:.3f}", str(c.support))
+    notes = []
+    if baseline := report.extra.get("majority_baseline"):
+        notes.append(
+            f"always {baseline['label']}: accuracy {baseline['accuracy']:.3f}, "
+            f"macro F1 {baseline['macro_f1']:.3f}"
+        )
+    if "no_topic_share" in report.extra:
+        notes.append(f"no topic: {report.extra['no_topic_share']:.1%} of texts")
+    if notes:
+        table.caption = "; ".join(notes)
+        table.caption_justify = "left"
     return table
 
 

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from nlp.language import identify
@@ -172,6 +174,28 @@ def test_a_full_word_cache_is_emptied_and_the_results_stay_the_same(enricher, mo
     assert list(enricher.enrich(texts, batch_size=16)) == expected
     pieces = {piece for text in texts for piece in normalise(text).split()}
     assert len(enricher._chunks) < 300 < len(pieces)  # it was emptied on the way
+
+
+@pytest.mark.slow
+def test_evaluate_reads_labelled_files_without_importing_spacy(tmp_path: Path) -> None:
+    """bench/nlp.py reads the texts before it spawns the processes it measures, and Linux carries a
+    parent's peak memory into its children: reading a CSV must not load spaCy on the way."""
+    import subprocess
+    import sys
+
+    (tmp_path / "xed_subtitles_binary.csv").write_text("text,label\nMooi zo,1\n", encoding="utf-8")
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from nlp.evaluate import read_csv_columns\n"
+        "from nlp.realsets import locate\n"
+        "(_, path), = locate(Path(sys.argv[1]), 'sentiment')[0]\n"
+        "print(read_csv_columns(path, ['text']), 'spacy' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.strip() == "[{'text': 'Mooi zo'}] False"
 
 
 @pytest.mark.slow

@@ -135,6 +135,34 @@ def test_cli_eval_sentiment_with_the_transformer_backend(sentiment_dir: Path, tm
     assert report["backend"] == "transformers" and report["n"] == 2 and report["docs_per_s"] > 0
 
 
+def test_cli_eval_real_sets_with_the_transformer_backend(sentiment_dir: Path, tmp_path: Path) -> None:
+    """--real with a transformer: each real sentiment set goes through the model, not the lexicon."""
+    folder = tmp_path / "nlp_dev"
+    folder.mkdir()
+    (folder / "xed_subtitles_binary.csv").write_text("text,label\nDe speeltuin is mooi,1\nSlecht,-1\n")
+    (folder / "econews_tone_dev.csv").write_text("text,label\nDe bus is goed,1\nDe raad is,0\nAfval,-1\n")
+    result = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "sentiment",
+            "--real",
+            str(folder),
+            "--backend",
+            "transformers",
+            "--model",
+            str(sentiment_dir),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output.strip().splitlines()[-1])
+    assert report["backend"] == "transformers" and report["missing"] == []
+    assert [(d["dataset"], d["backend"], d["n"]) for d in report["datasets"]] == [
+        ("xed_subtitles", "transformers", 2),
+        ("econews_tone", "transformers", 3),
+    ]
+
+
 def test_cli_models_download_fails_clearly_offline(monkeypatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     result = CliRunner().invoke(app, ["models", "download", "--cache-dir", str(tmp_path)])
@@ -192,3 +220,18 @@ def test_cli_eval_topics_with_zero_shot(nli_dir: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     report = json.loads(result.output.strip().splitlines()[-1])
     assert report["backend"] == "zero-shot" and report["n"] == 2
+
+
+def test_cli_eval_real_topics_with_zero_shot(nli_dir: Path, tmp_path: Path) -> None:
+    """--real with the zero-shot backend: SIB-200's labels go through the same mapping."""
+    folder = tmp_path / "nlp_dev"
+    folder.mkdir()
+    (folder / "sib200_topics.csv").write_text("text,topic\nDe zorg is goed,health\nDe bus is mooi,travel\n")
+    result = CliRunner().invoke(
+        app, ["eval", "topics", "--real", str(folder), "--backend", "zero-shot", "--model", str(nli_dir)]
+    )
+    assert result.exit_code == 0, result.output
+    (report,) = json.loads(result.output.strip().splitlines()[-1])["datasets"]
+    assert report["backend"] == "zero-shot" and report["n"] == 2
+    assert set(report["per_class"]) == {"zorg_welzijn", "sport_cultuur", "bestuur_participatie"}
+    assert report["per_class"]["zorg_welzijn"]["support"] == 1
