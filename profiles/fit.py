@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from common.logistic import fit_map_multinomial
 from profiles.lexical import TextEvidence, design_row, feature_counts
 from profiles.model import ProfileModel
 
@@ -174,8 +175,7 @@ def _fit_once(
 ) -> tuple[np.ndarray, np.ndarray, TextEvidence | None]:
     """MAP fit of (bias, signal coefficients, word weights) on these voices; without
     ``use_signals`` the signal coefficients are 0 (the fitted evidence ignores the signals)."""
-    from scipy.optimize import minimize  # only where a fit runs: the nightly flow only loads one
-    from scipy.sparse import csr_matrix
+    from scipy.sparse import csr_matrix, hstack  # only where a fit runs: the nightly flow only loads one
 
     ids = model.profile_ids
     k = len(ids)
@@ -205,37 +205,16 @@ def _fit_once(
         ),
         shape=(n, len(vocabulary)),
     )
-    onehot = np.eye(k)[y]
-    n_sig, n_text = signals.shape[1] * k, text.shape[1] * k
-
-    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        bias = theta[:k]
-        coef = theta[k : k + n_sig].reshape(-1, k)
-        weights = theta[k + n_sig :].reshape(-1, k)
-        logits = bias + signals @ coef + text @ weights
-        logits -= logits.max(axis=1, keepdims=True)
-        log_norm = np.log(np.exp(logits).sum(axis=1))
-        loss = float((log_norm - (logits * onehot).sum(axis=1)).sum())
-        residual = np.exp(logits - log_norm[:, None]) - onehot
-        loss += 0.5 * float(((coef - prior_coef) ** 2).sum()) / signal_sd**2
-        loss += 0.5 * float((weights**2).sum()) / text_c
-        loss += 0.5 * float(((bias - prior_bias) ** 2).sum()) / BIAS_SD**2
-        grad = np.concatenate(
-            [
-                residual.sum(axis=0) + (bias - prior_bias) / BIAS_SD**2,
-                (signals.T @ residual + (coef - prior_coef) / signal_sd**2).ravel(),
-                (text.T @ residual + weights / text_c).ravel(),
-            ]
-        )
-        return loss, grad
-
-    start = np.concatenate([prior_bias, prior_coef.ravel(), np.zeros(n_text)])
-    result = minimize(objective, start, jac=True, method="L-BFGS-B", options={"maxiter": 500})
-    theta = result.x
-    bias = theta[:k]
+    # One design matrix: a column of ones (the bias), the signals, the word features.
+    design = hstack([np.ones((n, 1)), csr_matrix(signals), text]).tocsr()
+    n_sig = signals.shape[1]
+    prior_sd = np.concatenate([[BIAS_SD], np.full(n_sig, signal_sd), np.full(text.shape[1], np.sqrt(text_c))])
+    prior_mean = np.vstack([prior_bias[None, :], prior_coef, np.zeros((text.shape[1], k))])
+    theta = fit_map_multinomial(design, y, prior_sd, prior_mean)
+    bias = theta[0]
     coef = np.zeros((len(model.signals), k))
-    coef[[i for i, s in enumerate(model.signals) if s.id in signal_ids]] = theta[k : k + n_sig].reshape(-1, k)
-    weights = theta[k + n_sig :].reshape(-1, k)
+    coef[[i for i, s in enumerate(model.signals) if s.id in signal_ids]] = theta[1 : 1 + n_sig]
+    weights = theta[1 + n_sig :]
     return bias, coef, TextEvidence(vocabulary, idf, weights) if vocabulary else None
 
 
