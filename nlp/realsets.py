@@ -47,6 +47,7 @@ class RealSet:
     about: str
     text_col: str = "text"
     topic_map: Mapping[str, str | None] = field(default_factory=lambda: MappingProxyType({}))
+    source: str = ""  # who made it and its licence, for the provenance of anything fitted on it
 
 
 REAL_SETS: tuple[RealSet, ...] = (
@@ -56,6 +57,7 @@ REAL_SETS: tuple[RealSet, ...] = (
         "sentiment",
         "label",
         "film subtitle lines, negative/positive (labels projected from English/Finnish, noisy)",
+        source="XED, Öhman et al. (COLING 2020), github.com/Helsinki-NLP/XED, Dutch projections; CC BY 4.0",
     ),
     RealSet(
         "econews_tone",
@@ -63,6 +65,8 @@ REAL_SETS: tuple[RealSet, ...] = (
         "sentiment",
         "label",
         "economic news headlines, tone -1/0/1 (coded by trained coders)",
+        source="van Atteveldt, van der Velden & Boukes (2021), Communication Methods and Measures; "
+        "github.com/vanatteveldt/ecosent, MIT; the headlines are the newspapers' (2015)",
     ),
     RealSet(
         "sib200_topics",
@@ -71,6 +75,7 @@ REAL_SETS: tuple[RealSet, ...] = (
         "topic",
         "general-domain sentences in 7 topics; health, sports and politics mapped onto the taxonomy",
         topic_map=SIB200_TOPIC_MAP,
+        source="SIB-200, Adelani et al. (2024), Apache-2.0; sentences from FLORES-200, CC BY-SA 4.0",
     ),
 )
 
