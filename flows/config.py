@@ -169,7 +169,7 @@ class CollectOptions(StrictModel):
 class NlpOptions(StrictModel):
     """Which NLP backends the nightly run uses; transformer models load from local files only."""
 
-    sentiment_backend: Literal["lexicon", "transformers"] = "lexicon"
+    sentiment_backend: Literal["lexicon", "learnt", "transformers"] = "lexicon"
     sentiment_model: str = Field(
         default="DTAI-KULeuven/robbert-v2-dutch-sentiment",
         description="Local directory or cached Hugging Face id",
@@ -188,6 +188,7 @@ class NlpOptions(StrictModel):
 
         return BackendOptions(
             sentiment_model=self.sentiment_model if self.sentiment_backend == "transformers" else None,
+            learnt_sentiment=self.sentiment_backend == "learnt",
             zero_shot_model=self.zero_shot_model if self.topic_backend == "zero-shot" else None,
             zero_shot_threshold=self.zero_shot_threshold,
             device=self.device,

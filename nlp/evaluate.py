@@ -203,7 +203,8 @@ def evaluate_sentiment(
 ) -> EvalReport:
     """Sentiment figures on a labelled CSV (see ``score_sentiment``).
 
-    ``backend`` (e.g. a TransformerSentiment) replaces the lexicon; its throughput is then measured.
+    ``backend`` (e.g. a TransformerSentiment) replaces the enricher's sentiment (the lexicon, or the
+    learnt model); its throughput is then measured.
     """
     rows = _labelled_rows(path, text_col, label_col)
     gold = [parse_sentiment(r[label_col], i, path) for i, r in enumerate(rows)]
@@ -213,7 +214,8 @@ def evaluate_sentiment(
     else:
         predictions, rate = _timed(backend.predict, texts)
         results = [Scored(r.label, r.score) for r in predictions]
-    return score_sentiment(gold, results, "lexicon" if backend is None else backend.name, rate)
+    name = enricher.sentiment_scorer.name if backend is None else backend.name
+    return score_sentiment(gold, results, name, rate)
 
 
 def no_topic_share(predicted: Sequence[set[str]]) -> float:

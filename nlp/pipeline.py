@@ -10,8 +10,9 @@ from itertools import chain, islice
 
 from nlp._spacy import LANG, LOWER, Language, spacy
 from nlp.language import NL_STOP_WORDS, decide, word_vote
+from nlp.learnt_sentiment import LearntSentiment
 from nlp.normalise import fold_repeats, normalise
-from nlp.sentiment import LexiconSentiment
+from nlp.sentiment import Contribution, LexiconSentiment, Sentiment
 from nlp.topics import TopicHit, TopicMatcher
 from nlp.trust import TrustDetector
 from nlp.version import BackendOptions, nlp_version
@@ -87,6 +88,10 @@ class Enricher:
         self.nlp = build_nlp()
         self.topics = TopicMatcher()
         self.sentiment = LexiconSentiment()
+        # What scores a Dutch post: the lexicon, or the learnt model built on the lexicon's findings.
+        self.sentiment_scorer: LexiconSentiment | LearntSentiment = self.sentiment
+        if self.options.learnt_sentiment:
+            self.sentiment_scorer = LearntSentiment(self.sentiment)
         self.trust = TrustDetector()
         table = self.nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
         self._lemma_table = table
@@ -202,6 +207,15 @@ class Enricher:
                     results[i] = replace(results[i], topics=topics)
             yield from results
 
+    def explain_sentiment(self, text: str) -> tuple[Sentiment, list[Contribution]]:
+        """The default sentiment of one text and the words, phrases, rules or learnt features behind it
+        (whatever language the text is in; ``enrich`` makes a text that is not Dutch neutral)."""
+        normal = normalise(text[:MAX_CHARS])
+        words = self.tokens(normal)
+        return self.sentiment_scorer.explain(
+            [w.form for w in words], [w.polarity for w in words], normal.lower()
+        )
+
     def tokens(self, text: str) -> list[_Word]:
         """The non-space tokens of a normalised text, as spaCy's tokenizer makes them."""
         pieces = text.split()
@@ -242,7 +256,7 @@ class Enricher:
             hits = [hit for i in unique for hit in i.topic_hits]
             topics = tuple(self.topics.collect(hits, lower_text))
             forms = [i.form for i in infos]
-            sentiment = self.sentiment.score(forms, [i.polarity for i in infos], lower_text)
+            sentiment = self.sentiment_scorer.score(forms, [i.polarity for i in infos], lower_text)
             trust = self.trust.detect(lower_text)
             label, score = sentiment.label, sentiment.score
         else:

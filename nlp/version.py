@@ -13,9 +13,10 @@ PIPELINE_VERSION = "0.1"
 
 @dataclass(frozen=True, slots=True)
 class BackendOptions:
-    """Optional transformer backends; None keeps the default (lexicon sentiment, taxonomy topics)."""
+    """Optional backends; the defaults keep lexicon sentiment and taxonomy topics."""
 
     sentiment_model: str | None = None
+    learnt_sentiment: bool = False  # the linear model of ``nlp.learnt_sentiment`` instead of the lexicon
     zero_shot_model: str | None = None
     zero_shot_threshold: float = 0.5
     device: str | None = None
@@ -26,6 +27,8 @@ def nlp_version(options: BackendOptions | None = None) -> str:
     version = f"lexicon-{PIPELINE_VERSION}+{data_fingerprint()}"
     if options is not None and options.sentiment_model:
         version += f"|sentiment={options.sentiment_model}"
+    elif options is not None and options.learnt_sentiment:
+        version += "|sentiment=learnt"
     if options is not None and options.zero_shot_model:
         version += f"|topics={options.zero_shot_model}@{options.zero_shot_threshold}"
     return version

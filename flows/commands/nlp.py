@@ -28,25 +28,53 @@ def _check_input(csv_path: Path | None, real: Path | None) -> None:
 
 
 def _run_eval(
-    fn: Any, task: str, csv_path: Path | None, real: Path | None, text_col: str, label_col: str, **kwargs: Any
+    fn: Any,
+    task: str,
+    csv_path: Path | None,
+    real: Path | None,
+    text_col: str,
+    label_col: str,
+    options: Any = None,
+    **kwargs: Any,
 ) -> None:
     """Evaluate with ``fn`` on one CSV, or on each real set of ``task`` in a folder, and print the
-    per-class table(s), then one JSON line for scripts."""
+    per-class table(s), then one JSON line for scripts. ``options`` (BackendOptions) pick the enricher."""
     from nlp.evaluate import EvalInputError
     from nlp.pipeline import get_enricher
 
     try:
         if real is not None:
-            _run_real(fn, task, real, **kwargs)
+            _run_real(fn, task, real, options, **kwargs)
             return
-        report = fn(get_enricher(), csv_path, text_col, label_col, **kwargs)
+        assert csv_path is not None  # _check_input: one of the two
+        enricher = get_enricher(options)
+        report = fn(enricher, csv_path, text_col, label_col, **kwargs)
+        _mark_fitted_on(enricher, csv_path, report)
     except EvalInputError as exc:
         input_error(exc)
     console.print(classification_table(report))
     write_json_line(report.as_json(), ensure_ascii=False)
 
 
-def _run_real(fn: Any, task: str, folder: Path, **kwargs: Any) -> None:
+def _mark_fitted_on(enricher: Any, path: Path, report: Any) -> None:
+    """Warn when the learnt sentiment was fitted on this very file: its figure there is no measurement.
+
+    Files are compared by name, as the model's provenance keeps the names it was fitted on.
+    """
+    fitted = getattr(enricher.sentiment_scorer, "model", None)
+    if report.task != "sentiment" or report.backend != "learnt" or fitted is None:
+        return
+    files = {entry.get("file") for entry in fitted.provenance.get("fitted_on", [])}
+    if path.name in files:
+        err.print(
+            f"[yellow]Warning[/yellow] the learnt sentiment was fitted on {path.name}: this figure is not "
+            "a measurement (`python -m nlp.fit_sentiment` prints the cross-validated one)",
+            highlight=False,
+        )
+        report.extra["fitted_on_these_rows"] = True
+
+
+def _run_real(fn: Any, task: str, folder: Path, options: Any = None, **kwargs: Any) -> None:
     """``fn`` on every real set of ``task`` in ``folder``: a table each, then one JSON object for all."""
     from nlp.evaluate import EvalInputError
     from nlp.pipeline import get_enricher
@@ -64,9 +92,11 @@ def _run_real(fn: Any, task: str, folder: Path, **kwargs: Any) -> None:
         )
     reports = []
     for real_set, path in present:
-        options = {"label_map": real_set.topic_map} if real_set.topic_map else {}
-        report = fn(get_enricher(), path, real_set.text_col, real_set.label_col, **kwargs, **options)
+        mapping = {"label_map": real_set.topic_map} if real_set.topic_map else {}
+        enricher = get_enricher(options)
+        report = fn(enricher, path, real_set.text_col, real_set.label_col, **kwargs, **mapping)
         report.extra = {"dataset": real_set.name, "file": str(path), **report.extra}
+        _mark_fitted_on(enricher, path, report)
         console.print(f"{real_set.name} ({real_set.file}): {real_set.about}", highlight=False)
         console.print(classification_table(report))
         reports.append(report.as_json())
@@ -101,7 +131,8 @@ def eval_sentiment(
     backend: Annotated[
         str,
         typer.Option(
-            help="Sentiment backend: 'lexicon' (no download) or 'transformers' (extra; a local model)."
+            help="Sentiment backend: 'lexicon' (no download), 'learnt' (a linear model fitted on news "
+            "headlines, no download) or 'transformers' (extra; a local model)."
         ),
     ] = "lexicon",
     model: TransformerModelOption = None,
@@ -109,18 +140,21 @@ def eval_sentiment(
     """Accuracy and macro F1 of the sentiment on labelled texts (binary when the labels have two classes).
 
     With the majority-class baseline. --real takes each real sentiment set in the folder
-    (xed_subtitles_binary.csv, econews_tone_dev.csv), with either backend, and says which are missing.
+    (xed_subtitles_binary.csv, econews_tone_dev.csv), with any backend, and says which are missing.
+    A set the learnt backend was fitted on gets a warning and "fitted_on_these_rows" in its JSON.
 
     Example: betrokken eval sentiment --csv reviews.csv --label-col polarity
     """
     from nlp.evaluate import evaluate_sentiment
+    from nlp.version import BackendOptions
 
     _check_input(csv_path, real)
-    if backend not in ("lexicon", "transformers"):
-        err.print(f"--backend: expected 'lexicon' or 'transformers', got {backend!r}")
+    if backend not in ("lexicon", "learnt", "transformers"):
+        err.print(f"--backend: expected 'lexicon', 'learnt' or 'transformers', got {backend!r}")
         raise typer.Exit(EXIT_CONFIG)
     engine = _transformer_sentiment(model) if backend == "transformers" else None
-    _run_eval(evaluate_sentiment, "sentiment", csv_path, real, text_col, label_col, backend=engine)
+    options = BackendOptions(learnt_sentiment=backend == "learnt")
+    _run_eval(evaluate_sentiment, "sentiment", csv_path, real, text_col, label_col, options, backend=engine)
 
 
 def eval_topics(
@@ -170,10 +204,18 @@ def nlp_command(
     csv_path: Annotated[Path, typer.Option("--csv", help="CSV with a text column.")],
     text_col: TextColOption = "text",
     out: Annotated[Path | None, typer.Option(help="Write JSON lines here instead of to stdout.")] = None,
+    sentiment_backend: Annotated[
+        str, typer.Option(help="'lexicon' or 'learnt' (a linear model fitted on news headlines).")
+    ] = "lexicon",
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Add what made each sentiment (sentiment_evidence).")
+    ] = False,
 ) -> None:
     """Run the NLP on any texts: one JSON object per input row, in input order.
 
-    Fields: row, language, topics ({id, score}), sentiment, sentiment_score, trust.
+    Fields: row, language, topics ({id, score}), sentiment, sentiment_score, trust; with --explain
+    also sentiment_evidence: each word, phrase, rule or learnt feature that moved the sentiment of a
+    Dutch text ({feature, polarity, neutral}).
 
     Example: betrokken nlp --csv mijn_teksten.csv --out verrijkt.jsonl
     """
@@ -181,15 +223,21 @@ def nlp_command(
 
     from nlp.evaluate import EvalInputError, read_csv_columns
     from nlp.pipeline import get_enricher
+    from nlp.version import BackendOptions
 
+    if sentiment_backend not in ("lexicon", "learnt"):
+        err.print(f"--sentiment-backend: expected 'lexicon' or 'learnt', got {sentiment_backend!r}")
+        raise typer.Exit(EXIT_CONFIG)
     try:
         rows = read_csv_columns(csv_path, [text_col])
     except EvalInputError as exc:
         input_error(exc)
+    enricher = get_enricher(BackendOptions(learnt_sentiment=sentiment_backend == "learnt"))
+    texts = [r[text_col] for r in rows]
     handle = out.open("w", encoding="utf-8") if out else sys.stdout
     try:
-        for i, result in enumerate(get_enricher().enrich([r[text_col] for r in rows])):
-            record = {
+        for i, result in enumerate(enricher.enrich(texts)):
+            record: dict[str, Any] = {
                 "row": i,
                 "language": result.language,
                 "topics": [{"id": h.id, "score": h.score} for h in result.topics],
@@ -197,6 +245,12 @@ def nlp_command(
                 "sentiment_score": result.sentiment_score,
                 "trust": result.trust,
             }
+            if explain:
+                parts = enricher.explain_sentiment(texts[i])[1] if result.language == "nl" else []
+                record["sentiment_evidence"] = [
+                    {"feature": c.feature, "polarity": round(c.polarity, 4), "neutral": round(c.neutral, 4)}
+                    for c in parts
+                ]
             handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     finally:
         if out:

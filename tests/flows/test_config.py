@@ -164,3 +164,12 @@ def test_municipality_kind_comes_from_the_gazetteer_unless_configured(minimal_co
     with pytest.raises(ConfigError) as exc:
         load_settings(minimal_config)
     assert "municipalities[0].kind" in str(exc.value) and "'city'" in str(exc.value)
+
+
+def test_config_learnt_sentiment_backend_reaches_the_enricher_options(minimal_config: Path) -> None:
+    from nlp.version import nlp_version
+
+    minimal_config.write_text(minimal_config.read_text() + '\n[nlp]\nsentiment_backend = "learnt"\n')
+    options = load_settings(minimal_config).nlp.backend_options()
+    assert options.learnt_sentiment and options.sentiment_model is None
+    assert nlp_version(options).endswith("|sentiment=learnt")

@@ -227,3 +227,54 @@ def test_cli_eval_real_rejects_what_it_cannot_read(tmp_path: Path) -> None:
     for args in ([], ["--csv", str(empty / "sib200_topics.csv"), "--real", str(empty)]):
         result = CliRunner().invoke(app, ["eval", "sentiment", *args])
         assert result.exit_code == 2 and "give either --csv FILE or --real FOLDER" in result.output
+
+
+def test_cli_eval_real_sentiment_learnt_warns_on_the_set_it_was_fitted_on(tmp_path: Path) -> None:
+    folder = _real_folder(
+        tmp_path, **{"xed_subtitles_binary.csv": REAL_SUBTITLES, "econews_tone_dev.csv": REAL_HEADLINES}
+    )
+    result = CliRunner().invoke(app, ["eval", "sentiment", "--real", str(folder), "--backend", "learnt"])
+    assert result.exit_code == 0, result.output
+    report = _last_json(result.output)
+    assert report["backend"] == "learnt"
+    subtitles, headlines = report["datasets"]
+    # the shipped model was fitted on econews_tone_dev.csv: a figure on that file is no measurement
+    assert headlines["fitted_on_these_rows"] is True and "fitted_on_these_rows" not in subtitles
+    assert "the learnt sentiment was fitted on econews_tone_dev.csv" in result.output
+    lexicon = _last_json(CliRunner().invoke(app, ["eval", "sentiment", "--real", str(folder)]).output)
+    assert "fitted_on_these_rows" not in lexicon["datasets"][1]
+    result = CliRunner().invoke(app, ["eval", "sentiment", "--real", str(folder), "--backend", "bert"])
+    assert result.exit_code == 2 and "expected 'lexicon', 'learnt' or 'transformers'" in result.output
+
+
+def test_cli_nlp_explain_says_what_made_each_sentiment(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_text(
+        'text\n"Het park is niet mooi, maar de speeltuin is echt leuk!"\n"What a lovely park this is"\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["nlp", "--csv", str(path), "--explain"])
+    assert result.exit_code == 0, result.output
+    dutch, english = [json.loads(line) for line in result.output.strip().splitlines()]
+    assert [e["feature"] for e in dutch["sentiment_evidence"]] == [
+        "negated word:mooi",
+        "contrast:maar",
+        "word:leuk",
+        "exclamation mark",
+    ]
+    assert english["language"] != "nl" and english["sentiment_evidence"] == []
+    plain = CliRunner().invoke(app, ["nlp", "--csv", str(path)])
+    assert "sentiment_evidence" not in plain.output
+
+    result = CliRunner().invoke(
+        app, ["nlp", "--csv", str(path), "--explain", "--sentiment-backend", "learnt"]
+    )
+    assert result.exit_code == 0, result.output
+    evidence = json.loads(result.output.splitlines()[0])["sentiment_evidence"]
+    features = [e["feature"] for e in evidence]
+    assert features[0] == "bias" and "lexicon:lexicon score" in features and "lexicon:negator" in features
+    assert all(set(e) == {"feature", "polarity", "neutral"} for e in evidence)
+
+    result = CliRunner().invoke(app, ["nlp", "--csv", str(path), "--sentiment-backend", "bert"])
+    assert result.exit_code == 2 and "expected 'lexicon' or 'learnt'" in result.output
+    assert "Traceback" not in result.output
