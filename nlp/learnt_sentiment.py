@@ -23,8 +23,9 @@ import math
 import re
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from operator import mul, xor
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +56,10 @@ FEATURES = (
     "length",
 )
 _WORDLIKE = re.compile(r"[^\W_]")
-_START, _END = "<s>", "</s>"
+_MASK = (1 << HASH_BITS) - 1
+# Odd 32-bit multipliers (Knuth's golden-ratio one and MurmurHash3's), for two further buckets per word.
+_MIX_LEFT, _MIX_RIGHT = 0x9E3779B1, 0x85EBCA6B
+CACHE_LIMIT = 500_000  # word forms; open vocabulary keeps adding new ones
 
 
 class SentimentModelError(Exception):
@@ -84,30 +88,63 @@ def dense_features(
     ]
 
 
+def word_key(form: str) -> tuple[int, int, int] | None:
+    """Three hash buckets of a word form: its own, and its halves of the pairs it ends and starts.
+
+    From CRC-32, the same in every process (Python's ``hash`` is salted). A pair's bucket is the
+    first word's left half XOR the second word's right half, so a post's pairs cost one XOR each and
+    no string. None for punctuation other than "!" and "?", which is left out.
+    """
+    if form not in ("!", "?") and not _WORDLIKE.search(form):
+        return None
+    h = zlib.crc32(form.encode("utf-8"))
+    return h & _MASK, ((h * _MIX_LEFT) >> 12) & _MASK, ((h * _MIX_RIGHT) >> 12) & _MASK
+
+
+# The halves of the text's start and end in pairs: from strings that no token can be.
+_START = ((zlib.crc32(b"\x00start") * _MIX_LEFT) >> 12) & _MASK
+_END = ((zlib.crc32(b"\x00end") * _MIX_RIGHT) >> 12) & _MASK
+
+
+def buckets(keys: Sequence[tuple[int, int, int]]) -> list[int]:
+    """The hash buckets of a post from the keys of its words, in order: each word, then each pair of
+    neighbouring words, the first and the last also paired with the text's start and end."""
+    if not keys:
+        return []
+    words, lefts, rights = zip(*keys, strict=True)  # C loops throughout: this runs for every post
+    return [*words, *map(xor, (_START, *lefts), (*rights, _END))]
+
+
 def terms(forms: Sequence[str]) -> list[str]:
-    """The hashed features of a post: each word ("u:") and each pair of neighbouring words ("b:"),
-    the first and last word also paired with the text's start and end. Punctuation other than "!"
-    and "?" is left out."""
-    words = [f for f in forms if f in ("!", "?") or _WORDLIKE.search(f)]
+    """What each of ``buckets`` stands for, for the explanation: "word:x" and "words:x y"."""
+    words = [f for f in forms if word_key(f) is not None]
     if not words:
         return []
-    pairs = zip([_START, *words], [*words, _END], strict=True)
-    return [f"u:{w}" for w in words] + [f"b:{a} {b}" for a, b in pairs]
+    pairs = zip(["<start>", *words], [*words, "<end>"], strict=True)
+    return [f"word:{w}" for w in words] + [f"words:{a} {b}" for a, b in pairs]
 
 
 def post_features(
-    lexicon: LexiconSentiment, forms: Sequence[str], polarities: Sequence[float | None], lower_text: str
+    lexicon: LexiconSentiment,
+    forms: Sequence[str],
+    polarities: Sequence[float | None],
+    lower_text: str,
+    key_of: Callable[[str], tuple[int, int, int] | None] = word_key,
 ) -> tuple[list[float], set[int]]:
     """The dense feature values and the hash buckets of one post: what the model is fitted on and
-    scores (from the lowercased token forms, their lexicon polarities and the lowercased text)."""
+    scores (from the lowercased token forms, their lexicon polarities and the lowercased text).
+    ``key_of`` may be a cached ``word_key``."""
     signals = lexicon.signals(forms, polarities, lower_text)
     dense = dense_features(signals, forms, lower_text, lexicon.negators)
-    return dense, {bucket(t) for t in terms(forms)}
+    return dense, set(buckets(list(filter(None, map(key_of, forms)))))
 
 
-def bucket(term: str) -> int:
-    """The hash bucket of a term: CRC-32, the same in every process (Python's ``hash`` is salted)."""
-    return zlib.crc32(term.encode("utf-8")) & ((1 << HASH_BITS) - 1)
+class _KeyCache(dict[str, tuple[int, int, int] | None]):
+    """``word_key`` per form, computed once: most words of a night's posts repeat."""
+
+    def __missing__(self, form: str) -> tuple[int, int, int] | None:
+        value = self[form] = word_key(form)
+        return value
 
 
 @dataclass(frozen=True)
@@ -184,33 +221,34 @@ class LearntSentiment:
         # Plain tuples and a dict: per post a few lookups and additions, no array call.
         self._bias = tuple(self.model.bias.tolist())
         self._dense = [tuple(row) for row in self.model.dense.tolist()]
+        self._columns = [tuple(column) for column in self.model.dense.T.tolist()]  # per class
         self._weights: dict[int, tuple[float, float, float]] = dict(
             zip(self.model.buckets.tolist(), map(tuple, self.model.weights.tolist()), strict=True)
         )
+        self._keys = _KeyCache()
 
     def logits(
         self, forms: Sequence[str], polarities: Sequence[float | None], lower_text: str
     ) -> list[float]:
         """The three class logits of one post."""
-        return self.logits_of(*post_features(self.lexicon, forms, polarities, lower_text))
+        if len(self._keys) > CACHE_LIMIT:
+            self._keys.clear()
+        return self.logits_of(
+            *post_features(self.lexicon, forms, polarities, lower_text, self._keys.__getitem__)
+        )
 
     def logits_of(self, dense: Sequence[float], buckets: set[int]) -> list[float]:
         """The three class logits of a post's features (``post_features``)."""
-        neg, neu, pos = self._bias
-        for value, (w0, w1, w2) in zip(dense, self._dense, strict=True):
-            if value:
-                neg += value * w0
-                neu += value * w1
-                pos += value * w2
-        if buckets:
+        neg = self._bias[0] + sum(map(mul, dense, self._columns[0]))
+        neu = self._bias[1] + sum(map(mul, dense, self._columns[1]))
+        pos = self._bias[2] + sum(map(mul, dense, self._columns[2]))
+        rows = list(filter(None, map(self._weights.get, buckets)))
+        if rows:
             scale = 1.0 / math.sqrt(len(buckets))
-            weights = self._weights
-            for b in buckets:
-                row = weights.get(b)
-                if row is not None:
-                    neg += scale * row[0]
-                    neu += scale * row[1]
-                    pos += scale * row[2]
+            w0, w1, w2 = map(sum, zip(*rows, strict=True))
+            neg += scale * w0
+            neu += scale * w1
+            pos += scale * w2
         return [neg, neu, pos]
 
     def score(self, forms: Sequence[str], polarities: Sequence[float | None], lower_text: str) -> Sentiment:
@@ -229,13 +267,14 @@ class LearntSentiment:
             for name, v, row in zip(FEATURES, dense, self._dense, strict=True)
             if v
         ]
-        named = {bucket(t): t for t in terms(forms)}
+        named = dict(
+            zip(buckets([k for k in map(word_key, forms) if k is not None]), terms(forms), strict=True)
+        )
         scale = 1.0 / math.sqrt(len(named)) if named else 0.0
         for b, term in named.items():
             row = self._weights.get(b)
             if row is not None:
-                kind = "word" if term.startswith("u:") else "words"
-                parts.append((f"{kind}:{term[2:]}", tuple(scale * w for w in row)))
+                parts.append((term, tuple(scale * w for w in row)))
         explanation = [
             Contribution(name, round(c[2] - c[0], 4), round(c[1] - (c[0] + c[2]) / 2, 4)) for name, c in parts
         ]

@@ -6,6 +6,9 @@ Every text here is written for these tests; the real sets are never read (a fres
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,13 +21,15 @@ from nlp.learnt_sentiment import (
     LearntSentiment,
     SentimentModel,
     SentimentModelError,
-    bucket,
+    buckets,
     load_sentiment_model,
     terms,
+    word_key,
 )
 from nlp.normalise import normalise
 from nlp.sentiment import LexiconSentiment
 from nlp.version import BackendOptions, nlp_version
+from tests import REPO
 
 # Three-way "headlines" and binary "subtitle lines", written for these tests. Two made-up words
 # carry the tone the lexicon cannot know: "zwurk" goes with good news, "blorp" with bad news.
@@ -132,19 +137,38 @@ def test_sentiment_lexicon_explanation_adds_up_to_its_score(enricher) -> None:
 
 
 def test_learnt_terms_and_buckets_are_stable_and_skip_punctuation() -> None:
-    assert terms(["wat", ",", "mooi", "!"]) == [
-        "u:wat",
-        "u:mooi",
-        "u:!",
-        "b:<s> wat",
-        "b:wat mooi",
-        "b:mooi !",
-        "b:! </s>",
+    forms = ["wat", ",", "mooi", "!"]
+    assert terms(forms) == [
+        "word:wat",
+        "word:mooi",
+        "word:!",
+        "words:<start> wat",
+        "words:wat mooi",
+        "words:mooi !",
+        "words:! <end>",
     ]
-    assert terms([".", ","]) == []
-    # CRC-32, not Python's salted hash: the shipped buckets must mean the same in every process
-    assert bucket("u:mooi") == bucket("u:mooi") and 0 <= bucket("u:mooi") < 2**18
-    assert bucket("u:mooi") != bucket("u:lelijk")
+    assert terms([".", ","]) == [] and buckets([]) == []
+    keys = [k for k in map(word_key, forms) if k is not None]
+    found = buckets(keys)
+    assert len(found) == len(terms(forms)) and all(0 <= b < 2**18 for b in found)
+    assert len(set(found)) == len(found)  # "wat mooi" and "mooi wat" are not one pair
+    assert buckets(keys[::-1])[3:] != found[3:]
+    # The shipped weights are per bucket: a bucket must mean the same in every process, whatever
+    # Python's salted string hash does there.
+    code = (
+        "from nlp.learnt_sentiment import buckets, word_key; "
+        "print(buckets([word_key(w) for w in ['wat', 'mooi', '!']]))"
+    )
+    for seed in ("1", "2"):
+        other = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=REPO,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
+        assert other.stdout.strip() == str(found)
 
 
 def test_learnt_model_learns_words_the_lexicon_does_not_know(enricher, tmp_path: Path) -> None:
@@ -190,7 +214,9 @@ def test_learnt_explanation_adds_up_to_the_logits(enricher, tmp_path: Path) -> N
     assert sum(p.neutral for p in parts) == pytest.approx(neu - (neg + pos) / 2, abs=1e-3)
     features = {p.feature for p in parts}
     assert {"bias", "word:zwurk", "word:blorp", "lexicon:negator", "lexicon:exclamation mark"} <= features
-    assert "word:delfzijl" not in features  # never seen in fitting: no weight, nothing to explain
+    assert (
+        "word:delfzijl" not in features and "words:haven van" in features
+    )  # never seen in fitting: no weight, nothing to explain
 
 
 def test_learnt_model_file_round_trip_and_errors(enricher, tmp_path: Path) -> None:
