@@ -218,19 +218,22 @@ class LearntSentiment:
     def __init__(self, lexicon: LexiconSentiment, model: SentimentModel | None = None) -> None:
         self.lexicon = lexicon
         self.model = model or load_sentiment_model()
-        # Plain tuples and a dict: per post a few lookups and additions, no array call.
-        self._bias = tuple(self.model.bias.tolist())
-        self._dense = [tuple(row) for row in self.model.dense.tolist()]
-        self._columns = [tuple(column) for column in self.model.dense.T.tolist()]  # per class
-        self._weights: dict[int, tuple[float, float, float]] = dict(
-            zip(self.model.buckets.tolist(), map(tuple, self.model.weights.tolist()), strict=True)
+        # Softmax does not change when all three logits move together, so only the neutral and the
+        # positive logit relative to the negative one are kept; plain floats and tuples, as per post
+        # an array call would cost more than the sums.
+        relative = self.model.dense - self.model.dense[:, [0]]
+        self._bias = (self.model.bias[1] - self.model.bias[0], self.model.bias[2] - self.model.bias[0])
+        self._dense_neutral, self._dense_positive = (tuple(relative[:, j].tolist()) for j in (1, 2))
+        weights = self.model.weights - self.model.weights[:, [0]]
+        self._weights: dict[int, tuple[float, float]] = dict(
+            zip(self.model.buckets.tolist(), map(tuple, weights[:, 1:].tolist()), strict=True)
         )
         self._keys = _KeyCache()
 
     def logits(
         self, forms: Sequence[str], polarities: Sequence[float | None], lower_text: str
     ) -> list[float]:
-        """The three class logits of one post."""
+        """The logits of negative, neutral and positive for one post (the first is always 0)."""
         if len(self._keys) > CACHE_LIMIT:
             self._keys.clear()
         return self.logits_of(
@@ -238,18 +241,16 @@ class LearntSentiment:
         )
 
     def logits_of(self, dense: Sequence[float], buckets: set[int]) -> list[float]:
-        """The three class logits of a post's features (``post_features``)."""
-        neg = self._bias[0] + sum(map(mul, dense, self._columns[0]))
-        neu = self._bias[1] + sum(map(mul, dense, self._columns[1]))
-        pos = self._bias[2] + sum(map(mul, dense, self._columns[2]))
-        rows = list(filter(None, map(self._weights.get, buckets)))
+        """The logits of a post's features (``post_features``), relative to the negative class."""
+        neutral = self._bias[0] + sum(map(mul, dense, self._dense_neutral))
+        positive = self._bias[1] + sum(map(mul, dense, self._dense_positive))
+        rows = list(filter(None, map(self._weights.get, buckets)))  # most buckets have no weight
         if rows:
             scale = 1.0 / math.sqrt(len(buckets))
-            w0, w1, w2 = map(sum, zip(*rows, strict=True))
-            neg += scale * w0
-            neu += scale * w1
-            pos += scale * w2
-        return [neg, neu, pos]
+            row_neutral, row_positive = zip(*rows, strict=True)
+            neutral += scale * sum(row_neutral)
+            positive += scale * sum(row_positive)
+        return [0.0, neutral, positive]
 
     def score(self, forms: Sequence[str], polarities: Sequence[float | None], lower_text: str) -> Sentiment:
         """The most probable class, and P(positive) - P(negative) as the score."""
@@ -261,22 +262,24 @@ class LearntSentiment:
         """The score and each feature's part of it: toward positive (positive minus negative logit)
         and toward neutral (neutral logit minus the mean of the other two)."""
         dense, _ = post_features(self.lexicon, forms, polarities, lower_text)
-        parts: list[tuple[str, tuple[float, ...]]] = [("bias", self._bias)]
+        parts = [("bias", *self._bias)]
         parts += [
-            (f"lexicon:{name}", tuple(v * w for w in row))
-            for name, v, row in zip(FEATURES, dense, self._dense, strict=True)
-            if v
+            (f"lexicon:{name}", value * neutral, value * positive)
+            for name, value, neutral, positive in zip(
+                FEATURES, dense, self._dense_neutral, self._dense_positive, strict=True
+            )
+            if value
         ]
         named = dict(
             zip(buckets([k for k in map(word_key, forms) if k is not None]), terms(forms), strict=True)
         )
         scale = 1.0 / math.sqrt(len(named)) if named else 0.0
         for b, term in named.items():
-            row = self._weights.get(b)
-            if row is not None:
-                parts.append((term, tuple(scale * w for w in row)))
+            if b in self._weights:
+                parts.append((term, scale * self._weights[b][0], scale * self._weights[b][1]))
         explanation = [
-            Contribution(name, round(c[2] - c[0], 4), round(c[1] - (c[0] + c[2]) / 2, 4)) for name, c in parts
+            Contribution(name, round(positive, 4), round(neutral - positive / 2, 4))
+            for name, neutral, positive in parts
         ]
         return self.score(forms, polarities, lower_text), explanation
 
