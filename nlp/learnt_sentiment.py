@@ -8,8 +8,9 @@ A multinomial logistic model over two kinds of features of a post:
 - its words and pairs of neighbouring words, hashed into ``2**HASH_BITS`` buckets (CRC-32): the
   shipped parameters hold a weight row per bucket, from which no word or sentence can be read back.
 
-The neutral class is learnt like the other two, not a band around 0. Scoring is a few dictionary
-lookups and a sum of three numbers per feature; the label is the most probable class and the score
+The neutral class is learnt like the other two, not a band around 0. Scoring a post is the
+lexicon's pass over its words, one dictionary lookup per word and per pair of words, and sums over
+the few that have a weight; the label is the most probable class and the score
 P(positive) - P(negative). ``nlp.fit_sentiment`` fits the parameters and measures them; the shipped
 file (``data/sentiment_model.npz``) has its provenance and figures beside it
 (``data/sentiment_model.json``).
@@ -222,7 +223,8 @@ class LearntSentiment:
         # positive logit relative to the negative one are kept; plain floats and tuples, as per post
         # an array call would cost more than the sums.
         relative = self.model.dense - self.model.dense[:, [0]]
-        self._bias = (self.model.bias[1] - self.model.bias[0], self.model.bias[2] - self.model.bias[0])
+        bias = self.model.bias - self.model.bias[0]
+        self._bias = (float(bias[1]), float(bias[2]))
         self._dense_neutral, self._dense_positive = (tuple(relative[:, j].tolist()) for j in (1, 2))
         weights = self.model.weights - self.model.weights[:, [0]]
         self._weights: dict[int, tuple[float, float]] = dict(
