@@ -3,6 +3,7 @@ sentiment and trust per post. Built once per process; texts go through ``nlp.pip
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -17,6 +18,12 @@ from nlp.trust import TrustDetector
 from nlp.version import BackendOptions, nlp_version
 
 MAX_CHARS = 20_000  # longer posts are cut before tokenising; the rest rarely changes the labels
+
+# A piece of text that is a word of Latin letters and one of these marks ("woord," "klaar.") is two
+# tokens, the word and the mark, unless the piece or the word is one of spaCy's exceptions ("bijv.",
+# "xD"). A test holds this against spaCy's tokenizer on words of the lemma table.
+_TRAILING_MARKS = frozenset(".,?!;:)")
+_LATIN_WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ]{2,}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +56,22 @@ class _Word:
     """Everything the enrichment needs about one lowercased word form, computed once per process.
 
     A plain slotted class: compared and hashed by identity, which is what a per-document set needs.
+    ``lang`` packs the word's language counts into one integer (``_pack_language``), so that a
+    post's counts are one ``sum`` over its words.
     """
 
-    __slots__ = ("alpha", "dutch", "form", "lemma", "polarity", "space", "topic_hits", "vote")
+    __slots__ = (
+        "alpha",
+        "dutch",
+        "form",
+        "lang",
+        "lemma",
+        "names",
+        "polarity",
+        "space",
+        "topic_hits",
+        "vote",
+    )
 
     def __init__(
         self,
@@ -70,6 +90,23 @@ class _Word:
         self.dutch = dutch
         self.polarity = polarity
         self.topic_hits = topic_hits
+        self.names = frozenset((form, lemma))
+        self.lang = _pack_language(1, dutch, vote > 0, vote < 0) if self.alpha else 0
+
+
+# Bits per count in ``_Word.lang``: a post is cut at MAX_CHARS, so no count reaches 2**20.
+_LANG_BITS = 20
+_LANG_MASK = (1 << _LANG_BITS) - 1
+
+
+def _pack_language(*counts: int) -> int:
+    """Counts (words, known Dutch words, Dutch votes, English votes) as one integer; sums of packed
+    integers are the packed sums, as no field overflows."""
+    return sum(int(count) << (_LANG_BITS * i) for i, count in enumerate(counts))
+
+
+def _unpack_language(packed: int, n: int = 4) -> list[int]:
+    return [(packed >> (_LANG_BITS * i)) & _LANG_MASK for i in range(n)]
 
 
 class Enricher:
@@ -94,6 +131,7 @@ class Enricher:
         self._not_opinion = self.sentiment.negators | self.sentiment.contrast | {".", "!", "?", ";"}
         self._words: dict[str, _Word] = {}
         self._chunks: dict[str, tuple[_Word, ...]] = {}
+        self._topic_hits: dict[str, tuple[tuple[str, str], ...]] = {}
         self._exceptions = frozenset(self.nlp.tokenizer.rules)
         self.version = nlp_version(self.options)
         self.sentiment_backend = None
@@ -134,8 +172,15 @@ class Enricher:
             or form in self.sentiment.lexicon
             or form in self.sentiment.intensifiers
         )
-        hits = self.topics.word_hits(form) + (self.topics.word_hits(lemma) if lemma != form else ())
+        hits = self._word_hits(form) + (self._word_hits(lemma) if lemma != form else ())
         return _Word(form, lemma, word_vote(form), dutch, polarity, hits)
+
+    def _word_hits(self, word: str) -> tuple[tuple[str, str], ...]:
+        """``TopicMatcher.word_hits``, once per string: many new forms share a lemma seen before."""
+        hits = self._topic_hits.get(word)
+        if hits is None:
+            hits = self._topic_hits[word] = self.topics.word_hits(word)
+        return hits
 
     def _cached_word(self, lower: str) -> _Word:
         """``_word`` of a lowercased token, computed once per process (until the cache is emptied)."""
@@ -156,15 +201,26 @@ class Enricher:
         if len(self._chunks) + len(new) > self.CACHE_LIMIT or len(self._words) > self.CACHE_LIMIT:
             self._chunks.clear()
             self._words.clear()
+            self._topic_hits.clear()
             new = list(pieces)
         rest = []
+        chunks, exceptions, word = self._chunks, self._exceptions, self._cached_word
         for text in new:
             # Letters only: one token, as spaCy would make it (no prefix, suffix or infix rule
             # applies), found without it; its few alphabetic exceptions ("xD") are left to it.
-            if text.isalpha() and text not in self._exceptions:
-                self._chunks[text] = (self._cached_word(text.lower()),)
-            else:
-                rest.append(text)
+            if text.isalpha():
+                if text not in exceptions:
+                    chunks[text] = (word(text.lower()),)
+                    continue
+            elif (
+                text[-1] in _TRAILING_MARKS
+                and _LATIN_WORD.fullmatch(core := text[:-1])
+                and text not in exceptions
+                and core not in exceptions
+            ):
+                chunks[text] = (word(core.lower()), word(text[-1]))
+                continue
+            rest.append(text)
         if not rest:
             return
         new = rest
@@ -225,19 +281,11 @@ class Enricher:
 
     def _enrich_one(self, text: str, infos: list[_Word]) -> Enrichment:
         """The lexicon enrichment of one normalised text from its tokens."""
-        nl = en = known = n_alpha = 0
-        for info in infos:
-            if info.alpha:
-                n_alpha += 1
-                known += info.dutch
-                if info.vote > 0:
-                    nl += 1
-                elif info.vote < 0:
-                    en += 1
+        n_alpha, known, nl, en = _unpack_language(sum([i.lang for i in infos]))
         language = decide(nl, en, known, n_alpha)
         lower_text = text.lower()
         unique = set(infos)
-        words = frozenset(i.form for i in unique).union(i.lemma for i in unique)
+        words = frozenset().union(*[i.names for i in unique])
         if language == "nl":
             hits = [hit for i in unique for hit in i.topic_hits]
             topics = tuple(self.topics.collect(hits, lower_text))

@@ -133,6 +133,32 @@ def test_tokens_per_piece_equal_spacy_on_the_whole_text(enricher) -> None:
         assert [w.form for w in enricher.tokens(text)] == expected, text
 
 
+def test_a_word_with_a_trailing_mark_is_split_as_spacy_splits_it(enricher) -> None:
+    """Pieces like "woord," are split without spaCy's tokenizer; the split must be spaCy's for words
+    of the lemma table (one in 25, all letters and lengths), capitalised and in capitals, and for
+    the words of spaCy's exceptions ("bijv.", "xD")."""
+    table = enricher.nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
+    words = sorted(set(table.values()))[::25]
+    words += [w.capitalize() for w in words[::3]] + [w.upper() for w in words[::5]]
+    words += [e[:-1] for e in enricher._exceptions if len(e) > 1] + list("aQ") + ["ºC", "ไทย", "ǅemal"]
+    tokenizer = enricher.nlp.tokenizer
+    for mark in ".,?!;:)":
+        pieces = [w + mark for w in words if w and not any(c.isspace() for c in w)]
+        expected = [[t.text.lower() for t in tokenizer(piece)] for piece in pieces]
+        assert [[w.form for w in enricher.tokens(piece)] for piece in pieces] == [
+            [enricher._word(form).form for form in forms] for forms in expected
+        ]
+
+
+def test_a_new_word_with_a_trailing_mark_is_learnt_without_spacy(enricher) -> None:
+    """spaCy's tokenizer costs more than the rest of learning a new piece; "woord," needs none of it
+    (a new lexeme in spaCy's vocabulary is the trace of a tokenizer call)."""
+    before = len(enricher.nlp.vocab)
+    result = _one(enricher, "Zwembadpasjesautomaat, parkeerplekplan. Fietsbrugtoegang? Bomenkapvergunning!")
+    assert len(enricher.nlp.vocab) == before
+    assert result.n_tokens == 8
+
+
 def test_trust_prefilter_gives_what_searching_every_pattern_gives() -> None:
     """Skipping patterns whose required parts are absent never changes the label."""
     import csv
