@@ -3,14 +3,22 @@ sentiment and trust per post. Built once per process; texts go through ``nlp.pip
 
 from __future__ import annotations
 
+import gc
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import chain, islice
 
-from nlp._spacy import LANG, LOWER, Language, spacy
-from nlp.language import NL_STOP_WORDS, decide, word_vote
+from nlp._spacy import LANG, LOWER, Language, load_language_data, registry, spacy
+from nlp.language import (
+    LANGUAGES,
+    MIN_COMPOUND_PART,
+    NL_STOP_WORDS,
+    decide,
+    is_compound,
+    token_counts,
+)
 from nlp.normalise import fold_repeats, normalise
 from nlp.sentiment import LexiconSentiment
 from nlp.topics import TopicHit, TopicMatcher
@@ -41,14 +49,13 @@ class Enrichment:
 
 
 def build_nlp() -> Language:
-    """A blank Dutch pipeline with the lookup lemmatizer (tables from spacy-lookups-data)."""
+    """A blank Dutch pipeline: its tokenizer is all the enrichment runs (lemmas are looked up in
+    spaCy's lookup table by ``Enricher``, as its lookup lemmatizer would)."""
     nlp = spacy.blank("nl")
     # Each new word form becomes a lexeme with some twenty attributes (shape, like_url, is_stop...);
     # the enrichment reads only LOWER, and open-vocabulary text makes new forms all the time.
     getters = nlp.vocab.lex_attr_getters
     nlp.vocab.lex_attr_getters = {LOWER: getters[LOWER], LANG: getters[LANG]}
-    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-    nlp.initialize()
     return nlp
 
 
@@ -60,53 +67,43 @@ class _Word:
     post's counts are one ``sum`` over its words.
     """
 
-    __slots__ = (
-        "alpha",
-        "dutch",
-        "form",
-        "lang",
-        "lemma",
-        "names",
-        "polarity",
-        "space",
-        "topic_hits",
-        "vote",
-    )
+    __slots__ = ("form", "lang", "lemma", "names", "polarity", "space", "topic_hits")
 
     def __init__(
         self,
         form: str,
         lemma: str,
-        vote: int,
-        dutch: bool,
+        lang: int,
         polarity: float | None,
         topic_hits: tuple[tuple[str, str], ...],
     ) -> None:
         self.form = form
         self.lemma = lemma
         self.space = form.isspace() or not form
-        self.alpha = form.isalpha()
-        self.vote = vote
-        self.dutch = dutch
+        self.lang = lang
         self.polarity = polarity
         self.topic_hits = topic_hits
         self.names = frozenset((form, lemma))
-        self.lang = _pack_language(1, dutch, vote > 0, vote < 0) if self.alpha else 0
 
 
 # Bits per count in ``_Word.lang``: a post is cut at MAX_CHARS, so no count reaches 2**20.
 _LANG_BITS = 20
 _LANG_MASK = (1 << _LANG_BITS) - 1
+_N_LANG_COUNTS = 2 + len(LANGUAGES)
 
 
-def _pack_language(*counts: int) -> int:
-    """Counts (words, known Dutch words, Dutch votes, English votes) as one integer; sums of packed
-    integers are the packed sums, as no field overflows."""
-    return sum(int(count) << (_LANG_BITS * i) for i, count in enumerate(counts))
+def _pack_language(counts: list[int]) -> int:
+    """Language counts (words, words in the Dutch vocabulary, then the votes per language in
+    ``LANGUAGES`` order) as one integer; sums of packed integers are the packed sums, as no field
+    overflows."""
+    packed = 0
+    for count in reversed(counts):
+        packed = (packed << _LANG_BITS) | count
+    return packed
 
 
-def _unpack_language(packed: int, n: int = 4) -> list[int]:
-    return [(packed >> (_LANG_BITS * i)) & _LANG_MASK for i in range(n)]
+def _unpack_language(packed: int) -> list[int]:
+    return [(packed >> (_LANG_BITS * i)) & _LANG_MASK for i in range(_N_LANG_COUNTS)]
 
 
 class Enricher:
@@ -125,13 +122,16 @@ class Enricher:
         self.topics = TopicMatcher()
         self.sentiment = LexiconSentiment()
         self.trust = TrustDetector()
-        table = self.nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
-        self._lemma_table = table
-        self._dutch_lemmas = frozenset(table.values())
+        tables = registry.lookups.get("nl")  # spacy-lookups-data's Dutch tables
+        # form -> lemma, as a plain dict: spaCy's own table hashes every key it is asked for
+        self._lemmas: dict[str, str] = load_language_data(tables["lemma_lookup"])
+        self._dutch_lemmas = frozenset(self._lemmas.values())
+        self._vocabulary = dutch_words(self._lemmas).union(
+            NL_STOP_WORDS, self.sentiment.lexicon, self.sentiment.intensifiers
+        )
         self._not_opinion = self.sentiment.negators | self.sentiment.contrast | {".", "!", "?", ";"}
         self._words: dict[str, _Word] = {}
         self._chunks: dict[str, tuple[_Word, ...]] = {}
-        self._topic_hits: dict[str, tuple[tuple[str, str], ...]] = {}
         self._exceptions = frozenset(self.nlp.tokenizer.rules)
         self.version = nlp_version(self.options)
         self.sentiment_backend = None
@@ -163,24 +163,21 @@ class Enricher:
             single = fold_repeats(form, keep=1)
             known = folded in self.sentiment.lexicon or folded in self._dutch_lemmas
             form = folded if known or single not in self.sentiment.lexicon else single
-        lemma = self._lemma_table.get(form, form)
+        lemma = self._lemmas.get(form, form)
         polarity = None if form in self._not_opinion else self.sentiment.polarity(form, lemma)
-        dutch = (
-            form in NL_STOP_WORDS
-            or form in self._dutch_lemmas
-            or form in self._lemma_table
-            or form in self.sentiment.lexicon
-            or form in self.sentiment.intensifiers
-        )
-        hits = self._word_hits(form) + (self._word_hits(lemma) if lemma != form else ())
-        return _Word(form, lemma, word_vote(form), dutch, polarity, hits)
+        hits = self.topics.word_hits(form) + (self.topics.word_hits(lemma) if lemma != form else ())
+        return _Word(form, lemma, self._language_counts(form), polarity, hits)
 
-    def _word_hits(self, word: str) -> tuple[tuple[str, str], ...]:
-        """``TopicMatcher.word_hits``, once per string: many new forms share a lemma seen before."""
-        hits = self._topic_hits.get(word)
-        if hits is None:
-            hits = self._topic_hits[word] = self.topics.word_hits(word)
-        return hits
+    def _language_counts(self, form: str) -> int:
+        """What a token adds to its post's language counts, packed (``_pack_language``)."""
+        return _pack_language(token_counts(form, self.is_dutch_word))
+
+    def is_dutch_word(self, word: str) -> bool:
+        """Whether a lowercased word is in the Dutch vocabulary or a compound of two words in it."""
+        vocabulary = self._vocabulary
+        return word in vocabulary or (
+            len(word) >= 2 * MIN_COMPOUND_PART and is_compound(word, vocabulary.__contains__)
+        )
 
     def _cached_word(self, lower: str) -> _Word:
         """``_word`` of a lowercased token, computed once per process (until the cache is emptied)."""
@@ -201,7 +198,6 @@ class Enricher:
         if len(self._chunks) + len(new) > self.CACHE_LIMIT or len(self._words) > self.CACHE_LIMIT:
             self._chunks.clear()
             self._words.clear()
-            self._topic_hits.clear()
             new = list(pieces)
         rest = []
         chunks, exceptions, word = self._chunks, self._exceptions, self._cached_word
@@ -281,8 +277,8 @@ class Enricher:
 
     def _enrich_one(self, text: str, infos: list[_Word]) -> Enrichment:
         """The lexicon enrichment of one normalised text from its tokens."""
-        n_alpha, known, nl, en = _unpack_language(sum([i.lang for i in infos]))
-        language = decide(nl, en, known, n_alpha)
+        n_words, known, *votes = _unpack_language(sum([i.lang for i in infos]))
+        language = decide(votes, known, n_words)
         lower_text = text.lower()
         unique = set(infos)
         words = frozenset().union(*[i.names for i in unique])
@@ -298,7 +294,28 @@ class Enricher:
         return Enrichment(language, topics, label, score, trust, len(infos), words, lower_text)
 
 
+def dutch_words(lookup: dict[str, str]) -> frozenset[str]:
+    """Every form and lemma of spaCy's Dutch lemma tables: the lookup table (``lookup``, form to
+    lemma) and the index of lemmas and the irregular forms of its rule mode, which hold 200,000 words
+    the lookup table lacks ("groei", "verlies", "ondanks"). For telling a short text's language."""
+    tables = registry.lookups.get("nl")
+    index = load_language_data(tables["lemma_index"])  # part of speech: lemmas
+    irregular = load_language_data(tables["lemma_exc"])  # part of speech: {form: lemmas}
+    return frozenset(lookup).union(lookup.values(), *index.values(), *irregular.values())
+
+
 @lru_cache(maxsize=4)
 def get_enricher(options: BackendOptions | None = None) -> Enricher:
-    """The process-wide enricher: loading spaCy and the lexicons takes about a second."""
-    return Enricher(options)
+    """The process-wide enricher: loading spaCy and the lexicons takes about a second.
+
+    The enricher, spaCy and the modules they import are some 100,000 objects that live as long as
+    the process, and Python's cycle collector goes through all of them whenever enough new objects
+    have survived. Learning a word makes a few that survive (its entry in the caches), so on real
+    text, where most words are new, those passes took half the time of learning. ``gc.freeze``
+    takes what exists now out of the collector's passes, after one collection so that no garbage
+    is kept; objects made later are collected as before.
+    """
+    enricher = Enricher(options)
+    gc.collect()
+    gc.freeze()
+    return enricher

@@ -113,9 +113,9 @@ def test_identify_returns_a_known_code(words: list[str], predicate: str | None) 
 
 
 @FAST
-@given(st.integers(), st.integers(), st.integers(), st.integers())
-def test_decide_returns_a_known_code_for_any_counts(nl: int, en: int, known: int, total: int) -> None:
-    assert decide(nl, en, known, total) in LANGUAGES
+@given(st.lists(st.integers(), min_size=4, max_size=4), st.integers(), st.integers())
+def test_decide_returns_a_known_code_for_any_counts(votes: list[int], known: int, total: int) -> None:
+    assert decide(votes, known, total) in LANGUAGES
 
 
 # --- nlp.pipeline -----------------------------------------------------------------------------------

@@ -137,8 +137,7 @@ def test_a_word_with_a_trailing_mark_is_split_as_spacy_splits_it(enricher) -> No
     """Pieces like "woord," are split without spaCy's tokenizer; the split must be spaCy's for words
     of the lemma table (one in 25, all letters and lengths), capitalised and in capitals, and for
     the words of spaCy's exceptions ("bijv.", "xD")."""
-    table = enricher.nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
-    words = sorted(set(table.values()))[::25]
+    words = sorted(set(enricher._lemmas.values()))[::25]
     words += [w.capitalize() for w in words[::3]] + [w.upper() for w in words[::5]]
     words += [e[:-1] for e in enricher._exceptions if len(e) > 1] + list("aQ") + ["ºC", "ไทย", "ǅemal"]
     tokenizer = enricher.nlp.tokenizer
@@ -157,6 +156,35 @@ def test_a_new_word_with_a_trailing_mark_is_learnt_without_spacy(enricher) -> No
     result = _one(enricher, "Zwembadpasjesautomaat, parkeerplekplan. Fietsbrugtoegang? Bomenkapvergunning!")
     assert len(enricher.nlp.vocab) == before
     assert result.n_tokens == 8
+
+
+def test_enrichment_equals_the_plain_way_of_computing_it(enricher) -> None:
+    """The enricher caches words and pieces, skips spaCy for plain pieces and sums packed language
+    counts; none of that may change a result. The plain way: spaCy's tokens of the whole text, each
+    word analysed anew, and every count, set and list built token by token."""
+    import csv
+
+    from nlp.language import identify
+    from nlp.pipeline import MAX_CHARS, Enrichment
+
+    with (DATA / "nlp_dev.csv").open(encoding="utf-8") as f:
+        texts = [row["text"] for row in csv.DictReader(f)] + AWKWARD_PIECES
+    texts += [text.upper() for text in texts[:40]] + ["-Ja.", "Fed-besluit, zzp'er. Rotterdam-Botlek!", ""]
+    for text, result in zip(texts, enricher.enrich(texts, batch_size=7), strict=True):
+        text = normalise(text[:MAX_CHARS])
+        lower = text.lower()
+        words = [enricher._word(t.lower_) for t in enricher.nlp.make_doc(text) if not t.text.isspace()]
+        language = identify([w.form for w in words], enricher.is_dutch_word)
+        topics, label, score, trust = (), "neutral", 0.0, "neutral"
+        if language == "nl":
+            hits = {hit for w in words for hit in w.topic_hits}
+            topics = tuple(enricher.topics.collect(sorted(hits), lower))
+            sentiment = enricher.sentiment.score([w.form for w in words], [w.polarity for w in words], lower)
+            label, score = sentiment.label, sentiment.score
+            trust = enricher.trust.detect(lower)
+        forms_and_lemmas = frozenset({w.form for w in words} | {w.lemma for w in words})
+        expected = Enrichment(language, topics, label, score, trust, len(words), forms_and_lemmas, lower)
+        assert result == expected, text
 
 
 def test_trust_prefilter_gives_what_searching_every_pattern_gives() -> None:
@@ -222,6 +250,25 @@ def test_evaluate_reads_labelled_files_without_importing_spacy(tmp_path: Path) -
         [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip() == "[{'text': 'Mooi zo'}] False"
+
+
+@pytest.mark.slow
+def test_the_cycle_collector_leaves_the_loaded_enricher_alone() -> None:
+    """A fresh process that loads the enricher holds some 100,000 objects for good; the cycle
+    collector's passes while new words are learnt must not go through them every time."""
+    import subprocess
+    import sys
+
+    script = (
+        "import gc\n"
+        "from nlp.pipeline import get_enricher\n"
+        "enricher = get_enricher()\n"
+        "print(len(gc.get_objects()))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert int(done.stdout.strip()) < 1_000
 
 
 @pytest.mark.slow
