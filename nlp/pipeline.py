@@ -27,11 +27,26 @@ from nlp.version import BackendOptions, nlp_version
 
 MAX_CHARS = 20_000  # longer posts are cut before tokenising; the rest rarely changes the labels
 
-# A piece of text that is a word of Latin letters and one of these marks ("woord," "klaar.") is two
-# tokens, the word and the mark, unless the piece or the word is one of spaCy's exceptions ("bijv.",
-# "xD"). A test holds this against spaCy's tokenizer on words of the lemma table.
-_TRAILING_MARKS = frozenset(".,?!;:)")
+# A piece of text that is a word of Latin letters with one of these marks before it, after it, or
+# both ("woord," "(klaar)" "'nee'" "dus...") is split by spaCy into the marks and the word, unless
+# the piece or a part of it is one of spaCy's exceptions ("bijv.", "xD"). Two marks after a word are
+# left to spaCy: some pairs are one token (":)", "''"). A test holds this against spaCy's tokenizer.
+_LEADING_MARKS = frozenset("'`([\"‘“«")
+_TRAILING_MARKS = frozenset(".,?!;:)'\"”’»]…")
 _LATIN_WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ]{2,}")
+
+
+def _marked_word(text: str, exceptions: frozenset[str]) -> tuple[str, str, str] | None:
+    """(mark before, word, mark after) of a piece that spaCy splits into them, else None."""
+    lead = text[0] if text[0] in _LEADING_MARKS else ""
+    rest = text[len(lead) :]
+    trail = "..." if rest.endswith("...") else rest[-1] if rest and rest[-1] in _TRAILING_MARKS else ""
+    core = rest[: len(rest) - len(trail)]
+    if (lead or trail) and _LATIN_WORD.fullmatch(core):
+        parts = {core, core + trail[:1], rest, lead + core, lead + core + trail[:1], text}
+        if exceptions.isdisjoint(parts):
+            return lead, core, trail
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,13 +223,9 @@ class Enricher:
                 if text not in exceptions:
                     chunks[text] = (word(text.lower()),)
                     continue
-            elif (
-                text[-1] in _TRAILING_MARKS
-                and _LATIN_WORD.fullmatch(core := text[:-1])
-                and text not in exceptions
-                and core not in exceptions
-            ):
-                chunks[text] = (word(core.lower()), word(text[-1]))
+            elif marked := _marked_word(text, exceptions):
+                lead, core, trail = marked
+                chunks[text] = tuple(word(part) for part in (lead, core.lower(), trail) if part)
                 continue
             rest.append(text)
         if not rest:

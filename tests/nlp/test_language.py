@@ -42,7 +42,7 @@ def test_language_english_german_and_french_posts_stay_out(labelled) -> None:
     """Only Dutch posts count for the estimates. Of the texts of five words or more in another
     language only an English headline in title case whose words are also Dutch words ("Budget",
     "Hit", "Local") is taken as Dutch; of the shorter ones ("Wow", "Salut", "Prost!") at most one in
-    eight is, whose words are Dutch words too. (Before, 28 of these 300 were taken as Dutch, 10 of
+    eight is, whose words are Dutch words too. (Before, 28 of these 300 were taken as Dutch, 18 of
     them of five words or more, such as German and French sentences full of "die", "de" and "en".)"""
     foreign = [(row, language) for row, language in labelled if row["language"] != "nl"]
     assert len(foreign) == 300

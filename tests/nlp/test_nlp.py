@@ -133,29 +133,40 @@ def test_tokens_per_piece_equal_spacy_on_the_whole_text(enricher) -> None:
         assert [w.form for w in enricher.tokens(text)] == expected, text
 
 
-def test_a_word_with_a_trailing_mark_is_split_as_spacy_splits_it(enricher) -> None:
-    """Pieces like "woord," are split without spaCy's tokenizer; the split must be spaCy's for words
-    of the lemma table (one in 25, all letters and lengths), capitalised and in capitals, and for
-    the words of spaCy's exceptions ("bijv.", "xD")."""
-    words = sorted(set(enricher._lemmas.values()))[::25]
-    words += [w.capitalize() for w in words[::3]] + [w.upper() for w in words[::5]]
-    words += [e[:-1] for e in enricher._exceptions if len(e) > 1] + list("aQ") + ["ºC", "ไทย", "ǅemal"]
+def test_a_word_with_marks_around_it_is_split_as_spacy_splits_it(enricher) -> None:
+    """Pieces like "woord," "(klaar)" or "dus..." are split without spaCy's tokenizer; the split must
+    be spaCy's for words of the lemma table (every letter and length), capitalised and in capitals,
+    for the words of spaCy's exceptions ("bijv.", "xD"), and for every mark before and after."""
+    from nlp.pipeline import _LEADING_MARKS, _TRAILING_MARKS
+
+    exceptions = sorted(e.rstrip(".") for e in enricher._exceptions if len(e) > 1)
+    odd = ["a", "Q", "ºC", "ไทย", "ǅemal"]
+
+    def sample(step: int) -> list[str]:
+        """One in ``step`` lemmas, some capitalised or in capitals, and exception words."""
+        words = sorted(set(enricher._lemmas.values()))[::step]
+        words += [w.capitalize() for w in words[::3]] + [w.upper() for w in words[::5]]
+        words += exceptions[:: step // 50] + odd
+        return [w for w in words if not any(c.isspace() for c in w)]
+
+    marks = [(lead, "") for lead in _LEADING_MARKS] + [("", trail) for trail in [*_TRAILING_MARKS, "..."]]
+    both = [(lead, trail) for lead in _LEADING_MARKS for trail in [*_TRAILING_MARKS, "..."]]
     tokenizer = enricher.nlp.tokenizer
-    for mark in ".,?!;:)":
-        pieces = [w + mark for w in words if w and not any(c.isspace() for c in w)]
-        expected = [[t.text.lower() for t in tokenizer(piece)] for piece in pieces]
-        assert [[w.form for w in enricher.tokens(piece)] for piece in pieces] == [
-            [enricher._word(form).form for form in forms] for forms in expected
-        ]
+    for pairs, words in ((marks, sample(100)), (both, sample(1000))):
+        pieces = [lead + w + trail for lead, trail in pairs for w in words]
+        expected = [[enricher._word(t.text.lower()).form for t in tokenizer(piece)] for piece in pieces]
+        assert [[w.form for w in enricher.tokens(piece)] for piece in pieces] == expected
 
 
-def test_a_new_word_with_a_trailing_mark_is_learnt_without_spacy(enricher) -> None:
-    """spaCy's tokenizer costs more than the rest of learning a new piece; "woord," needs none of it
-    (a new lexeme in spaCy's vocabulary is the trace of a tokenizer call)."""
+def test_a_new_word_with_marks_is_learnt_without_spacy(enricher) -> None:
+    """spaCy's tokenizer costs more than the rest of learning a new piece; "woord," or "(woord)"
+    needs none of it (a new lexeme in spaCy's vocabulary is the trace of a tokenizer call)."""
     before = len(enricher.nlp.vocab)
-    result = _one(enricher, "Zwembadpasjesautomaat, parkeerplekplan. Fietsbrugtoegang? Bomenkapvergunning!")
+    result = _one(
+        enricher, "Zwembadpasjesautomaat, (parkeerplekplan) 'Fietsbrugtoegang' Bomenkapvergunning..."
+    )
     assert len(enricher.nlp.vocab) == before
-    assert result.n_tokens == 8
+    assert result.n_tokens == 10
 
 
 def test_enrichment_equals_the_plain_way_of_computing_it(enricher) -> None:
