@@ -1,5 +1,5 @@
-"""The enrichment pipeline: spaCy ``nl`` with the lookup lemmatizer, then language, topics,
-sentiment and trust per post. Built once per process; texts go through ``nlp.pipe`` in batches."""
+"""The enrichment pipeline: spaCy's Dutch tokenizer and lemma lookup table, then language, topics,
+sentiment and trust per post. Built once per process; texts go through in batches."""
 
 from __future__ import annotations
 
