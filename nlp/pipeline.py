@@ -134,7 +134,7 @@ class Enricher:
             or form in self.sentiment.lexicon
             or form in self.sentiment.intensifiers
         )
-        hits = self.topics.word_hits(form) + (self.topics.word_hits(lemma) if lemma != form else ())
+        hits = self.topics.token_hits(form, lemma)
         return _Word(form, lemma, word_vote(form), dutch, polarity, hits)
 
     def _cached_word(self, lower: str) -> _Word:

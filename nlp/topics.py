@@ -54,13 +54,15 @@ class TopicMatcher:
             topic_id = entry["id"]
             self.topics.append(Topic(topic_id, entry["label"], entry["description"]))
             for lemma in entry.get("lemmas", []):
-                self._by_lemma.setdefault(str(lemma).lower(), set()).add(topic_id)
+                target = phrases if " " in str(lemma) else self._by_lemma
+                target.setdefault(str(lemma).lower(), set()).add(topic_id)
             for stem in entry.get("stems", []):
                 target = phrases if " " in str(stem) else stems
                 target.setdefault(str(stem).lower(), set()).add(topic_id)
         self._stems = stems
         self._phrases = phrases
         self._weak = frozenset(str(w).lower() for w in data.get("weak", []))
+        self._except = frozenset(str(w).lower() for w in data.get("except", []))
         # Stems are looked up by slicing the word, longest first, so "parkeertarie" wins over a
         # shorter overlap (a regex alternation tried every stem at every position: 20 us a word).
         self._stem_lengths = sorted({len(k) for k in stems}, reverse=True)
@@ -80,12 +82,40 @@ class TopicMatcher:
 
     def word_hits(self, word: str) -> tuple[tuple[str, str], ...]:
         """(topic, evidence) pairs for one lemma or word form: exact lemmas and compound parts
-        (the longest stem that starts the word, the longest that ends it, and long stems anywhere)."""
-        hits = {(t, word) for t in self._by_lemma.get(word, ())}
+        (the longest stem that starts the word, the longest that ends it, and long stems anywhere).
+
+        A plural whose singular is a lemma of the list counts as that lemma ("wethouders" is
+        "wethouder"), so a singular and its plural are one word; a plural that matches nothing is
+        tried as its singular ("ziekenhuizen"). Words in the `except` list are never evidence."""
+        if word in self._except:
+            return ()
+        topics = self._topics_of(word)
+        evidence = word
+        for candidate in singulars(word):
+            if topics and candidate in self._by_lemma and self._by_lemma[candidate] <= topics:
+                evidence = candidate
+                break
+            if not topics and (found := self._topics_of(candidate)):
+                topics, evidence = found, candidate
+                break
+        return tuple((t, evidence) for t in sorted(topics))
+
+    def token_hits(self, form: str, lemma: str) -> tuple[tuple[str, str], ...]:
+        """``word_hits`` of a token from its form and its lemma, as one piece of evidence per topic:
+        "woningen" (lemma "woning") is one word, not two. The lemma's evidence wins where both match."""
+        if lemma == form or form in self._except:
+            return self.word_hits(form)
+        by_topic = dict(self.word_hits(form))
+        by_topic.update(self.word_hits(lemma))
+        return tuple(sorted(by_topic.items()))
+
+    def _topics_of(self, word: str) -> set[str]:
+        """The topics one word matches, as a lemma or through its compound parts."""
+        topics = set(self._by_lemma.get(word, ()))
         if len(word) >= MIN_COMPOUND_LENGTH:
             for stem in self._compound_parts(word):
-                hits.update((t, word) for t in self._stems[stem])
-        return tuple(sorted(hits))
+                topics.update(self._stems[stem])
+        return topics
 
     def _compound_parts(self, word: str) -> list[str]:
         parts = []
@@ -130,6 +160,30 @@ class TopicMatcher:
             if len(ev) >= 2 or not ev <= self._weak
         ]
         return sorted(hits_out, key=lambda h: (-h.score, h.id))
+
+
+_VOWELS = frozenset("aeiou")
+
+
+def singulars(word: str) -> tuple[str, ...]:
+    """Singular forms a Dutch plural may come from, most likely first: "-'s" and "-s" ("auto's",
+    "fietsers"), "-en" with a doubled consonant undone ("bussen") or an open syllable's vowel
+    doubled back ("scholen" -> "school", "banen" -> "baan"). No candidate is shorter than 3 letters."""
+    out: list[str] = []
+    if word.endswith("'s"):
+        out.append(word[:-2])
+    elif word.endswith("s") and not word.endswith("ss"):
+        out.append(word[:-1])
+    elif word.endswith("en") and len(word) > 4:
+        stem = word[:-2]
+        if len(stem) > 3 and stem[-1] == stem[-2] and stem[-1] not in _VOWELS:
+            out.append(stem[:-1])  # bussen -> bus
+        elif len(stem) > 2 and stem[-1] not in _VOWELS and stem[-2] in _VOWELS and stem[-3] not in _VOWELS:
+            out.append(stem[:-1] + stem[-2] + stem[-1])  # scholen -> school
+        out.append(stem)
+        if stem[-1] in "zv":  # huizen -> huis, brieven -> brief
+            out.extend(w[:-1] + ("s" if w[-1] == "z" else "f") for w in list(out))
+    return tuple(w for w in out if len(w) >= 3)
 
 
 def _alternation(words: dict[str, set[str]]) -> re.Pattern[str] | None:
