@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -12,17 +13,46 @@ MIN_COMPOUND_LENGTH = 5
 ANYWHERE_STEM_LENGTH = 7  # shorter stems only count at a word's start or end ("zorg" not in "bezorgd")
 
 
-def topic_score(n_words: int) -> float:
-    """A topic's score from the number of different words that fired for it: 1 - 0.5 ** n, so one
-    word scores 0.5, two 0.75, three 0.875."""
-    return round(1.0 - 0.5**n_words, 4)
+@dataclass(frozen=True, slots=True)
+class ScoreModel:
+    """How sure a topic is, as a probability: a logistic model over what the matcher saw.
+
+    Its inputs are the number of different words that fired for the topic, the topic's share of
+    all topic words in the text (a topic beside a stronger one is often a passing mention), and the
+    length of the text in words (one word in a long article says less than one in a headline). The
+    weights are fitted by ``bench/topic_calibration.py`` on labelled posts and kept in topics.yaml.
+    """
+
+    intercept: float
+    log_words: float
+    share: float
+    log_length: float
+
+    @staticmethod
+    def features(n_words: int, share: float, text_words: int) -> tuple[float, float, float, float]:
+        """The model's inputs (with the constant 1 first); the fit reads them from here too."""
+        return (1.0, math.log(max(n_words, 1)), share, math.log(max(text_words, 1)))
+
+    def probability(self, n_words: int, share: float, text_words: int) -> float:
+        x = self.features(n_words, share, text_words)
+        weights = (self.intercept, self.log_words, self.share, self.log_length)
+        return 1.0 / (1.0 + math.exp(-sum(w * v for w, v in zip(weights, x, strict=True))))
 
 
-# One word is enough for a topic to fire (posts are short), but one word is also how a passing
-# mention looks ("de tram naar het park"). What an item is about, and not only mentions, takes two
-# different words: the report files a news headline under its best topic only from this score on
-# (with the zero-shot backend the score is a probability and the same bar applies).
-MAIN_TOPIC_SCORE = topic_score(2)
+SCORE_MODEL = ScoreModel(**load_yaml("topics.yaml")["score"]["weights"])
+
+
+def topic_score(n_words: int, share: float, text_words: int) -> float:
+    """The probability that a text is about a topic (``ScoreModel``), rounded: ``n_words`` different
+    words fired for it, which are ``share`` of all topic words fired in a text of ``text_words`` words."""
+    return round(SCORE_MODEL.probability(n_words, share, text_words), 4)
+
+
+# The score is calibrated (bench/topic_calibration.py): of the topics scored 0.75, about three in four
+# are what the text is about, the rest passing mentions ("de tram naar het park" in a long article).
+# The report files a news headline under its best topic only from this score on (with the
+# zero-shot and embedding backends the score is a probability too and the same bar applies).
+MAIN_TOPIC_SCORE = 0.75
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +64,7 @@ class Topic:
 
 @dataclass(frozen=True, slots=True)
 class TopicHit:
-    """A topic that fired, its score in (0, 1] (``topic_score`` of its words) and the words that fired."""
+    """A topic that fired, its score in (0, 1) (``topic_score``: a probability) and the words that fired."""
 
     id: str
     score: float
@@ -154,10 +184,12 @@ class TopicMatcher:
             for match in self._phrase_re.finditer(lower_text):
                 for topic_id in self._phrases[match.group(0)]:
                     evidence.setdefault(topic_id, set()).add(match.group(0))
+        kept = {t: ev for t, ev in evidence.items() if len(ev) >= 2 or not ev <= self._weak}
+        total = sum(len(ev) for ev in kept.values())
+        text_words = len(lower_text.split())
         hits_out = [
-            TopicHit(topic_id, topic_score(len(ev)), tuple(sorted(ev)))
-            for topic_id, ev in evidence.items()
-            if len(ev) >= 2 or not ev <= self._weak
+            TopicHit(topic_id, topic_score(len(ev), len(ev) / total, text_words), tuple(sorted(ev)))
+            for topic_id, ev in kept.items()
         ]
         return sorted(hits_out, key=lambda h: (-h.score, h.id))
 

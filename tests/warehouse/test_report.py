@@ -486,7 +486,9 @@ def test_a_headline_goes_under_its_best_topic_only(warehouse: Path, tmp_path: Pa
     with duckdb.connect(str(path)) as con:
         # by id alone the weak words' topic would win the tie
         (first, second), third = sorted(_top_topics(con)[:2]), _top_topics(con)[2]
-        one, two = topic_score(1), topic_score(2)
+        # scores in a news item of some 40 words (title and summary): a topic with two words and
+        # no other topic, and each of two topics with one word
+        one, two = topic_score(1, 0.5, 40), topic_score(2, 1.0, 40)
         _add_article(
             con,
             "rss:tie",
