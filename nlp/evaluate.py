@@ -221,10 +221,23 @@ def no_topic_share(predicted: Sequence[set[str]]) -> float:
     return sum(1 for p in predicted if not p) / len(predicted) if predicted else 0.0
 
 
+def top_topic_accuracy(gold: Sequence[set[str]], top: Sequence[str | None]) -> float:
+    """Of the texts with a gold topic, the share whose best predicted topic (highest score) is one of
+    them; a text without a prediction counts as wrong."""
+    pairs = [(g, t) for g, t in zip(gold, top, strict=True) if g]
+    return sum(1 for g, t in pairs if t in g) / len(pairs) if pairs else 0.0
+
+
 def score_topics(
-    gold: Sequence[set[str]], predicted: Sequence[set[str]], topics: Sequence[str], backend: str, rate: float
+    gold: Sequence[set[str]],
+    predicted: Sequence[set[str]],
+    topics: Sequence[str],
+    backend: str,
+    rate: float,
+    top: Sequence[str | None] | None = None,
 ) -> EvalReport:
-    """Multi-label figures over ``topics``: per topic, micro over all, accuracy = exactly the gold set.
+    """Multi-label figures over ``topics``: per topic, micro over all, accuracy = exactly the gold set;
+    with ``top`` (each text's best topic, None without one) also ``top_topic_accuracy``.
 
     Predicted topics outside ``topics`` are left out, as gold cannot say whether they are right (a set
     labelled with only some of the taxonomy); ``no_topic_share`` counts every prediction.
@@ -253,7 +266,8 @@ def score_topics(
             "micro_recall": round(micro_r, 4),
             "micro_f1": round(micro_f1, 4),
             "no_topic_share": round(no_topic_share(predicted), 4),
-        },
+        }
+        | ({} if top is None else {"top_topic_accuracy": round(top_topic_accuracy(gold, top), 4)}),
     )
 
 
@@ -298,6 +312,7 @@ def evaluate_topics(
     ``label_map`` over the topics it maps onto.
 
     ``backend`` (e.g. a ZeroShotTopics) replaces the taxonomy matcher; its throughput is then measured.
+    An enricher with the embedding fallback (``BackendOptions.topic_embeddings``) is measured whole.
     """
     rows = _labelled_rows(path, text_col, label_col)
     known = enricher.topics.ids
@@ -305,12 +320,15 @@ def evaluate_topics(
     texts = [r[text_col] for r in rows]
     if backend is None:
         results, rate = _timed(enricher.enrich, texts)
-        predicted = [{h.id for h in r.topics} for r in results]
+        ranked = [[h.id for h in r.topics] for r in results]
+        name = "lexicon" if enricher.topic_fallback is None else "lexicon+embeddings"
     else:
         hits_per_text, rate = _timed(backend.predict, texts)
-        predicted = [{topic for topic, _ in hits} for hits in hits_per_text]
+        ranked = [[topic for topic, _ in sorted(hits, key=lambda h: -h[1])] for hits in hits_per_text]
+        name = "zero-shot"
+    predicted = [set(r) for r in ranked]
     topics = sorted(known) if label_map is None else sorted({t for t in label_map.values() if t is not None})
-    report = score_topics(gold, predicted, topics, "lexicon" if backend is None else "zero-shot", rate)
+    report = score_topics(gold, predicted, topics, name, rate, [r[0] if r else None for r in ranked])
     if label_map is not None:
         report.extra["label_map"] = dict(label_map)
     return report

