@@ -101,6 +101,9 @@ class TopicMatcher:
         self._inside = {k for k in stems if len(k) >= ANYWHERE_STEM_LENGTH}
         self._inside_lengths = sorted({len(k) for k in self._inside}, reverse=True)
         self._inside_heads = {k[:ANYWHERE_STEM_LENGTH] for k in self._inside}
+        # Most words start and end like no stem: three letters rule them out before any slicing.
+        self._stem_starts = {k[:3] for k in stems}
+        self._stem_ends = {k[-3:] for k in stems}
         self._phrase_re = _alternation(phrases)
 
     @property
@@ -153,14 +156,16 @@ class TopicMatcher:
         parts = []
         n = len(word)
         stems = self._stems
-        for k in self._stem_lengths:  # the longest stem the word starts with
-            if k <= n and word[:k] in stems:
-                parts.append(word[:k])
-                break
-        for k in self._stem_lengths:  # the longest stem the word ends with
-            if k <= n and word[n - k :] in stems:
-                parts.append(word[n - k :])
-                break
+        if word[:3] in self._stem_starts:
+            for k in self._stem_lengths:  # the longest stem the word starts with
+                if k <= n and word[:k] in stems:
+                    parts.append(word[:k])
+                    break
+        if word[-3:] in self._stem_ends:
+            for k in self._stem_lengths:  # the longest stem the word ends with
+                if k <= n and word[n - k :] in stems:
+                    parts.append(word[n - k :])
+                    break
         heads = self._inside_heads
         i = 0  # long stems anywhere: leftmost, longest, not overlapping
         while i <= n - ANYWHERE_STEM_LENGTH:
