@@ -302,7 +302,7 @@ def topic_sample_figures(enricher: Any, folder: Path) -> None:
     samples = load_samples(folder) if folder.is_dir() else []
     topics = sorted(enricher.topics.ids)
     for sample in samples:
-        print(f"\n{sample.name} ({len(sample.texts)} real texts labelled by us; bench/labels/):")
+        print(f"\n{sample.name} ({len(sample.texts)} real texts labelled by us, {sample.role} sample):")
         for name, engine in engines:
             _topic_figures(name, engine, sample.texts, [set(g) for g in sample.gold], topics)
     rows = read_csv_columns(DEV_CSV, ["text", "topic"])

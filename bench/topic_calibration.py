@@ -106,7 +106,7 @@ def main() -> None:
     for name, weights in scores.items():
         print(f"  {name:<28} {losses(1 / (1 + np.exp(-x @ weights)), y)}")
     print(f"  {'1 - 0.5 ** words (before)':<28} {losses(1 - 0.5 ** np.exp(x[:, 1]), y)}")
-    samples = load_samples(args.real) if args.real.is_dir() else []
+    samples = [s for s in (load_samples(args.real) if args.real.is_dir() else []) if s.role == "measure"]
     if not samples:
         print(f"\n{args.real}: no labelled real text, so no out-of-sample check")
     for sample in samples:

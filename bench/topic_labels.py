@@ -18,13 +18,17 @@ class LabelledSample:
     """Texts with gold topic lists (main topic first; empty when no topic fits) and their row numbers."""
 
     name: str
+    role: str  # "measure": never looked at to change anything; "development": the words may be revised on it
     rows: list[int]
     texts: list[str]
     gold: list[list[str]]
 
 
-# labels file -> (the real set's file, its text column)
-SAMPLES = {"econews_topics_sample.csv": ("econews_tone_dev.csv", "text")}
+# labels file -> (the real set's file, its text column, role)
+SAMPLES = {
+    "econews_topics_sample.csv": ("econews_tone_dev.csv", "text", "measure"),
+    "econews_topics_dev.csv": ("econews_tone_dev.csv", "text", "development"),
+}
 
 
 def read_labels(path: Path) -> dict[int, list[str]]:
@@ -42,7 +46,7 @@ def load_samples(folder: Path) -> list[LabelledSample]:
     from nlp.evaluate import read_csv_columns
 
     samples = []
-    for labels_file, (data_file, text_col) in SAMPLES.items():
+    for labels_file, (data_file, text_col, role) in SAMPLES.items():
         if not (folder / data_file).is_file():
             continue
         rows = read_csv_columns(folder / data_file, [text_col])
@@ -51,6 +55,7 @@ def load_samples(folder: Path) -> list[LabelledSample]:
         samples.append(
             LabelledSample(
                 labels_file.removesuffix(".csv"),
+                role,
                 numbers,
                 [rows[n - 1][text_col] for n in numbers],
                 [gold[n] for n in numbers],
