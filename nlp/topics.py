@@ -105,6 +105,9 @@ class TopicMatcher:
         self._stem_starts = {k[:3] for k in stems}
         self._stem_ends = {k[-3:] for k in stems}
         self._phrase_re = _alternation(phrases)
+        # A text is scanned for phrases only when one of its words starts one: a set lookup per
+        # text instead of a substring search per phrase (there are some hundred).
+        self._phrase_starts = frozenset(p.split()[0] for p in phrases)
 
     @property
     def ids(self) -> list[str]:
@@ -186,14 +189,20 @@ class TopicMatcher:
         evidence: dict[str, set[str]] = {}
         for topic_id, ev in hits:
             evidence.setdefault(topic_id, set()).add(ev)
-        # Phrases are few; test them as substrings before paying for the regex scan.
-        if self._phrase_re is not None and any(p in lower_text for p in self._phrases):
+        words = lower_text.split()
+        starts = self._phrase_starts
+        if self._phrase_re is not None and (
+            not starts.isdisjoint(words)
+            or not starts.isdisjoint(w.strip(_PUNCTUATION) for w in words if not w.isalnum())
+        ):
             for match in self._phrase_re.finditer(lower_text):
                 for topic_id in self._phrases[match.group(0)]:
                     evidence.setdefault(topic_id, set()).add(match.group(0))
+        if not evidence:
+            return []
         kept = {t: ev for t, ev in evidence.items() if len(ev) >= 2 or not ev <= self._weak}
         total = sum(len(ev) for ev in kept.values())
-        text_words = len(lower_text.split())
+        text_words = len(words)
         hits_out = [
             TopicHit(topic_id, topic_score(len(ev), len(ev) / total, text_words), tuple(sorted(ev)))
             for topic_id, ev in kept.items()
@@ -202,6 +211,7 @@ class TopicMatcher:
 
 
 _VOWELS = frozenset("aeiou")
+_PUNCTUATION = "\"'()[]{},.;:!?«»“”‘’"
 
 
 def singulars(word: str) -> tuple[str, ...]:

@@ -109,3 +109,17 @@ def test_topic_matcher_loads_every_list_it_documents() -> None:
     matcher = TopicMatcher()
     assert all(w == w.lower() for w in matcher.weak)
     assert not matcher._except & set(matcher._by_lemma)
+
+
+@pytest.mark.parametrize(
+    ("text", "topic"),
+    [
+        ("Meer geld voor het (openbaar vervoer) in de regio.", "openbaar_vervoer"),
+        ("Het “college van B en W” zegt nee.", "bestuur_participatie"),
+        ("Ze staat al jaren op de lijst voor een sociale huurwoning.", "wonen"),
+        ("Hij is al een jaar werk zoeken, zonder succes.", "werk_inkomen"),
+    ],
+)
+def test_topics_phrases_are_found_next_to_punctuation(enricher, text: str, topic: str) -> None:
+    """Phrases are looked for only in texts with a word that starts one, punctuation stripped."""
+    assert topic in _topics(enricher, text)
