@@ -4,20 +4,29 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.markup import escape
 
-from flows.commands.common import EXIT_CONFIG, EXIT_FAILED, console, err, input_error, write_json_line
+from common.extras import needs_extra
+from flows.commands.common import (
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    console,
+    err,
+    fail,
+    input_error,
+    plural,
+    write_json_line,
+)
 from flows.commands.options import TextColOption, TransformerModelOption
 from flows.commands.tables import classification_table
 
 
-def _unavailable(exc: Exception) -> typer.Exit:
+def _unavailable(exc: Exception) -> NoReturn:
     """A transformer backend that cannot load (extra missing, model not downloaded): a config error."""
-    err.print(f"[red]Backend unavailable[/red] {escape(str(exc))}", highlight=False)
-    return typer.Exit(EXIT_CONFIG)
+    fail(str(exc), EXIT_CONFIG, "Backend unavailable")
 
 
 def _run_eval(fn: Any, csv_path: Path, text_col: str, label_col: str, **kwargs: Any) -> None:
@@ -39,7 +48,7 @@ def _transformer_sentiment(model: str | None) -> Any:
     try:
         return TransformerSentiment(model or DEFAULT_SENTIMENT_MODEL)
     except TransformerUnavailable as exc:
-        raise _unavailable(exc) from None
+        _unavailable(exc)
 
 
 def eval_sentiment(
@@ -61,8 +70,7 @@ def eval_sentiment(
     from nlp.evaluate import evaluate_sentiment
 
     if backend not in ("lexicon", "transformers"):
-        err.print(f"--backend: expected 'lexicon' or 'transformers', got {backend!r}")
-        raise typer.Exit(EXIT_CONFIG)
+        fail(f"--backend: expected 'lexicon' or 'transformers', got {backend!r}")
     engine = _transformer_sentiment(model) if backend == "transformers" else None
     _run_eval(evaluate_sentiment, csv_path, text_col, label_col, backend=engine)
 
@@ -84,8 +92,7 @@ def eval_topics(
     from nlp.evaluate import evaluate_topics
 
     if backend not in ("lexicon", "zero-shot"):
-        err.print(f"--backend: expected 'lexicon' or 'zero-shot', got {backend!r}")
-        raise typer.Exit(EXIT_CONFIG)
+        fail(f"--backend: expected 'lexicon' or 'zero-shot', got {backend!r}")
     engine = None
     if backend == "zero-shot":
         from nlp.topics import TopicMatcher
@@ -96,7 +103,7 @@ def eval_topics(
                 TopicMatcher().topics, model or DEFAULT_ZERO_SHOT_MODEL, threshold=threshold
             )
         except TransformerUnavailable as exc:
-            raise _unavailable(exc) from None
+            _unavailable(exc)
     _run_eval(evaluate_topics, csv_path, text_col, label_col, backend=engine)
 
 
@@ -136,7 +143,7 @@ def nlp_command(
         if out:
             handle.close()
     if out:
-        err.print(f"{len(rows)} rows written to {out}")
+        err.print(f"{plural(len(rows), 'row')} written to {out}", markup=False)
 
 
 def models_download(
@@ -155,15 +162,17 @@ def models_download(
     try:
         from huggingface_hub import snapshot_download
     except ImportError:
-        err.print("models download needs the extra: pip install 'betrokken[transformers]'")
-        raise typer.Exit(EXIT_CONFIG) from None
+        fail(needs_extra("models download", "transformers"))
     failed = 0
     for repo in (sentiment or DEFAULT_SENTIMENT_MODEL, zero_shot or DEFAULT_ZERO_SHOT_MODEL):
         try:
             path = snapshot_download(repo, cache_dir=str(cache_dir) if cache_dir else None)
-            console.print(f"{repo}: {path}")
+            console.print(f"{repo}: {path}", markup=False)
         except Exception as exc:  # network, authentication or a wrong id: report and go on
             failed += 1
-            err.print(f"[red]{repo}: not downloaded[/red] ({type(exc).__name__}: {escape(str(exc)[:200])})")
+            err.print(
+                f"[red]{escape(repo)}: not downloaded[/red] ({type(exc).__name__}: {escape(str(exc)[:200])})",
+                highlight=False,
+            )
     if failed:
         raise typer.Exit(EXIT_FAILED)
