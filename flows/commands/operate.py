@@ -7,17 +7,18 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
+from common.extras import needs_extra
 from flows.commands.common import (
     EXIT_BUSY,
-    EXIT_CONFIG,
     EXIT_FAILED,
     EXIT_PARTIAL,
+    check_backends,
     check_config,
     console,
-    err,
+    fail,
     parse_as_of,
+    plural,
 )
 from flows.commands.options import ConfigOption, DaskAddressOption, RunnerOption, WorkersOption
 from flows.commands.tables import ShareRow, probe_table, run_table, share_table
@@ -31,11 +32,9 @@ def run_flow(**params: Any) -> dict[str, Any]:
     try:
         return nightly(**params)
     except RunInProgress as exc:
-        err.print(f"[yellow]Not started[/yellow]: {exc}", highlight=False)
-        raise typer.Exit(EXIT_BUSY) from None
+        fail(str(exc), EXIT_BUSY, "Not started:", "yellow")
     except Exception as exc:
-        err.print(f"[red]Run failed[/red]: {type(exc).__name__}: {exc}", highlight=False)
-        raise typer.Exit(EXIT_FAILED) from None
+        fail(f"{type(exc).__name__}: {exc}", EXIT_FAILED, "Run failed:")
 
 
 def runner_params(runner: str, workers: int | None, dask_address: str | None) -> dict[str, Any]:
@@ -43,24 +42,21 @@ def runner_params(runner: str, workers: int | None, dask_address: str | None) ->
     from flows.runners import RUNNERS
 
     if runner not in RUNNERS:
-        err.print(f"--runner: expected one of {', '.join(RUNNERS)}, got {runner!r}")
-        raise typer.Exit(EXIT_CONFIG)
+        fail(f"--runner: expected one of {', '.join(RUNNERS)}, got {runner!r}")
     if dask_address is not None and runner != "dask":
-        err.print("--dask-address needs --runner dask")
-        raise typer.Exit(EXIT_CONFIG)
+        fail("--dask-address needs --runner dask")
     if runner == "dask":
         try:
             import prefect_dask  # noqa: F401
         except ImportError:
-            err.print("--runner dask needs the dask extra: pip install -e '.[dask]'")
-            raise typer.Exit(EXIT_CONFIG) from None
+            fail(needs_extra("--runner dask", "dask"))
     return {"runner": runner, "workers": workers, "dask_address": dask_address}
 
 
 def print_paths(summary: dict[str, Any]) -> None:
     for label in ("warehouse", "snapshot", "export", "report"):
         if summary.get(label):
-            console.print(f"{label + ':':<10} {Path(summary[label]).resolve()}")
+            console.print(f"{label + ':':<10} {Path(summary[label]).resolve()}", markup=False)
 
 
 def print_summary(summary: dict[str, Any]) -> None:
@@ -74,7 +70,7 @@ def print_summary(summary: dict[str, Any]) -> None:
     if stages:
         console.print(f"stages: {stages}")
     for note in summary["notes"]:
-        console.print(f"[yellow]{escape(note)}[/yellow]")
+        console.print(note, style="yellow", markup=False)
 
 
 def print_demo_shares(warehouse: Path, intended: dict[str, Any] | None) -> None:
@@ -97,7 +93,7 @@ def print_demo_shares(warehouse: Path, intended: dict[str, Any] | None) -> None:
                 [f"{mix.get(r['profile_id'], 0) / total:.0%}" for r in items],
             )
         shares = [ShareRow.from_gap_row(r) for r in items]
-        title = f"{municipality}: online share per profile ({items[0]['n_voices']} voices)"
+        title = f"{municipality}: online share per profile ({plural(items[0]['n_voices'], 'voice')})"
         columns = ("profile", "population", "online", "status")
         console.print(share_table(title, shares, columns, "online (90% interval)", extra))
 
@@ -117,7 +113,12 @@ def demo(
     from flows.commands.demo_figures import measure, summary_line
     from sources.sample import demo_config_path, intended_mix, sample_end
 
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        fail(f"--out {out}: that is a file; give a folder (it is made when missing)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(f"--out {out}: cannot make that folder ({exc.strerror or exc})")
     warehouse = out / "warehouse.duckdb"
     report = out / "report.html"
     summary = run_flow(
@@ -152,7 +153,7 @@ def run(
 
     Example: betrokken run --config betrokken.toml
     """
-    check_config(config)
+    check_backends(check_config(config), config)
     day = parse_as_of(as_of)
     summary = run_flow(
         config_path=str(config), mode="live", as_of=day, **runner_params(runner, workers, dask_address)
@@ -166,12 +167,15 @@ def run(
 def check(config: ConfigOption) -> None:
     """Validate a configuration file and its profile model without running anything.
 
-    Example: betrokken check --config betrokken.toml
+    Also checks that the NLP backends it names can load here (a transformer backend needs the
+    transformers extra). Example: betrokken check --config betrokken.toml
     """
     settings = check_config(config)
+    check_backends(settings, config)
     console.print(
-        f"{config}: valid; {len(settings.municipalities)} municipalities, "
-        f"profile model {settings.profile_model!r}, warehouse {settings.warehouse.path}"
+        f"{config}: valid; {plural(len(settings.municipalities), 'municipality', 'municipalities')}, "
+        f"profile model {settings.profile_model!r}, warehouse {settings.warehouse.path}",
+        markup=False,
     )
 
 
@@ -198,9 +202,9 @@ def sources_check(config: ConfigOption) -> None:
             rows.append((source.key, "ok", source.probe(), ""))
         except SourceError as exc:
             failed += 1
-            rows.append((source.key, "[red]failed[/red]", 0, escape(str(exc))))
+            rows.append((source.key, "failed", 0, str(exc)))
     platform_of = {p.absent_note: p.name for p in SOURCES.values()}
-    rows.extend((platform_of.get(note, "-"), "skipped", 0, escape(note)) for note in notes)
+    rows.extend((platform_of.get(note, "-"), "skipped", 0, note) for note in notes)
     console.print(probe_table(f"Sources in {config}", rows))
     if failed:
         raise typer.Exit(EXIT_FAILED)
@@ -224,13 +228,14 @@ def serve(
 
     from flows.schedule import TIME_ZONE, nightly_deployment
 
-    check_config(config)
+    check_backends(check_config(config), config)
     try:
         CronSchedule(cron=cron, timezone=TIME_ZONE)
     except ValidationError:
-        err.print(f"--cron: not a cron expression: {cron!r} (example: '0 2 * * *' is 02:00 every night)")
-        raise typer.Exit(EXIT_CONFIG) from None
+        fail(f"--cron: not a cron expression: {cron!r} (example: '0 2 * * *' is 02:00 every night)")
     params = runner_params(runner, workers, dask_address)
     deployment = nightly_deployment(config, cron, params["runner"], params["dask_address"])
-    console.print(f"serving deployment betrokken-nightly/{deployment.name}, cron {cron!r} {TIME_ZONE}")
+    console.print(
+        f"serving deployment betrokken-nightly/{deployment.name}, cron {cron!r} {TIME_ZONE}", markup=False
+    )
     prefect_serve(deployment)
