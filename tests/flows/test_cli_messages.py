@@ -120,7 +120,9 @@ def gap_warehouse(tmp_path: Path) -> Path:
     with connect(path) as con:
         for mid, name in (("utrecht", "Utrecht"), ("overbetuwe", "Overbetuwe")):
             con.execute(
-                "INSERT INTO municipalities VALUES (?, ?, NULL, 'citisens', NULL, now())", [mid, name]
+                "INSERT INTO municipalities (municipality_id, name, profile_model, updated_at) "
+                "VALUES (?, ?, 'citisens', now())",
+                [mid, name],
             )
         for mid, topic in (("utrecht", None), ("utrecht", "wonen"), ("overbetuwe", None)):
             con.execute(
