@@ -154,6 +154,7 @@ def labelled_posteriors(
         JOIN label_voices lv USING (voice_id)
         WHERE vl.profile_model = $model AND lv.profile_model = $model AND lv.model_version = $mver
           AND ($m IS NULL OR lv.municipality_id = $m)
+        ORDER BY lv.voice_id
         """,
         {"model": model.id, "mver": evidence.version, "m": municipality_id},
     ).fetchall()
