@@ -161,7 +161,7 @@ def test_population_shares_from_a_dutch_spreadsheet_pass_the_check(
         config.replace('cbs_code = "GM0344"', 'cbs_code = "GM0344"\npopulation_shares = "aandelen.csv"'),
         encoding="utf-8",
     )
-    assert "valid; 1 municipalities" in _run(["check", "--config", str(minimal_config)])
+    assert "valid; 1 municipality," in _run(["check", "--config", str(minimal_config)])
     (tmp_path / "aandelen.csv").write_bytes(b"profile_id;share;source\r\nstadse_nomaden;12,5;\x81\r\n")
     refused = CliRunner().invoke(app, ["check", "--config", str(minimal_config)])
     assert refused.exit_code == 2 and "neither UTF-8 nor Windows-1252" in refused.output
