@@ -100,6 +100,21 @@ def test_rss_a_feed_cut_off_after_some_items_keeps_them_and_says_where_it_ends(h
     assert result.warnings == [f"Half: truncated XML at line {last_line}; kept 13 entries before it"]
 
 
+def test_rss_a_guid_listed_twice_is_one_item_and_the_run_record_says_so(httpserver, tmp_path: Path) -> None:
+    # the sample feed lists dn-2026-0009 twice: 26 entries, 25 items
+    httpserver.expect_request("/feed.rss").respond_with_data(
+        (FEEDS / "domstad-nieuws.rss").read_bytes(), content_type="application/rss+xml"
+    )
+    result = RssSource("utrecht", "Domstad Nieuws", httpserver.url_for("/feed.rss")).collect({})
+    gazetteer = Gazetteer([GazetteerEntry("utrecht", ("Utrecht",), ("Lombok",), ())])
+    with connect(tmp_path / "w.duckdb") as con:
+        counts = store_result(con, result, gazetteer, begin_run(con, "live"))
+        recorded = con.execute("SELECT fetched, repeated, new FROM run_sources").fetchone()
+    assert len(result.posts) == 26
+    assert (counts.fetched, counts.repeated, counts.new) == (25, 1, 25)
+    assert recorded == (25, 1, 25)
+
+
 def test_rss_slow_feed_hits_the_timeout(httpserver) -> None:
     def slow(request: Request) -> Response:
         time.sleep(1.5)
