@@ -163,7 +163,8 @@ def plural(n: int, word: str, many: str | None = None) -> str:
 
 
 def write_json_line(payload: Any, **kwargs: Any) -> None:
-    """The last line of stdout: one JSON object (or list) for scripts, never wrapped by rich."""
+    """A line of stdout that is one JSON object (or list), for scripts and log collectors; never
+    wrapped by rich."""
     import json
     import sys
 

@@ -114,28 +114,62 @@ def share_table(
     return table
 
 
+RUN_CAPTION = (
+    "rep: listed again in the same delivery, skipped; dup: duplicates linked; "
+    "empty: skipped, nothing visible; cut: truncated at 100,000 chars"
+)
+
+
+def source_notes(source: dict[str, Any]) -> list[str]:
+    """What a run's line for a source says besides its counts: why it failed, then its warnings
+    (a feed cut off in transit, items that may have been missed), each as stored in ``run_sources``."""
+    notes = [source["reason"]] if source["reason"] else []
+    return notes + [f"warning: {w}" for w in source.get("warnings") or ()]
+
+
 def run_table(summary: dict[str, Any]) -> Table:
     """One line per source of a nightly run: what was fetched, stored, skipped, and why it failed."""
     table = Table(title=escape(f"Run {summary['run_id']}: {summary['status']}"), title_justify="left")
     table.add_column("source", overflow="fold", min_width=18)
     table.add_column("status")
-    for column in ("fetched", "new", "dup", "empty", "cut", "s"):
+    for column in ("fetched", "rep", "new", "dup", "empty", "cut", "s"):
         table.add_column(column, justify="right")
-    table.add_column("reason", overflow="fold")
-    table.caption = "dup: duplicates linked; empty: skipped, nothing visible; cut: truncated at 100,000 chars"
+    table.add_column("reason, warnings", overflow="fold")
+    table.caption = RUN_CAPTION
     for s in summary["sources"]:
         table.add_row(
             escape(s["source_key"]),
             escape(s["status"]),
             str(s["fetched"]),
+            str(s.get("repeated", 0)),
             str(s["new"]),
             str(s["duplicate"]),
             str(s.get("skipped_empty", 0)),
             str(s.get("truncated", 0)),
             f"{s['duration_s']:.2f}",
-            escape(s["reason"] or ""),
+            escape("\n".join(source_notes(s))),
         )
     return table
+
+
+def run_lines(summary: dict[str, Any]) -> list[str]:
+    """The run table as plain lines, for a log without a terminal (cron, systemd): a title, then one
+    whole line per source, never cut or wrapped, without box drawing."""
+    lines = [f"Run {summary['run_id']}: {summary['status']}"]
+    for s in summary["sources"]:
+        if s["status"] == "ok":
+            repeated = s.get("repeated", 0)
+            skipped = f" ({plural(repeated, 'repeated item')} skipped)" if repeated else ""
+            fetched = f"{s['fetched']} fetched{skipped}"
+            counts = (
+                f"{fetched}, {s['new']} new, {s['duplicate']} dup, {s.get('skipped_empty', 0)} empty, "
+                f"{s.get('truncated', 0)} cut, "
+            )
+        else:
+            counts = ""
+        line = f"{s['source_key']}: {s['status']}, {counts}{s['duration_s']:.2f} s"
+        lines.append("; ".join([line, *source_notes(s)]))
+    return lines
 
 
 def probe_table(title: str, rows: Iterable[tuple[str, str, int, str]]) -> Table:
