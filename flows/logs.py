@@ -4,8 +4,9 @@ Prefect logs a failed task with its full traceback, and then once more that it f
 feed answering 404 took some 25 lines of a nightly log, the same for every failing source. A
 source that fails for a reason the run expects (``SourceError``: an HTTP error, a refused login,
 a response that is no feed, a rate limit) is one warning line instead; its reason is in the run
-record and the run's summary. An unexpected error keeps its traceback, but only once: Prefect logs
-an exception raised in a task again where the flow fails of it.
+record and the run's summary. So is a run that does not start because another one is running.
+An unexpected error keeps its traceback, but only once: Prefect logs an exception raised in a
+task again where the flow fails of it.
 
 ``--log-format json`` has Prefect's lines written as JSON objects as well, one per line (the
 run's own events are written by the CLI, ``flows.commands.operate``).
@@ -19,9 +20,12 @@ import sys
 from datetime import UTC, datetime
 
 from sources.base import SourceError
+from warehouse.lock import RunInProgress
 
 LOG_FORMATS = ("text", "json")
-EXPECTED: tuple[type[BaseException], ...] = (SourceError,)
+# A source that fails (the run goes on), and a run that does not start because another holds the
+# warehouse (exit 4): both are said in one line by the run's summary or the CLI.
+EXPECTED: tuple[type[BaseException], ...] = (SourceError, RunInProgress)
 RUN_LOGGERS = ("prefect.task_runs", "prefect.flow_runs")
 _SHOWN_MAX = 100  # unexpected errors whose traceback was shown, remembered by identity
 
@@ -32,22 +36,23 @@ class ExpectedFailures(logging.Filter):
 
     def __init__(self) -> None:
         super().__init__()
-        self._failed_expectedly: set[str] = set()  # task run ids
+        self._failed_expectedly: set[str] = set()  # task and flow run ids
         self._shown: list[BaseException] = []
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
         task_run = getattr(record, "task_run_id", None)
+        run = str(task_run or f"flow {getattr(record, 'flow_run_id', None)}")
         if isinstance(error, EXPECTED):
-            if task_run:
-                self._failed_expectedly.add(str(task_run))
-            record.msg, record.args = f"failed, the run goes on without it: {error}", ()
+            self._failed_expectedly.add(run)
+            if task_run:  # a source's collection: the others go on
+                record.msg, record.args = f"failed, the run goes on without it: {error}", ()
             record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
             record.exc_info, record.exc_text = None, None
             return True
         if error is None:
             # "Finished in state Failed(...)" after the line above: said already
-            return not (record.levelno >= logging.ERROR and str(task_run) in self._failed_expectedly)
+            return not (record.levelno >= logging.ERROR and run in self._failed_expectedly)
         if any(error is shown for shown in self._shown):
             record.exc_info, record.exc_text = None, None
         else:

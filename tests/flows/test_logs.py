@@ -23,6 +23,7 @@ from flows.logs import ExpectedFailures, JsonLines
 from sources.base import SourceError
 from sources.sample import SAMPLE_DIR
 from tests import REPO
+from warehouse.lock import RunInProgress, RunLock
 
 LONG_REASON = "Lokaal: HTTP 404 from https://nieuws.example.org/" + "rubriek/" * 30 + "feed.rss"
 BOX = set("│┃━─┏┗┡╇")
@@ -121,6 +122,18 @@ def test_an_expected_failure_is_one_warning_line_without_traceback(prefect_log) 
     assert stream.getvalue().splitlines() == [
         "WARNING failed, the run goes on without it: Lokaal: HTTP 404 from https://example.org/feed.rss",
         "ERROR Finished in state Failed('Task run encountered an exception SourceError')",  # another task's
+    ]
+
+
+def test_a_run_that_finds_the_warehouse_busy_is_one_warning_line(prefect_log) -> None:
+    _, flows, stream = prefect_log
+    error = _raised(RunInProgress("w.duckdb: a run is already in progress (pid 1)"))
+    run = {"flow_run_id": "f-1"}
+    flows.error("Encountered exception during execution: %r", error, exc_info=error, extra=run)
+    flows.error("Finished in state Failed('Flow run encountered an exception: RunInProgress')", extra=run)
+    assert stream.getvalue().splitlines() == [
+        "WARNING Encountered exception during execution: "
+        "RunInProgress('w.duckdb: a run is already in progress (pid 1)')"
     ]
 
 
@@ -236,3 +249,13 @@ def test_run_an_unexpected_error_gets_its_traceback_once(prefect_harness, feeds_
     assert run.stderr.rstrip().splitlines()[-1].startswith("Run failed: IsADirectoryError")
     # the failing feeds before it stay one line each
     assert sum("failed, the run goes on without it" in line for line in run.stderr.splitlines()) == 6
+
+
+def test_run_that_finds_another_run_busy_says_so_in_one_line(prefect_harness, feeds_config: Path) -> None:
+    with RunLock(feeds_config.parent / "w.duckdb"):
+        run = _run(feeds_config)
+    assert run.returncode == 4
+    assert "Traceback" not in run.stderr
+    log = run.stderr.splitlines()
+    assert len(log) == 2, run.stderr  # Prefect's warning, the CLI's "Not started"
+    assert log[-1].startswith("Not started: ") and "a run is already in progress" in log[-1]
