@@ -158,6 +158,16 @@ def test_a_log_record_as_json_is_one_line_with_its_traceback_as_a_field() -> Non
     assert parsed["traceback"].startswith("Traceback") and "ValueError: kapot" in parsed["traceback"]
 
 
+def test_run_an_unknown_log_format_is_one_line_and_exit_2(minimal_config: Path) -> None:
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    result = CliRunner().invoke(app, ["run", "--config", str(minimal_config), "--log-format", "xml"])
+    assert result.exit_code == 2
+    assert result.output.strip() == "--log-format: expected one of text, json, got 'xml'"
+
+
 # ---- `betrokken run` in a subprocess: stdout is no terminal, as under cron. ----
 
 FAILING = ("Weg1", "Weg2", "Weg3", "Weg4", "Weg5")
