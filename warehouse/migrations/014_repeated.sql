@@ -1,4 +1,4 @@
--- 013: an item a source lists more than once in one delivery (an RSS guid twice in a feed) is one
+-- 014: an item a source lists more than once in one delivery (an RSS guid twice in a feed) is one
 -- item: `fetched` counts it once and `repeated` says how many extra listings were skipped, so the
 -- counts of a source's line add up.
 
