@@ -64,6 +64,17 @@ def test_rss_unreadable_feed_and_http_errors_fail_the_source(httpserver) -> None
         RssSource("utrecht", "Weg", httpserver.url_for("/gone")).collect({})
 
 
+def test_rss_a_failing_feed_never_shows_the_token_or_password_in_its_address(httpserver) -> None:
+    """A reason is printed, logged and stored: the feed's query string and user info stay out of it."""
+    httpserver.expect_request("/private.rss").respond_with_data("weg", status=403)
+    url = httpserver.url_for("/private.rss").replace("://", "://reader:hunter2@") + "?token=s3cr3t&fmt=rss"
+    with pytest.raises(SourceError) as failed:
+        RssSource("utrecht", "Besloten", url).collect({})
+    reason = str(failed.value)
+    assert "HTTP 403" in reason and "/private.rss?…" in reason
+    assert not any(secret in reason for secret in ("s3cr3t", "token", "hunter2", "reader"))
+
+
 # The first lines of a feed, cut off before its first item: the XML ends in the middle of <channel>.
 HEADER_ONLY = (FEEDS / "domstad-nieuws.rss").read_bytes()[:200]
 LAST_LINE = HEADER_ONLY.count(b"\n") + 1
