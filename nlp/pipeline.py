@@ -166,6 +166,11 @@ class Enricher:
                 device=self.options.device,
                 threshold=self.options.zero_shot_threshold,
             )
+        self.topic_fallback = None  # embeddings for the texts the taxonomy leaves without a topic
+        if self.options.topic_embeddings:
+            from nlp.embeddings import EmbeddingTopics
+
+            self.topic_fallback = EmbeddingTopics(self.topics.topics, self.options.embedding_threshold)
 
     def _word(self, form: str) -> _Word:
         """What the enrichment needs of one lowercased token (``_learn`` caches it)."""
@@ -180,7 +185,7 @@ class Enricher:
             form = folded if known or single not in self.sentiment.lexicon else single
         lemma = self._lemmas.get(form, form)
         polarity = None if form in self._not_opinion else self.sentiment.polarity(form, lemma)
-        hits = self.topics.word_hits(form) + (self.topics.word_hits(lemma) if lemma != form else ())
+        hits = self.topics.token_hits(form, lemma)
         return _Word(form, lemma, self._language_counts(form), polarity, hits)
 
     def _language_counts(self, form: str) -> int:
@@ -247,7 +252,7 @@ class Enricher:
 
     def enrich(self, texts: Iterable[str], batch_size: int = 256) -> Iterator[Enrichment]:
         """One Enrichment per text, in input order."""
-        if self.sentiment_backend is None and self.topic_backend is None:
+        if self.sentiment_backend is None and self.topic_backend is None and self.topic_fallback is None:
             yield from self._enrich_lexicon(texts, batch_size)
             return
         source = iter(texts)
@@ -262,6 +267,10 @@ class Enricher:
             if self.topic_backend is not None and dutch:
                 for i, hits in zip(dutch, self.topic_backend.predict([chunk[i] for i in dutch]), strict=True):
                     topics = tuple(TopicHit(topic_id, p, ("zero-shot",)) for topic_id, p in hits)
+                    results[i] = replace(results[i], topics=topics)
+            if self.topic_fallback is not None and (bare := [i for i in dutch if not results[i].topics]):
+                for i, hits in zip(bare, self.topic_fallback.predict([chunk[i] for i in bare]), strict=True):
+                    topics = tuple(TopicHit(topic_id, p, ("embedding",)) for topic_id, p in hits)
                     results[i] = replace(results[i], topics=topics)
             yield from results
 
