@@ -15,7 +15,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test,transformers,dask]"
+	$(BIN)/python -m pip install --quiet -e ".[test,transformers,dask,embeddings]"
 	touch $@ $(VENV)/.installed
 
 # The report's browser test needs Debian's chromium; install it where we may (root or passwordless

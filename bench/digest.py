@@ -3,8 +3,8 @@
 Every table is read in a stable order, without the columns that differ between two runs of the
 same code (clock times, durations, the run's id); one line per table with its row count and a hash
 of its rows. Two demo warehouses built by different code give the same lines when the change kept
-the rows; give the second the first one's key (``betrokken.key``), as the author keys, and so the
-order of the voices that the estimate samples, depend on it:
+the rows; give the second the first one's key (``betrokken.key``), as the author keys and the ids of
+Bluesky and Mastodon posts depend on it (the estimates do not: they are the same with any key):
 
     betrokken demo --out /tmp/a
     mkdir /tmp/b && cp /tmp/a/betrokken.key /tmp/b/ && betrokken demo --out /tmp/b

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Annotated
 
 # Before Prefect is imported: no usage analytics from a municipal machine, and quiet logs by default.
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -28,6 +29,26 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _version(value: bool) -> None:
+    """--version: the installed package's version, as a bug report or an upgrade check asks for it."""
+    if value:
+        from importlib.metadata import version
+
+        console.print(f"betrokken {version('betrokken')}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=_version, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    """The options before any command."""
+
 
 app.command()(operate.demo)
 app.command()(operate.run)

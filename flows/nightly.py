@@ -28,6 +28,7 @@ from prefect.tasks import exponential_backoff
 
 from flows import stages
 from flows.config import CollectOptions, Settings, load_settings
+from flows.logs import quiet_expected_failures
 from flows.progress import stage_progress
 from flows.runners import make_runner, one_prefect_api
 from flows.stages import StageWork, compute_group, run_stages, worker_evidence
@@ -235,6 +236,7 @@ def nightly(
         dask_address: an existing Dask scheduler (tcp://host:8786); without it "dask" starts a
             local cluster.
     """
+    quiet_expected_failures()  # also where no CLI set it up: a run of `serve`
     settings = load_settings(Path(config_path))
     if warehouse_path:
         settings = settings.model_copy(

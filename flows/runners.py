@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from prefect.settings import PREFECT_API_URL, PREFECT_SERVER_ALLOW_EPHEMERAL_MODE, temporary_settings
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
+from common.extras import needs_extra
 from flows.workers import default_workers, setup_worker
 
 RUNNERS = ("threads", "processes", "dask")
@@ -39,7 +40,7 @@ def make_runner(name: str, workers: int | None = None, dask_address: str | None 
         try:
             from prefect_dask import DaskTaskRunner
         except ImportError:
-            raise RunnerError("the dask runner needs the dask extra: pip install 'betrokken[dask]'") from None
+            raise RunnerError(needs_extra("the dask runner", "dask")) from None
         if dask_address:
             return DaskTaskRunner(address=dask_address)
         return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1})

@@ -15,11 +15,25 @@ if _hide_torch:
 try:
     import spacy
     from spacy.attrs import LANG, LOWER
+    from spacy.lang.de.stop_words import STOP_WORDS as DE_STOP_WORDS
     from spacy.lang.en.stop_words import STOP_WORDS as EN_STOP_WORDS
+    from spacy.lang.fr.stop_words import STOP_WORDS as FR_STOP_WORDS
     from spacy.lang.nl.stop_words import STOP_WORDS as NL_STOP_WORDS
     from spacy.language import Language
+    from spacy.util import load_language_data, registry
 finally:
     if _hide_torch:
         del sys.modules["torch"]
 
-__all__ = ["EN_STOP_WORDS", "LANG", "LOWER", "NL_STOP_WORDS", "Language", "spacy"]
+__all__ = [
+    "DE_STOP_WORDS",
+    "EN_STOP_WORDS",
+    "FR_STOP_WORDS",
+    "LANG",
+    "LOWER",
+    "NL_STOP_WORDS",
+    "Language",
+    "load_language_data",
+    "registry",
+    "spacy",
+]

@@ -6,35 +6,32 @@ from a machine-learning library: they are a few lines, and the tool stays light 
 
 from __future__ import annotations
 
-import csv
 import time
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from common.csvfile import CsvError, parse_decimal, read_csv
 
 if TYPE_CHECKING:  # reading a CSV (nlp, estimate, the benches) need not import spaCy
     from nlp.pipeline import Enricher
 
 SENTIMENT_LABELS = {
-    "-1": "negative",
-    "-1.0": "negative",
     "neg": "negative",
     "negative": "negative",
     "negatief": "negative",
-    "0": "neutral",
-    "0.0": "neutral",
     "neu": "neutral",
     "neutral": "neutral",
     "neutraal": "neutral",
-    "1": "positive",
-    "1.0": "positive",
-    "+1": "positive",
     "pos": "positive",
     "positive": "positive",
     "positief": "positive",
 }
+# Gold labels given as numbers, however a spreadsheet writes them ("1", "+1", "-1.0", "-1,0").
+NUMERIC_SENTIMENT = {-1.0: "negative", 0.0: "neutral", 1.0: "positive"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,24 +47,14 @@ class EvalInputError(Exception):
 
 
 def read_csv_columns(path: Path, columns: Sequence[str]) -> list[dict[str, str]]:
-    """Rows of a CSV (quoted multi-line fields allowed) with the named columns present."""
-    if not path.exists():
-        raise EvalInputError(f"{path}: file not found")
+    """Rows of a CSV (``common.csvfile.read_csv``: UTF-8 or Windows-1252, ``,``, ``;`` or tab) with
+    the named columns present."""
     try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            reader = csv.DictReader(handle)
-            header = reader.fieldnames or []
-            missing = [c for c in columns if c not in header]
-            if missing:
-                raise EvalInputError(
-                    f"{path}: no column {', '.join(repr(m) for m in missing)}; the header has {header}. "
-                    "Name the columns with --text-col / --label-col."
-                )
-            return [{c: (row.get(c) or "") for c in columns} for row in reader]
-    except UnicodeDecodeError:
-        raise EvalInputError(f"{path}: not UTF-8 text; save the CSV as UTF-8") from None
-    except csv.Error as exc:
-        raise EvalInputError(f"{path}: not a readable CSV: {exc}") from None
+        return read_csv(
+            path, columns, hint="Name the columns with the command's --*-col options (see --help)."
+        )
+    except CsvError as exc:
+        raise EvalInputError(str(exc)) from None
 
 
 @dataclass
@@ -128,6 +115,9 @@ def _timed(predict: Any, texts: list[str]) -> tuple[list[Any], float]:
 
 def parse_sentiment(value: str, row: int, path: Path) -> str:
     label = SENTIMENT_LABELS.get(value.strip().lower())
+    if label is None:
+        with suppress(ValueError):
+            label = NUMERIC_SENTIMENT.get(parse_decimal(value))
     if label is None:
         raise EvalInputError(
             f"{path}: row {row + 1}: sentiment label {value!r} is not one of -1/0/1, neg/neu/pos or "
@@ -223,10 +213,23 @@ def no_topic_share(predicted: Sequence[set[str]]) -> float:
     return sum(1 for p in predicted if not p) / len(predicted) if predicted else 0.0
 
 
+def top_topic_accuracy(gold: Sequence[set[str]], top: Sequence[str | None]) -> float:
+    """Of the texts with a gold topic, the share whose best predicted topic (highest score) is one of
+    them; a text without a prediction counts as wrong."""
+    pairs = [(g, t) for g, t in zip(gold, top, strict=True) if g]
+    return sum(1 for g, t in pairs if t in g) / len(pairs) if pairs else 0.0
+
+
 def score_topics(
-    gold: Sequence[set[str]], predicted: Sequence[set[str]], topics: Sequence[str], backend: str, rate: float
+    gold: Sequence[set[str]],
+    predicted: Sequence[set[str]],
+    topics: Sequence[str],
+    backend: str,
+    rate: float,
+    top: Sequence[str | None] | None = None,
 ) -> EvalReport:
-    """Multi-label figures over ``topics``: per topic, micro over all, accuracy = exactly the gold set.
+    """Multi-label figures over ``topics``: per topic, micro over all, accuracy = exactly the gold set;
+    with ``top`` (each text's best topic, None without one) also ``top_topic_accuracy``.
 
     Predicted topics outside ``topics`` are left out, as gold cannot say whether they are right (a set
     labelled with only some of the taxonomy); ``no_topic_share`` counts every prediction.
@@ -255,7 +258,8 @@ def score_topics(
             "micro_recall": round(micro_r, 4),
             "micro_f1": round(micro_f1, 4),
             "no_topic_share": round(no_topic_share(predicted), 4),
-        },
+        }
+        | ({} if top is None else {"top_topic_accuracy": round(top_topic_accuracy(gold, top), 4)}),
     )
 
 
@@ -300,6 +304,7 @@ def evaluate_topics(
     ``label_map`` over the topics it maps onto.
 
     ``backend`` (e.g. a ZeroShotTopics) replaces the taxonomy matcher; its throughput is then measured.
+    An enricher with the embedding fallback (``BackendOptions.topic_embeddings``) is measured whole.
     """
     rows = _labelled_rows(path, text_col, label_col)
     known = enricher.topics.ids
@@ -307,12 +312,15 @@ def evaluate_topics(
     texts = [r[text_col] for r in rows]
     if backend is None:
         results, rate = _timed(enricher.enrich, texts)
-        predicted = [{h.id for h in r.topics} for r in results]
+        ranked = [[h.id for h in r.topics] for r in results]
+        name = "lexicon" if enricher.topic_fallback is None else "lexicon+embeddings"
     else:
         hits_per_text, rate = _timed(backend.predict, texts)
-        predicted = [{topic for topic, _ in hits} for hits in hits_per_text]
+        ranked = [[topic for topic, _ in sorted(hits, key=lambda h: -h[1])] for hits in hits_per_text]
+        name = "zero-shot"
+    predicted = [set(r) for r in ranked]
     topics = sorted(known) if label_map is None else sorted({t for t in label_map.values() if t is not None})
-    report = score_topics(gold, predicted, topics, "lexicon" if backend is None else "zero-shot", rate)
+    report = score_topics(gold, predicted, topics, name, rate, [r[0] if r else None for r in ranked])
     if label_map is not None:
         report.extra["label_map"] = dict(label_map)
     return report

@@ -45,6 +45,8 @@ def normalise(text: str) -> str:
 
 def fold_repeats(word: str, keep: int = 2) -> str:
     """'leuuuuk' -> 'leuuk' (or 'leuk' with keep=1): runs of three or more letters are cut short."""
+    if _REPEATS.search(word) is None:  # nearly every word: a search costs half a substitution
+        return word
     return _REPEATS.sub(r"\1" * keep, word)
 
 

@@ -1,15 +1,24 @@
-"""The enrichment pipeline: spaCy ``nl`` with the lookup lemmatizer, then language, topics,
-sentiment and trust per post. Built once per process; texts go through ``nlp.pipe`` in batches."""
+"""The enrichment pipeline: spaCy's Dutch tokenizer and lemma lookup table, then language, topics,
+sentiment and trust per post. Built once per process; texts go through in batches."""
 
 from __future__ import annotations
 
+import gc
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import chain, islice
 
-from nlp._spacy import LANG, LOWER, Language, spacy
-from nlp.language import NL_STOP_WORDS, decide, word_vote
+from nlp._spacy import LANG, LOWER, Language, load_language_data, registry, spacy
+from nlp.language import (
+    LANGUAGES,
+    MIN_COMPOUND_PART,
+    NL_STOP_WORDS,
+    decide,
+    is_compound,
+    token_counts,
+)
 from nlp.learnt_sentiment import LearntSentiment
 from nlp.normalise import fold_repeats, normalise
 from nlp.sentiment import Contribution, LexiconSentiment, Sentiment
@@ -18,6 +27,27 @@ from nlp.trust import TrustDetector
 from nlp.version import BackendOptions, nlp_version
 
 MAX_CHARS = 20_000  # longer posts are cut before tokenising; the rest rarely changes the labels
+
+# A piece of text that is a word of Latin letters with one of these marks before it, after it, or
+# both ("woord," "(klaar)" "'nee'" "dus...") is split by spaCy into the marks and the word, unless
+# the piece or a part of it is one of spaCy's exceptions ("bijv.", "xD"). Two marks after a word are
+# left to spaCy: some pairs are one token (":)", "''"). A test holds this against spaCy's tokenizer.
+_LEADING_MARKS = frozenset("'`([\"‘“«")
+_TRAILING_MARKS = frozenset(".,?!;:)'\"”’»]…")
+_LATIN_WORD = re.compile(r"[A-Za-zÀ-ÖØ-öø-ÿ]{2,}")
+
+
+def _marked_word(text: str, exceptions: frozenset[str]) -> tuple[str, str, str] | None:
+    """(mark before, word, mark after) of a piece that spaCy splits into them, else None."""
+    lead = text[0] if text[0] in _LEADING_MARKS else ""
+    rest = text[len(lead) :]
+    trail = "..." if rest.endswith("...") else rest[-1] if rest and rest[-1] in _TRAILING_MARKS else ""
+    core = rest[: len(rest) - len(trail)]
+    if (lead or trail) and _LATIN_WORD.fullmatch(core):
+        parts = {core, core + trail[:1], rest, lead + core, lead + core + trail[:1], text}
+        if exceptions.isdisjoint(parts):
+            return lead, core, trail
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,14 +65,13 @@ class Enrichment:
 
 
 def build_nlp() -> Language:
-    """A blank Dutch pipeline with the lookup lemmatizer (tables from spacy-lookups-data)."""
+    """A blank Dutch pipeline: its tokenizer is all the enrichment runs (lemmas are looked up in
+    spaCy's lookup table by ``Enricher``, as its lookup lemmatizer would)."""
     nlp = spacy.blank("nl")
     # Each new word form becomes a lexeme with some twenty attributes (shape, like_url, is_stop...);
     # the enrichment reads only LOWER, and open-vocabulary text makes new forms all the time.
     getters = nlp.vocab.lex_attr_getters
     nlp.vocab.lex_attr_getters = {LOWER: getters[LOWER], LANG: getters[LANG]}
-    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
-    nlp.initialize()
     return nlp
 
 
@@ -50,27 +79,47 @@ class _Word:
     """Everything the enrichment needs about one lowercased word form, computed once per process.
 
     A plain slotted class: compared and hashed by identity, which is what a per-document set needs.
+    ``lang`` packs the word's language counts into one integer (``_pack_language``), so that a
+    post's counts are one ``sum`` over its words.
     """
 
-    __slots__ = ("alpha", "dutch", "form", "lemma", "polarity", "space", "topic_hits", "vote")
+    __slots__ = ("form", "lang", "lemma", "names", "polarity", "space", "topic_hits")
 
     def __init__(
         self,
         form: str,
         lemma: str,
-        vote: int,
-        dutch: bool,
+        lang: int,
         polarity: float | None,
         topic_hits: tuple[tuple[str, str], ...],
     ) -> None:
         self.form = form
         self.lemma = lemma
         self.space = form.isspace() or not form
-        self.alpha = form.isalpha()
-        self.vote = vote
-        self.dutch = dutch
+        self.lang = lang
         self.polarity = polarity
         self.topic_hits = topic_hits
+        self.names = frozenset((form, lemma))
+
+
+# Bits per count in ``_Word.lang``: a post is cut at MAX_CHARS, so no count reaches 2**20.
+_LANG_BITS = 20
+_LANG_MASK = (1 << _LANG_BITS) - 1
+_N_LANG_COUNTS = 2 + len(LANGUAGES)
+
+
+def _pack_language(counts: list[int]) -> int:
+    """Language counts (words, words in the Dutch vocabulary, then the votes per language in
+    ``LANGUAGES`` order) as one integer; sums of packed integers are the packed sums, as no field
+    overflows."""
+    packed = 0
+    for count in reversed(counts):
+        packed = (packed << _LANG_BITS) | count
+    return packed
+
+
+def _unpack_language(packed: int) -> list[int]:
+    return [(packed >> (_LANG_BITS * i)) & _LANG_MASK for i in range(_N_LANG_COUNTS)]
 
 
 class Enricher:
@@ -93,9 +142,13 @@ class Enricher:
         if self.options.learnt_sentiment:
             self.sentiment_scorer = LearntSentiment(self.sentiment)
         self.trust = TrustDetector()
-        table = self.nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
-        self._lemma_table = table
-        self._dutch_lemmas = frozenset(table.values())
+        tables = registry.lookups.get("nl")  # spacy-lookups-data's Dutch tables
+        # form -> lemma, as a plain dict: spaCy's own table hashes every key it is asked for
+        self._lemmas: dict[str, str] = load_language_data(tables["lemma_lookup"])
+        self._dutch_lemmas = frozenset(self._lemmas.values())
+        self._vocabulary = dutch_words(self._lemmas).union(
+            NL_STOP_WORDS, self.sentiment.lexicon, self.sentiment.intensifiers
+        )
         self._not_opinion = self.sentiment.negators | self.sentiment.contrast | {".", "!", "?", ";"}
         self._words: dict[str, _Word] = {}
         self._chunks: dict[str, tuple[_Word, ...]] = {}
@@ -118,6 +171,11 @@ class Enricher:
                 device=self.options.device,
                 threshold=self.options.zero_shot_threshold,
             )
+        self.topic_fallback = None  # embeddings for the texts the taxonomy leaves without a topic
+        if self.options.topic_embeddings:
+            from nlp.embeddings import EmbeddingTopics
+
+            self.topic_fallback = EmbeddingTopics(self.topics.topics, self.options.embedding_threshold)
 
     def _word(self, form: str) -> _Word:
         """What the enrichment needs of one lowercased token (``_learn`` caches it)."""
@@ -130,17 +188,21 @@ class Enricher:
             single = fold_repeats(form, keep=1)
             known = folded in self.sentiment.lexicon or folded in self._dutch_lemmas
             form = folded if known or single not in self.sentiment.lexicon else single
-        lemma = self._lemma_table.get(form, form)
+        lemma = self._lemmas.get(form, form)
         polarity = None if form in self._not_opinion else self.sentiment.polarity(form, lemma)
-        dutch = (
-            form in NL_STOP_WORDS
-            or form in self._dutch_lemmas
-            or form in self._lemma_table
-            or form in self.sentiment.lexicon
-            or form in self.sentiment.intensifiers
+        hits = self.topics.token_hits(form, lemma)
+        return _Word(form, lemma, self._language_counts(form), polarity, hits)
+
+    def _language_counts(self, form: str) -> int:
+        """What a token adds to its post's language counts, packed (``_pack_language``)."""
+        return _pack_language(token_counts(form, self.is_dutch_word))
+
+    def is_dutch_word(self, word: str) -> bool:
+        """Whether a lowercased word is in the Dutch vocabulary or a compound of two words in it."""
+        vocabulary = self._vocabulary
+        return word in vocabulary or (
+            len(word) >= 2 * MIN_COMPOUND_PART and is_compound(word, vocabulary.__contains__)
         )
-        hits = self.topics.word_hits(form) + (self.topics.word_hits(lemma) if lemma != form else ())
-        return _Word(form, lemma, word_vote(form), dutch, polarity, hits)
 
     def _cached_word(self, lower: str) -> _Word:
         """``_word`` of a lowercased token, computed once per process (until the cache is emptied)."""
@@ -163,13 +225,19 @@ class Enricher:
             self._words.clear()
             new = list(pieces)
         rest = []
+        chunks, exceptions, word = self._chunks, self._exceptions, self._cached_word
         for text in new:
             # Letters only: one token, as spaCy would make it (no prefix, suffix or infix rule
             # applies), found without it; its few alphabetic exceptions ("xD") are left to it.
-            if text.isalpha() and text not in self._exceptions:
-                self._chunks[text] = (self._cached_word(text.lower()),)
-            else:
-                rest.append(text)
+            if text.isalpha():
+                if text not in exceptions:
+                    chunks[text] = (word(text.lower()),)
+                    continue
+            elif marked := _marked_word(text, exceptions):
+                lead, core, trail = marked
+                chunks[text] = tuple(word(part) for part in (lead, core.lower(), trail) if part)
+                continue
+            rest.append(text)
         if not rest:
             return
         new = rest
@@ -189,7 +257,7 @@ class Enricher:
 
     def enrich(self, texts: Iterable[str], batch_size: int = 256) -> Iterator[Enrichment]:
         """One Enrichment per text, in input order."""
-        if self.sentiment_backend is None and self.topic_backend is None:
+        if self.sentiment_backend is None and self.topic_backend is None and self.topic_fallback is None:
             yield from self._enrich_lexicon(texts, batch_size)
             return
         source = iter(texts)
@@ -204,6 +272,10 @@ class Enricher:
             if self.topic_backend is not None and dutch:
                 for i, hits in zip(dutch, self.topic_backend.predict([chunk[i] for i in dutch]), strict=True):
                     topics = tuple(TopicHit(topic_id, p, ("zero-shot",)) for topic_id, p in hits)
+                    results[i] = replace(results[i], topics=topics)
+            if self.topic_fallback is not None and (bare := [i for i in dutch if not results[i].topics]):
+                for i, hits in zip(bare, self.topic_fallback.predict([chunk[i] for i in bare]), strict=True):
+                    topics = tuple(TopicHit(topic_id, p, ("embedding",)) for topic_id, p in hits)
                     results[i] = replace(results[i], topics=topics)
             yield from results
 
@@ -239,19 +311,11 @@ class Enricher:
 
     def _enrich_one(self, text: str, infos: list[_Word]) -> Enrichment:
         """The lexicon enrichment of one normalised text from its tokens."""
-        nl = en = known = n_alpha = 0
-        for info in infos:
-            if info.alpha:
-                n_alpha += 1
-                known += info.dutch
-                if info.vote > 0:
-                    nl += 1
-                elif info.vote < 0:
-                    en += 1
-        language = decide(nl, en, known, n_alpha)
+        n_words, known, *votes = _unpack_language(sum([i.lang for i in infos]))
+        language = decide(votes, known, n_words)
         lower_text = text.lower()
         unique = set(infos)
-        words = frozenset(i.form for i in unique).union(i.lemma for i in unique)
+        words = frozenset().union(*[i.names for i in unique])
         if language == "nl":
             hits = [hit for i in unique for hit in i.topic_hits]
             topics = tuple(self.topics.collect(hits, lower_text))
@@ -264,7 +328,28 @@ class Enricher:
         return Enrichment(language, topics, label, score, trust, len(infos), words, lower_text)
 
 
+def dutch_words(lookup: dict[str, str]) -> frozenset[str]:
+    """Every form and lemma of spaCy's Dutch lemma tables: the lookup table (``lookup``, form to
+    lemma) and the index of lemmas and the irregular forms of its rule mode, which hold 200,000 words
+    the lookup table lacks ("groei", "verlies", "ondanks"). For telling a short text's language."""
+    tables = registry.lookups.get("nl")
+    index = load_language_data(tables["lemma_index"])  # part of speech: lemmas
+    irregular = load_language_data(tables["lemma_exc"])  # part of speech: {form: lemmas}
+    return frozenset(lookup).union(lookup.values(), *index.values(), *irregular.values())
+
+
 @lru_cache(maxsize=4)
 def get_enricher(options: BackendOptions | None = None) -> Enricher:
-    """The process-wide enricher: loading spaCy and the lexicons takes about a second."""
-    return Enricher(options)
+    """The process-wide enricher: loading spaCy and the lexicons takes about a second.
+
+    The enricher, spaCy and the modules they import are some 100,000 objects that live as long as
+    the process, and Python's cycle collector goes through all of them whenever enough new objects
+    have survived. Learning a word makes a few that survive (its entry in the caches), so on real
+    text, where most words are new, those passes took half the time of learning. ``gc.freeze``
+    takes what exists now out of the collector's passes, after one collection so that no garbage
+    is kept; objects made later are collected as before.
+    """
+    enricher = Enricher(options)
+    gc.collect()
+    gc.freeze()
+    return enricher

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from common.extras import needs_extra
 from nlp.sentiment import NEUTRAL_BAND, Sentiment
 from nlp.topics import Topic
 
@@ -22,14 +23,32 @@ class TransformerUnavailable(Exception):
     """The extra is not installed or the model is not on this machine; the message says what to do."""
 
 
-def _require() -> tuple[object, object]:
+# What a missing extra is told, and the modules it brings.
+_MISSING = needs_extra("the transformer backend", "transformers")
+_EXTRA_MODULES = ("torch", "transformers")
+
+
+def check_extra() -> None:
+    """TransformerUnavailable, naming the extra, where it is not installed; without importing it,
+    which takes seconds (for a configuration check, or a process that hands the NLP to workers)."""
+    from importlib.util import find_spec
+
+    for name in _EXTRA_MODULES:
+        try:
+            found = find_spec(name) is not None
+        except (ImportError, ValueError):  # a finder that refuses it, or a module set to None
+            found = False
+        if not found:
+            raise TransformerUnavailable(_MISSING)
+
+
+def require_extra() -> tuple[object, object]:
+    """torch and transformers; TransformerUnavailable, naming the extra, where they do not import."""
     try:
         import torch
         import transformers
     except ImportError:
-        raise TransformerUnavailable(
-            "the transformer backend needs the extra: pip install 'betrokken[transformers]'"
-        ) from None
+        raise TransformerUnavailable(_MISSING) from None
     return torch, transformers
 
 
@@ -40,7 +59,7 @@ def _device(torch: object, device: str | None) -> str:
 
 
 def _load(model: str, kind: str) -> tuple[object, object]:
-    _, transformers = _require()
+    _, transformers = require_extra()
     auto_model = getattr(transformers, kind)
     try:
         tokenizer = transformers.AutoTokenizer.from_pretrained(model, local_files_only=True)  # type: ignore[attr-defined]
@@ -76,7 +95,7 @@ class TransformerSentiment:
     name: str = "transformers"
 
     def __post_init__(self) -> None:
-        self._torch, _ = _require()
+        self._torch, _ = require_extra()
         self.tokenizer, self.network = _load(self.model, "AutoModelForSequenceClassification")
         self.device = _device(self._torch, self.device)
         self.network.to(self.device)  # type: ignore[attr-defined]
@@ -124,7 +143,7 @@ class ZeroShotTopics:
     max_length: int = 256
 
     def __post_init__(self) -> None:
-        self._torch, _ = _require()
+        self._torch, _ = require_extra()
         self.tokenizer, self.network = _load(self.model, "AutoModelForSequenceClassification")
         self.device = _device(self._torch, self.device)
         self.network.to(self.device)  # type: ignore[attr-defined]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from functools import reduce
+from operator import and_
 from re import _parser as sre_parse  # the stdlib's own regex parser, to find required literals
 
 from nlp.data import load_yaml
@@ -55,35 +56,47 @@ class TrustDetector:
     """Counts which distrust and which trust patterns occur; the larger side wins.
 
     A pattern is only searched when each of its required parts occurs in the text. One pass of an
-    automaton finds all those strings, and each part is a bit mask over them, so the test per pattern
-    is an integer ``&``. (Filing a pattern under one part was not enough: "gemeente" is in most posts.)
+    automaton finds all those strings. Each string knows, per part position, the patterns whose part
+    at that position contains it, as bits of an integer; OR-ing those of the strings found, then
+    AND-ing over the positions, leaves exactly the patterns whose every part is present, without a
+    loop over the patterns. (Filing a pattern under one part was not enough: "gemeente" is in most
+    posts.)
     """
 
     def __init__(self, patterns_file: str = "trust.yaml") -> None:
         data = load_yaml(patterns_file)
         sources = [(side, source) for side, key in ((-1, "distrust"), (1, "trust")) for source in data[key]]
-        parts = {source: required_parts(source) for _, source in sources}
-        literals = sorted({x for ps in parts.values() for part in ps for x in part})
-        self._bit = {literal: 1 << i for i, literal in enumerate(literals)}
-        self._literals = Literals(literals)
-        self._patterns = [
-            (side, re.compile(source), tuple(self._mask(part) for part in parts[source]))
-            for side, source in sources
+        self._patterns = [(side, re.compile(source)) for side, source in sources]
+        parts = [required_parts(source) for _, source in sources]
+        positions = max((len(p) for p in parts), default=0)
+        # Per position, the patterns with no part there: that position never rules them out.
+        self._unconstrained = [
+            sum(1 << i for i, p in enumerate(parts) if len(p) <= j) for j in range(positions)
         ]
-
-    def _mask(self, literals: Iterable[str]) -> int:
-        return sum(self._bit[x] for x in literals)
+        self._by_literal: dict[str, list[int]] = {}
+        for i, pattern_parts in enumerate(parts):
+            for j, part in enumerate(pattern_parts):
+                for literal in part:
+                    self._by_literal.setdefault(literal, [0] * positions)[j] |= 1 << i
+        self._always = sum(1 << i for i, p in enumerate(parts) if not p)
+        self._literals = Literals(self._by_literal)
 
     def detect(self, lower_text: str) -> str:
-        present = self._mask(self._literals.found(lower_text))
+        candidates = self._always
+        found = self._literals.found(lower_text)
+        if found:
+            satisfied = list(self._unconstrained)
+            for literal in found:
+                for j, bits in enumerate(self._by_literal[literal]):
+                    satisfied[j] |= bits
+            candidates |= reduce(and_, satisfied)
         balance = 0
-        for side, pattern, masks in self._patterns:
-            for mask in masks:
-                if not present & mask:
-                    break
-            else:
-                if pattern.search(lower_text):
-                    balance += side
+        while candidates:
+            lowest = candidates & -candidates
+            candidates ^= lowest
+            side, pattern = self._patterns[lowest.bit_length() - 1]
+            if pattern.search(lower_text):
+                balance += side
         if balance < 0:
             return "distrust"
         if balance > 0:

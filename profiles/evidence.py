@@ -170,7 +170,9 @@ class EvidenceModel:
         """Posterior over profiles for one voice, from the distinct signals of all its posts and
         its summed text evidence."""
         logp = self.log_prior.copy()
-        for signal_id in set(signal_ids):
+        # In sorted order: a set's order changes with each process's string hashing, and with it
+        # the last bits of the sum, and so figures that should repeat from run to run.
+        for signal_id in sorted(set(signal_ids)):
             lr = self.log_lr.get(signal_id)
             if lr is not None:
                 logp += lr

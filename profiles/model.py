@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
 from importlib import resources
@@ -13,6 +12,7 @@ import numpy as np
 import yaml
 from pydantic import Field, ValidationError, model_validator
 
+from common.csvfile import CsvError, parse_decimal, read_csv
 from common.strict import StrictModel
 from common.yamlfile import parse_yaml
 
@@ -150,35 +150,28 @@ class ProfileModel(StrictModel):
 
 def read_population_shares(path: Path, profile_ids: list[str]) -> dict[str, tuple[float, str]]:
     """Validated {profile_id: (share, source)} from a municipality's CSV; errors name file and row."""
-    if not path.exists():
-        raise ProfileModelError(f"{path}: population shares file not found")
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"profile_id", "share", "source"} - set(reader.fieldnames or [])
-        if missing:
+    try:
+        rows = read_csv(
+            path, ["profile_id", "share", "source"], hint="Its columns: profile_id, share, source."
+        )
+    except CsvError as exc:
+        raise ProfileModelError(f"population shares: {exc}") from None
+    shares: dict[str, tuple[float, str]] = {}
+    for line, row in enumerate(rows, start=2):
+        pid = row["profile_id"].strip()
+        if pid not in profile_ids:
             raise ProfileModelError(
-                f"{path}: needs the columns profile_id, share, source (missing {sorted(missing)})"
+                f"{path}: line {line}: unknown profile_id {pid!r}; expected one of {profile_ids}"
             )
-        shares: dict[str, tuple[float, str]] = {}
-        for line, row in enumerate(reader, start=2):
-            pid = (row["profile_id"] or "").strip()
-            if pid not in profile_ids:
-                raise ProfileModelError(
-                    f"{path}: line {line}: unknown profile_id {pid!r}; expected one of {profile_ids}"
-                )
-            if pid in shares:
-                raise ProfileModelError(f"{path}: line {line}: {pid!r} appears twice")
-            try:
-                value = float((row["share"] or "").strip().rstrip("%"))
-            except ValueError:
-                raise ProfileModelError(
-                    f"{path}: line {line}: share {row['share']!r} is not a number"
-                ) from None
-            if not (row["source"] or "").strip():
-                raise ProfileModelError(
-                    f"{path}: line {line}: give the source of the share (e.g. your licence)"
-                )
-            shares[pid] = (value, row["source"].strip())
+        if pid in shares:
+            raise ProfileModelError(f"{path}: line {line}: {pid!r} appears twice")
+        try:
+            value = parse_decimal(row["share"])
+        except ValueError:
+            raise ProfileModelError(f"{path}: line {line}: share {row['share']!r} is not a number") from None
+        if not row["source"].strip():
+            raise ProfileModelError(f"{path}: line {line}: give the source of the share (e.g. your licence)")
+        shares[pid] = (value, row["source"].strip())
     absent = [p for p in profile_ids if p not in shares]
     if absent:
         raise ProfileModelError(f"{path}: no share for {absent}")

@@ -15,8 +15,29 @@ from sources.pseudonym import Pseudonymiser
 Kind = Literal["post", "comment", "article"]
 
 
+# A web address in a message: its user info (``user:password@``) and its query string are where a
+# feed's token would sit, and a source's reason is printed, logged and stored.
+_URL_SECRETS = re.compile(r"(?P<scheme>https?://)(?:[^/\s@]+@)?(?P<rest>[^\s?#'\"]*)(?:\?[^\s#'\"]*)?")
+
+
+def without_url_secrets(message: str) -> str:
+    """``message`` with every web address cut to its scheme, host and path (a query shows as ``?…``)."""
+
+    def cut(match: re.Match[str]) -> str:
+        query = "?…" if "?" in match.group(0) else ""
+        return f"{match['scheme']}{match['rest']}{query}"
+
+    return _URL_SECRETS.sub(cut, message)
+
+
 class SourceError(Exception):
-    """A source could not be reached or returned unusable data; the run goes on without it."""
+    """A source could not be reached or returned unusable data; the run goes on without it.
+
+    The message never carries a web address's query string or password: see ``without_url_secrets``.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(without_url_secrets(message))
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,10 @@ def item_id(uri: str, pseudonymiser: Pseudonymiser) -> str:
 
 
 # A post's address in the Bluesky app, with its author's DID (a handle would need resolving first).
-_APP_URL = re.compile(r"^https://bsky\.app/profile/(did:[a-z]+:[\w.:%-]+)/post/(\w+)/?$")
+_DID = r"did:[a-z]+:[\w.:%-]+"
+_APP_URL = re.compile(rf"^https://bsky\.app/profile/({_DID})/post/(\w+)/?$")
+# An account by its DID, alone or as its profile address in the app.
+_ACCOUNT = re.compile(rf"^(?:https://bsky\.app/profile/)?({_DID})/?$")
 
 
 def stored_id(reference: str, pseudonymiser: Pseudonymiser) -> str | None:
@@ -51,6 +54,14 @@ def stored_id(reference: str, pseudonymiser: Pseudonymiser) -> str | None:
     if app := _APP_URL.match(reference):
         reference = f"at://{app[1]}/app.bsky.feed.post/{app[2]}"
     return item_id(reference, pseudonymiser) if reference.startswith("at://") else None
+
+
+def author_name(reference: str) -> str | None:
+    """The DID an author's key is the hash of, given as it is or by the account's bsky.app address
+    with the DID (an erasure request); None for a handle, which only the network can turn into a
+    DID, or another platform's account."""
+    account = _ACCOUNT.match(reference.strip())
+    return account[1] if account else None
 
 
 def parse_datetime(value: str) -> datetime:

@@ -59,6 +59,21 @@ def stored_id(reference: str, pseudonymiser: Pseudonymiser) -> str | None:
     return post_id(reference, pseudonymiser) if _STATUS_URI.match(reference) else None
 
 
+# An account as people write it: user@instance, @user@instance, or its address https://instance/@user.
+_ACCOUNT = re.compile(r"^@?([\w.-]+)@([\w-]+(?:\.[\w-]+)+)$")
+_ACCOUNT_URL = re.compile(r"^https://([^/\s]+)/@([\w.-]+)/?$")
+
+
+def author_name(reference: str) -> str | None:
+    """The ``user@instance`` an author's key is the hash of (as ``_acct`` makes it), from how a
+    person asking for erasure writes the account; None for another platform's account."""
+    reference = reference.strip()
+    if url := _ACCOUNT_URL.match(reference):
+        return f"{url[2]}@{host(url[1])}"
+    account = _ACCOUNT.match(reference)
+    return f"{account[1]}@{host(account[2])}" if account else None
+
+
 def original(status: Mapping[str, Any]) -> Mapping[str, Any]:
     """The status a boost points to, or the status itself. A boost is no new voice: the booster is
     dropped and the original counts once (by its id, which is that of its ``uri``)."""

@@ -8,6 +8,7 @@ corpus and live data go through one mapping.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +32,19 @@ def item_id(fullname: str) -> str:
     """The stored id of a Reddit item from its fullname (``t3_...``, ``t1_...``): the same whether
     it was read through the API or the public feeds, so switching modes stores nothing twice."""
     return f"reddit:{fullname}"
+
+
+# An account as people write it: name, u/name, /u/name, or its address .../user/name on reddit.com.
+_ACCOUNT = re.compile(
+    r"^(?:(?:https?://)?(?:[a-z]+\.)?reddit\.com)?/?(?:u|user)/([\w-]+)/?$|^([\w-]+)$", re.IGNORECASE
+)
+
+
+def author_name(reference: str) -> str | None:
+    """The account name an author's key is the hash of (bare, as the API gives it), from how a
+    person asking for erasure writes it; None for another platform's account."""
+    account = _ACCOUNT.match(reference.strip())
+    return (account[1] or account[2]) if account else None
 
 
 def _author(data: Mapping[str, Any]) -> str | None:

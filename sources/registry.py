@@ -6,8 +6,10 @@ pure mapping apart, as ``sources/reddit_mapping.py``) gives a source class with
 ``collect(state) -> SourceResult``, the ``TypedDict`` of that state, and three functions of the
 municipality's config section: ``configured``, ``channels`` (for the gazetteer) and
 ``build(SourceConfig)``; a platform that needs credentials adds a function that finds them and the
-one line a run notes when they are absent. Its config keys go into ``flows/config.py`` as a
-top-level table and a key of ``[[municipalities]]``, named by ``options_key`` and ``section_key``.
+one line a run notes when they are absent; a platform whose items have authors adds how a person
+writes an account there (``author_name``, ``author_form``), so an erasure request by name can find
+them. Its config keys go into ``flows/config.py`` as a top-level table and a key of
+``[[municipalities]]``, named by ``options_key`` and ``section_key``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sources import bluesky, bluesky_mapping, mastodon, mastodon_mapping, reddit, reddit_feeds, rss
+from sources import (
+    bluesky,
+    bluesky_mapping,
+    mastodon,
+    mastodon_mapping,
+    reddit,
+    reddit_feeds,
+    reddit_mapping,
+    rss,
+)
 from sources.base import Source, SourceConfig
 from sources.pseudonym import Pseudonymiser
 
@@ -38,6 +49,10 @@ class Platform:
     # the stored id of an item given by the platform's own reference (for erasure requests, where
     # the stored id is a keyed hash of it); None when the reference is not this platform's
     stored_id: Callable[[str, Pseudonymiser], str | None] | None = None
+    # the name its authors' keys are the hash of, from how a person asking for erasure writes the
+    # account (u/name, @user@instance); None when it is not this platform's way of writing one
+    author_name: Callable[[str], str | None] | None = None
+    author_form: str = ""  # those ways, as a message to that person's privacy officer names them
 
 
 # In the order a municipality's sources are built.
@@ -55,6 +70,9 @@ SOURCES: dict[str, Platform] = {
             reddit.RedditState,
             credentials=reddit.find_credentials,
             absent_note=reddit.CREDENTIALS_ABSENT,
+            # the same accounts as in mode = "feeds": one entry reads them for both
+            author_name=reddit_mapping.author_name,
+            author_form="name, u/name or https://www.reddit.com/user/name",
         ),
         # [municipalities.reddit] mode = "feeds": Reddit's public feeds, no credentials (so never
         # skipped for want of them); the "reddit" platform above is mode = "api" only.
@@ -78,6 +96,9 @@ SOURCES: dict[str, Platform] = {
             credentials=bluesky.find_credentials,
             absent_note=bluesky.CREDENTIALS_ABSENT,
             stored_id=bluesky_mapping.stored_id,
+            author_name=bluesky_mapping.author_name,
+            author_form="the account's DID (did:plc:...) or https://bsky.app/profile/<DID>, not its handle "
+            "(https://bsky.social/xrpc/com.atproto.identity.resolveHandle?handle=HANDLE gives its DID)",
         ),
         # No credentials: public timelines; a token per instance, where one is needed, comes from
         # the environment when the source runs (sources/mastodon.py).
@@ -90,6 +111,8 @@ SOURCES: dict[str, Platform] = {
             mastodon.build,
             mastodon.MastodonState,
             stored_id=mastodon_mapping.stored_id,
+            author_name=mastodon_mapping.author_name,
+            author_form="user@instance, @user@instance or https://instance/@user",
         ),
     )
 }
@@ -102,6 +125,20 @@ def stored_id(reference: str, pseudonymiser: Pseudonymiser) -> str:
         if p.stored_id is not None and (found := p.stored_id(reference, pseudonymiser)) is not None:
             return found
     return reference.strip()
+
+
+def author_name(reference: str) -> tuple[str, str] | None:
+    """The platform and the name an author's key is the hash of, from how a person asking for
+    erasure writes the account; None when no platform writes accounts that way."""
+    for p in SOURCES.values():
+        if p.author_name is not None and (name := p.author_name(reference)) is not None:
+            return p.name, name
+    return None
+
+
+def author_forms() -> str:
+    """How an account is written on each platform that has authors, for a message to a person."""
+    return "; ".join(f"{p.name}: {p.author_form}" for p in SOURCES.values() if p.author_name is not None)
 
 
 def channels(municipality: Mapping[str, Any]) -> tuple[str, ...]:

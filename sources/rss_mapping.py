@@ -9,10 +9,12 @@ from __future__ import annotations
 import calendar
 import hashlib
 import html
+import re
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from xml.sax import SAXParseException
 
 import feedparser
 
@@ -107,20 +109,67 @@ def map_entry(
     return post, warning
 
 
+# What expat says when the bytes end before the document does: the feed was cut off in transit.
+_CUT_OFF = ("no element found", "unclosed token", "unclosed CDATA section", "partial character")
+_HTML = re.compile(rb"^(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)[\s>]", re.I | re.S)
+_BLANK = b"\xef\xbb\xbf \t\r\n"  # a byte-order mark and whitespace: nothing
+
+
+def _xml_problem(exc: BaseException | None) -> str | None:
+    """What is wrong with a feed's XML, in a few words, from feedparser's ``bozo_exception``; None
+    when the XML is not what is wrong (no exception, or only a content-type complaint)."""
+    if not isinstance(exc, SAXParseException):
+        return None
+    message = exc.getMessage()
+    if message in _CUT_OFF:
+        return f"truncated XML at line {exc.getLineNumber()}"
+    return f"not well-formed XML at line {exc.getLineNumber()} ({message})"
+
+
+def not_a_feed(content: bytes, parsed: Any, content_type: str | None = None) -> str | None:
+    """Why an answer holds no feed, in a few words ("empty response", "HTML page, not a feed",
+    "truncated XML at line N", ...); None when it is a feed, also one with no entries yet.
+
+    The one test of "is this a feed" for every client that reads RSS or Atom (news feeds and
+    Reddit's feeds): a 200 from a login wall, a maintenance page or a dropped connection must fail
+    its source with a reason, not with whatever feedparser's result lacks.
+    """
+    if not content.strip(_BLANK):
+        return "empty response"
+    if parsed.entries:
+        return None
+    head = content.lstrip(_BLANK)[:2048]
+    html_type = (content_type or "").split(";")[0].strip().lower() == "text/html"
+    if _HTML.match(head) or (html_type and not parsed.get("version")):
+        return "HTML page, not a feed"
+    if not head.startswith(b"<"):
+        return "no RSS or Atom in the response"  # not XML at all: JSON, plain text
+    problem = _xml_problem(parsed.get("bozo_exception"))
+    if problem:
+        return problem
+    return None if parsed.get("version") else "no RSS or Atom in the response"
+
+
 def parse_entries(
     content: bytes, feed_name: str, content_type: str | None = None
 ) -> tuple[list[Any], list[str]]:
-    """The entries of feed bytes, and warnings. A ``bozo`` feed that still has entries is kept, with
-    a warning; bytes that hold no feed raise ``SourceError``."""
+    """The entries of feed bytes, and warnings. A malformed feed that still has entries is kept,
+    with a warning; bytes that hold no feed raise ``SourceError`` saying why (``not_a_feed``)."""
     headers = {"content-type": content_type} if content_type else None
     parsed = feedparser.parse(content, response_headers=headers)
+    reason = not_a_feed(content, parsed, content_type)
+    if reason:
+        raise SourceError(f"{feed_name}: {reason}")
     warnings: list[str] = []
-    if not parsed.entries and not parsed.version:
-        raise SourceError(f"{feed_name}: not a readable feed (no RSS or Atom found)")
-    if parsed.bozo:
-        if not parsed.entries:
-            raise SourceError(f"{feed_name}: not a readable feed ({parsed.bozo_exception})")
-        warnings.append(f"{feed_name}: feed is not well-formed ({parsed.bozo_exception}); kept its entries")
+    if parsed.get("bozo") and parsed.entries:
+        exc = parsed.get("bozo_exception")
+        problem = _xml_problem(exc)
+        if problem and problem.startswith("truncated"):
+            n = len(parsed.entries)
+            kept = f"kept {n} {'entry' if n == 1 else 'entries'} before it"
+        else:
+            kept = "kept its entries"
+        warnings.append(f"{feed_name}: {problem or f'not well-formed ({exc})'}; {kept}")
     return list(parsed.entries), warnings
 
 

@@ -196,10 +196,12 @@ def record_source(
     warnings: Sequence[str],
     skipped_empty: int = 0,
     truncated: int = 0,
+    repeated: int = 0,
 ) -> None:
     con.execute(
         "INSERT OR REPLACE INTO run_sources (run_id, source_key, status, fetched, new, duplicate, "
-        "duration_s, reason, warnings, skipped_empty, truncated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "duration_s, reason, warnings, skipped_empty, truncated, repeated) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             run_id,
             source_key,
@@ -212,6 +214,7 @@ def record_source(
             list(warnings),
             skipped_empty,
             truncated,
+            repeated,
         ],
     )
 

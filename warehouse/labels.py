@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
+from common.csvfile import CsvError, read_csv
 from profiles.evidence import POST_SEPARATOR, EvidenceModel, summed_text
 from sources.base import post_text
 from warehouse.db import transaction
@@ -108,27 +109,23 @@ def import_labels(
     con: duckdb.DuckDBPyConnection, path: Path, profile_ids: list[str], profile_model: str
 ) -> int:
     """Validate and store labels; rows with an empty profile are skipped. Returns the number stored."""
-    if not path.exists():
-        raise LabelError(f"{path}: file not found")
+    try:
+        rows = read_csv(path, ["voice_id", "profile"], hint="Keep the columns as label export wrote them.")
+    except CsvError as exc:
+        raise LabelError(str(exc)) from None
     known = {r[0] for r in con.execute("SELECT voice_id FROM label_voices").fetchall()}
     labels: dict[str, str] = {}
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        reader = csv.DictReader(handle)
-        if not {"voice_id", "profile"} <= set(reader.fieldnames or []):
-            raise LabelError(f"{path}: needs the columns voice_id and profile (as written by label export)")
-        for line, row in enumerate(reader, start=2):
-            vid, profile = (row["voice_id"] or "").strip(), (row["profile"] or "").strip()
-            if not profile:
-                continue
-            if vid not in known:
-                raise LabelError(
-                    f"{path}: line {line}: voice_id {vid!r} was not exported from this warehouse"
-                )
-            if profile not in profile_ids:
-                raise LabelError(f"{path}: line {line}: profile {profile!r} is not one of {profile_ids}")
-            if vid in labels and labels[vid] != profile:
-                raise LabelError(f"{path}: line {line}: voice {vid!r} has two different labels")
-            labels[vid] = profile
+    for line, row in enumerate(rows, start=2):
+        vid, profile = row["voice_id"].strip(), row["profile"].strip()
+        if not profile:
+            continue
+        if vid not in known:
+            raise LabelError(f"{path}: line {line}: voice_id {vid!r} was not exported from this warehouse")
+        if profile not in profile_ids:
+            raise LabelError(f"{path}: line {line}: profile {profile!r} is not one of {profile_ids}")
+        if vid in labels and labels[vid] != profile:
+            raise LabelError(f"{path}: line {line}: voice {vid!r} has two different labels")
+        labels[vid] = profile
     if not labels:
         raise LabelError(f"{path}: no row has a profile filled in; nothing to import")
     now = datetime.now(UTC)
@@ -154,6 +151,7 @@ def labelled_posteriors(
         JOIN label_voices lv USING (voice_id)
         WHERE vl.profile_model = $model AND lv.profile_model = $model AND lv.model_version = $mver
           AND ($m IS NULL OR lv.municipality_id = $m)
+        ORDER BY lv.voice_id
         """,
         {"model": model.id, "mver": evidence.version, "m": municipality_id},
     ).fetchall()

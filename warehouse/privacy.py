@@ -78,6 +78,35 @@ def posts_of_author(con: duckdb.DuckDBPyConnection, author_key: str) -> list[str
     return [r[0] for r in rows]
 
 
+def items_per_source(con: duckdb.DuckDBPyConnection, with_author: bool = False) -> dict[str, int]:
+    """Stored items per source (only those with an author key, with ``with_author``): what an
+    erasure request searched, for the message of one that found nothing."""
+    rows = con.execute(
+        "SELECT source, count(*) FROM posts WHERE NOT $a OR author_key IS NOT NULL "
+        "GROUP BY source ORDER BY source",
+        {"a": with_author},
+    ).fetchall()
+    return {source: int(n) for source, n in rows}
+
+
+def erased_on(
+    con: duckdb.DuckDBPyConnection, *, author_key: str | None = None, source_id: str | None = None
+) -> datetime | None:
+    """When an author, or an item (its id with or without the source prefix), was erased; None if
+    never. A request that finds nothing can then say that it was answered before."""
+    if author_key is not None:
+        row = con.execute(
+            "SELECT erased_at FROM erased_authors WHERE author_key = ?", [author_key]
+        ).fetchone()
+    else:
+        row = con.execute(
+            "SELECT max(erased_at) FROM erased_items "
+            "WHERE post_id = $id OR split_part(post_id, ':', 2) = $id",
+            {"id": source_id},
+        ).fetchone()
+    return row[0] if row else None
+
+
 def posts_by_id(con: duckdb.DuckDBPyConnection, source_id: str) -> list[str]:
     """The stored item with this id, given with its source prefix (``reddit:t1_abc``) or without."""
     rows = con.execute(

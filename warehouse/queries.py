@@ -21,6 +21,15 @@ REACH_GAP_SQL = (
     "ORDER BY municipality, population_share DESC, profile_id"
 )
 
+# What the rows of `betrokken gap` can be narrowed to: each municipality of the latest gap with its
+# name, and the topics (NULL: all together) and period lengths in days estimated for it.
+GAP_CHOICES_SQL = (
+    "SELECT DISTINCT g.municipality, coalesce(m.name, g.municipality) AS name, g.topic, "
+    "date_diff('day', g.period_start, g.period_end) + 1 AS days "
+    "FROM v_latest_gap g LEFT JOIN municipalities m ON m.municipality_id = g.municipality "
+    "WHERE g.channel IS NULL ORDER BY ALL"
+)
+
 # The overall share per profile and municipality (all topics and channels together), as the demo
 # prints it after its run.
 OVERALL_SHARES_SQL = (
@@ -55,6 +64,11 @@ def reach_gap(
 ) -> list[dict[str, Any]]:
     """Rows of the latest reach gap, one dict per municipality and profile."""
     return _records(con.execute(*reach_gap_statement(municipality, topic, period_days)))
+
+
+def gap_choices(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """Every (municipality, name, topic, days) the latest reach gap has rows for."""
+    return _records(con.execute(GAP_CHOICES_SQL))
 
 
 def overall_shares(con: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:

@@ -45,6 +45,7 @@ class StoreCounts:
     warnings: tuple[str, ...]
     skipped_empty: int = 0
     truncated: int = 0
+    repeated: int = 0  # listings of an item the delivery had listed already (``fetched`` counts it once)
 
 
 def _thread_municipalities(con: duckdb.DuckDBPyConnection, thread_ids: set[str]) -> dict[str, str | None]:
@@ -131,10 +132,11 @@ def store_result(
             "INSERT OR REPLACE INTO source_state VALUES (?, ?, ?)",
             [result.source_key, json.dumps(result.state), now],
         )
+        fetched = len({p.post_id for p in result.posts})
         counts = StoreCounts(
             result.source_key,
             "ok",
-            len(result.posts),
+            fetched,
             tally.new,
             tally.duplicates,
             result.duration_s,
@@ -142,6 +144,7 @@ def store_result(
             tuple(result.warnings),
             tally.skipped_empty,
             tally.truncated,
+            len(result.posts) - fetched,
         )
         _record(con, run_id, counts)
     return counts
@@ -162,6 +165,7 @@ def _record(con: duckdb.DuckDBPyConnection, run_id: int, counts: StoreCounts) ->
         counts.warnings,
         skipped_empty=counts.skipped_empty,
         truncated=counts.truncated,
+        repeated=counts.repeated,
     )
 
 

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from common.extras import needs_extra
 from flows.config import ConfigError, Settings, load_settings
 from profiles.model import ProfileModelError, load_model
 
@@ -41,10 +42,20 @@ EXIT_CODES = {
 DEMO_WAREHOUSE = Path("betrokken-demo/warehouse.duckdb")
 
 
+def fail(message: str, code: int = EXIT_CONFIG, label: str = "", style: str = "red") -> NoReturn:
+    """Say what went wrong on one line of stderr and exit with ``code``.
+
+    ``message`` is printed as written: square brackets in it (a path, a config section, an install
+    hint such as ``betrokken[dask]``) are never taken for rich markup. ``label`` leads in colour.
+    """
+    lead = f"[{style}]{escape(label)}[/{style}] " if label else ""
+    err.print(lead + escape(message), highlight=False)
+    raise typer.Exit(code)
+
+
 def input_error(exc: Exception) -> NoReturn:
     """Report a bad input file or option value and exit with the configuration code."""
-    err.print(f"[red]Input error[/red] {escape(str(exc))}", highlight=False)
-    raise typer.Exit(EXIT_CONFIG) from None
+    fail(str(exc), EXIT_CONFIG, "Input error")
 
 
 def check_config(path: Path) -> Settings:
@@ -60,19 +71,56 @@ def check_config(path: Path) -> Settings:
                 model.with_population_shares(m.population_shares)
         evidence_for(model, settings.estimation.evidence)
     except FitError as exc:
-        err.print(
-            f"[red]Configuration error[/red] {path}: [estimation] evidence: {escape(str(exc))}; "
+        fail(
+            f"{path}: [estimation] evidence: {exc}; "
             'use "shipped", "handset" or a file written by `betrokken label fit`',
-            highlight=False,
+            EXIT_CONFIG,
+            "Configuration error",
         )
-        raise typer.Exit(EXIT_CONFIG) from None
     except ConfigError as exc:
-        err.print(f"[red]Configuration error[/red] {exc}", highlight=False)
-        raise typer.Exit(EXIT_CONFIG) from None
+        fail(str(exc), EXIT_CONFIG, "Configuration error")
     except ProfileModelError as exc:
-        err.print(f"[red]Configuration error[/red] {path}: {exc}", highlight=False)
-        raise typer.Exit(EXIT_CONFIG) from None
+        fail(f"{path}: {exc}", EXIT_CONFIG, "Configuration error")
     return settings
+
+
+def check_backends(settings: Settings, path: Path) -> None:
+    """The NLP backends a configuration asks for can load here: a transformer backend needs the
+    transformers extra, the embedding topic fallback the embeddings extra, which a run would
+    otherwise find missing only once its NLP starts."""
+    nlp = settings.nlp
+    if nlp.topic_backend == "embeddings":
+        from nlp.embeddings import EmbeddingsUnavailable
+        from nlp.embeddings import check_extra as check_embeddings
+
+        try:
+            check_embeddings()
+        except EmbeddingsUnavailable:
+            fail(
+                needs_extra(f'{path}: [nlp] topic_backend = "embeddings"', "embeddings"),
+                EXIT_CONFIG,
+                "Configuration error",
+            )
+    asked = [
+        setting
+        for setting, used in (
+            ('sentiment_backend = "transformers"', nlp.sentiment_backend == "transformers"),
+            ('topic_backend = "zero-shot"', nlp.topic_backend == "zero-shot"),
+        )
+        if used
+    ]
+    if not asked:
+        return
+    from nlp.transformer import TransformerUnavailable, check_extra
+
+    try:
+        check_extra()
+    except TransformerUnavailable:
+        fail(
+            needs_extra(f"{path}: [nlp] {' and '.join(asked)}", "transformers"),
+            EXIT_CONFIG,
+            "Configuration error",
+        )
 
 
 def parse_as_of(value: str | None) -> date | None:
@@ -82,8 +130,7 @@ def parse_as_of(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        err.print(f"--as-of: expected a date like 2026-11-27, got {value!r}")
-        raise typer.Exit(EXIT_CONFIG) from None
+        fail(f"--as-of: expected a date like 2026-11-27, got {value!r}")
 
 
 def parse_period(period: str | None) -> int | None:
@@ -91,8 +138,7 @@ def parse_period(period: str | None) -> int | None:
     if period is None:
         return None
     if not period.endswith("d") or not period[:-1].isdigit() or int(period[:-1]) == 0:
-        err.print(f"--period: expected a number of days such as 30d or 90d, got {period!r}")
-        raise typer.Exit(EXIT_CONFIG)
+        fail(f"--period: expected a number of days such as 30d or 90d, got {period!r}")
     return int(period[:-1])
 
 
@@ -121,16 +167,17 @@ def evidence_model(model: ProfileModel, evidence: str) -> EvidenceModel:
     try:
         return evidence_for(model, evidence)
     except FitError as exc:
-        err.print(f"[red]Input error[/red] --evidence: {escape(str(exc))}", highlight=False)
-        raise typer.Exit(EXIT_CONFIG) from None
+        fail(f"--evidence: {exc}", EXIT_CONFIG, "Input error")
 
 
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``n`` with its noun: "1 item", "2 items"; give ``many`` where an s will not do ("copies")."""
+    return f"{n} {word}" if n == 1 else f"{n} {many or word + 's'}"
 
 
 def write_json_line(payload: Any, **kwargs: Any) -> None:
-    """The last line of stdout: one JSON object (or list) for scripts, never wrapped by rich."""
+    """A line of stdout that is one JSON object (or list), for scripts and log collectors; never
+    wrapped by rich."""
     import json
     import sys
 

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from flows.commands.common import (
     DEMO_WAREHOUSE,
@@ -17,6 +16,7 @@ from flows.commands.common import (
     console,
     err,
     evidence_model,
+    fail,
     input_error,
     plural,
     profile_model,
@@ -64,7 +64,10 @@ def labelled_voices(evidence: Any, path: Path, text_col: str, voice_col: str | N
     except LabelledInputError as exc:
         input_error(exc)
     if labelled.n_not_dutch:
-        err.print(f"{path}: {plural(labelled.n_not_dutch, 'labelled voice')} without a Dutch post left out")
+        err.print(
+            f"{path}: {plural(labelled.n_not_dutch, 'labelled voice')} without a Dutch post left out",
+            markup=False,
+        )
     return labelled
 
 
@@ -93,8 +96,9 @@ def label_export(
     with connect(path) as con:
         count = export_sample(con, evidence, version, day, days, n, out)
     console.print(
-        f"{count} voices written to {out}; fill in the profile column with one of: "
-        f"{', '.join(evidence.model.profile_ids)}"
+        f"{plural(count, 'voice')} written to {out}; fill in the profile column with one of: "
+        f"{', '.join(evidence.model.profile_ids)}",
+        markup=False,
     )
 
 
@@ -115,9 +119,8 @@ def label_import(
         with connect(path) as con:
             count = import_labels(con, csv_path, evidence.model.profile_ids, evidence.model.id)
     except LabelError as exc:
-        err.print(f"[red]Label error[/red] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(EXIT_CONFIG) from None
-    console.print(f"{count} labels stored for profile model {evidence.model.id}")
+        fail(str(exc), EXIT_CONFIG, "Label error")
+    console.print(f"{plural(count, 'label')} stored for profile model {evidence.model.id}", markup=False)
 
 
 def eval_profiles(
@@ -172,20 +175,20 @@ def eval_profiles(
         measured_evidence = EvidenceModel(chosen_model, fitted)
     elif measured_evidence.fitted is not None:
         source = measured_evidence.fitted.provenance.get("source", "?")
-        err.print(f"The evidence was fitted on {escape(str(source))}: never measure it on those voices.")
+        err.print(f"The evidence was fitted on {source}: never measure it on those voices.", markup=False)
     measured = labelled_voices(measured_evidence, csv_path, text_col, voice_col, label_col)
     if fit_csv is not None and (fit_csv.resolve() == csv_path.resolve() or train.keys & measured.keys):
-        err.print(
-            f"[red]Input error[/red] --fit-csv {fit_csv} and --csv {csv_path} share voices: a figure "
+        fail(
+            f"--fit-csv {fit_csv} and --csv {csv_path} share voices: a figure "
             "measured on the voices fitted on says nothing; measure on another set",
-            highlight=False,
+            EXIT_CONFIG,
+            "Input error",
         )
-        raise typer.Exit(EXIT_CONFIG)
     scores = default_first(
         evaluate(measured_evidence, measured.voices, n_mixes=mixes, n_voices=voices, seed=seed)
     )
     fitted_on = f"fitted on {fit_csv}" if fit_csv else f"evidence: {evidence}"
-    title = f"{len(measured.voices)} labelled voices, {mixes} mixes of {voices}; {fitted_on}"
+    title = f"{plural(len(measured.voices), 'labelled voice')}, {mixes} mixes of {voices}; {fitted_on}"
     console.print(protocol_table(title, scores))
     console.print(f"per voice: top-1 {scores[0].top1:.3f}, log loss {scores[0].log_loss:.3f}")
     write_json_line({**scores[0].as_dict(), "methods": [s.as_dict() for s in scores]})
@@ -223,10 +226,11 @@ def label_fit(
     try:
         fitted.save(out)
     except OSError as exc:
-        err.print(f"[red]Output error[/red] --out {out}: {escape(str(exc))}", highlight=False)
-        raise typer.Exit(EXIT_CONFIG) from None
+        fail(f"--out {out}: {exc}", EXIT_CONFIG, "Output error")
     console.print(
-        f"fitted on {len(voices)} labelled voices ({fitted.provenance['per_profile']}); written to {out}"
+        f"fitted on {plural(len(voices), 'labelled voice')} ({fitted.provenance['per_profile']}); "
+        f"written to {out}",
+        markup=False,
     )
 
 
@@ -240,14 +244,16 @@ def _eval_warehouse_labels(config: Path | None, warehouse: Path | None) -> None:
         posteriors, labels = labelled_posteriors(con, evidence)
     ids = evidence.model.profile_ids
     if len(labels) == 0:
-        err.print(
-            "No labelled voices yet: run `betrokken label export`, fill in the file, then `label import`."
+        fail(
+            "No labelled voices yet: run `betrokken label export`, fill in the file, then `label import`.",
+            EXIT_FAILED,
         )
-        raise typer.Exit(EXIT_FAILED)
     predicted = posteriors.argmax(axis=1)
     confusion = confusion_matrix(labels, predicted, len(ids))
     accuracy = float((predicted == labels).mean())
-    title = f"{len(labels)} labelled voices, accuracy {accuracy:.3f} (rows: label, columns: evidence)"
+    title = (
+        f"{plural(len(labels), 'labelled voice')}, accuracy {accuracy:.3f} (rows: label, columns: evidence)"
+    )
     console.print(confusion_table(title, ids, confusion))
     write_json_line(
         {

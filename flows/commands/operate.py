@@ -7,35 +7,62 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
+from common.extras import needs_extra
 from flows.commands.common import (
     EXIT_BUSY,
-    EXIT_CONFIG,
     EXIT_FAILED,
     EXIT_PARTIAL,
+    check_backends,
     check_config,
     console,
-    err,
+    fail,
     parse_as_of,
+    plural,
+    write_json_line,
 )
 from flows.commands.options import ConfigOption, DaskAddressOption, RunnerOption, WorkersOption
-from flows.commands.tables import ShareRow, probe_table, run_table, share_table
+from flows.commands.tables import ShareRow, probe_table, run_lines, run_table, share_table
 
 
-def run_flow(**params: Any) -> dict[str, Any]:
-    """Run the nightly flow; a run already in progress or a failure ends the command with its code."""
+def run_flow(log_format: str = "text", **params: Any) -> dict[str, Any]:
+    """Run the nightly flow; a run already in progress or a failure ends the command with its code
+    (in JSON, as a ``run_end`` event with that status)."""
     from flows.nightly import nightly
     from warehouse.lock import RunInProgress
 
     try:
         return nightly(**params)
     except RunInProgress as exc:
-        err.print(f"[yellow]Not started[/yellow]: {exc}", highlight=False)
+        if log_format != "json":
+            fail(str(exc), EXIT_BUSY, "Not started:", "yellow")
+        log_event("run_end", status="not_started", reason=str(exc), exit_code=EXIT_BUSY)
         raise typer.Exit(EXIT_BUSY) from None
     except Exception as exc:
-        err.print(f"[red]Run failed[/red]: {type(exc).__name__}: {exc}", highlight=False)
+        error = f"{type(exc).__name__}: {exc}"
+        if log_format != "json":
+            fail(error, EXIT_FAILED, "Run failed:")
+        log_event("run_end", status="failed", error=error, exit_code=EXIT_FAILED)
         raise typer.Exit(EXIT_FAILED) from None
+
+
+def log_event(event: str, **fields: Any) -> None:
+    """One event of ``run --log-format json``: a JSON object on a line of its own, with its time.
+    Fields are counts, statuses, source keys and reasons: never a secret, never a person."""
+    from datetime import UTC, datetime
+
+    time = datetime.now(UTC).isoformat(timespec="milliseconds")
+    write_json_line({"event": event, "time": time, **fields}, ensure_ascii=False, default=str)
+
+
+def log_run(summary: dict[str, Any], exit_code: int) -> None:
+    """A finished run as JSON events: one per source, then ``run_end`` with the totals."""
+    run_id = summary["run_id"]
+    for source in summary["sources"]:
+        log_event("source", run_id=run_id, **source)  # the fields of its row in run_sources
+    totals = ("status", "posts_new", "posts_enriched", "estimates", "text_purged", "stage_seconds", "notes")
+    paths = {k: str(Path(summary[k]).resolve()) for k in PATHS if summary.get(k)}
+    log_event("run_end", run_id=run_id, **{k: summary[k] for k in totals}, **paths, exit_code=exit_code)
 
 
 def runner_params(runner: str, workers: int | None, dask_address: str | None) -> dict[str, Any]:
@@ -43,38 +70,49 @@ def runner_params(runner: str, workers: int | None, dask_address: str | None) ->
     from flows.runners import RUNNERS
 
     if runner not in RUNNERS:
-        err.print(f"--runner: expected one of {', '.join(RUNNERS)}, got {runner!r}")
-        raise typer.Exit(EXIT_CONFIG)
+        fail(f"--runner: expected one of {', '.join(RUNNERS)}, got {runner!r}")
     if dask_address is not None and runner != "dask":
-        err.print("--dask-address needs --runner dask")
-        raise typer.Exit(EXIT_CONFIG)
+        fail("--dask-address needs --runner dask")
     if runner == "dask":
         try:
             import prefect_dask  # noqa: F401
         except ImportError:
-            err.print("--runner dask needs the dask extra: pip install -e '.[dask]'")
-            raise typer.Exit(EXIT_CONFIG) from None
+            fail(needs_extra("--runner dask", "dask"))
     return {"runner": runner, "workers": workers, "dask_address": dask_address}
 
 
+PATHS = ("warehouse", "snapshot", "export", "report")
+
+
+def print_line(text: str) -> None:
+    """A line of a run's summary as it is: never wrapped (a log without a terminal is 80 columns
+    wide to rich), no markup read in it."""
+    console.print(text, soft_wrap=True, markup=False, emoji=False, highlight=False)
+
+
 def print_paths(summary: dict[str, Any]) -> None:
-    for label in ("warehouse", "snapshot", "export", "report"):
+    for label in PATHS:
         if summary.get(label):
-            console.print(f"{label + ':':<10} {Path(summary[label]).resolve()}")
+            print_line(f"{label + ':':<10} {Path(summary[label]).resolve()}")
 
 
 def print_summary(summary: dict[str, Any]) -> None:
-    """The run's sources, its counts and stage times, and its notes."""
-    console.print(run_table(summary))
-    console.print(
+    """The run's sources, its counts and stage times, and its notes: a table on a terminal; without
+    one (cron, systemd) plain lines, one whole line per source, so a log keeps each reason whole."""
+    if console.is_terminal:
+        console.print(run_table(summary))
+    else:
+        for line in run_lines(summary):
+            print_line(line)
+    print_line(
         f"posts new: {summary['posts_new']}, enriched: {summary['posts_enriched']}, "
         f"estimate rows: {summary['estimates']}, texts purged after retention: {summary['text_purged']}"
     )
     stages = ", ".join(f"{k} {v:.1f}s" for k, v in summary["stage_seconds"].items())
     if stages:
-        console.print(f"stages: {stages}")
+        print_line(f"stages: {stages}")
     for note in summary["notes"]:
-        console.print(f"[yellow]{escape(note)}[/yellow]")
+        console.print(note, style="yellow", markup=False, soft_wrap=True)
 
 
 def print_demo_shares(warehouse: Path, intended: dict[str, Any] | None) -> None:
@@ -97,7 +135,7 @@ def print_demo_shares(warehouse: Path, intended: dict[str, Any] | None) -> None:
                 [f"{mix.get(r['profile_id'], 0) / total:.0%}" for r in items],
             )
         shares = [ShareRow.from_gap_row(r) for r in items]
-        title = f"{municipality}: online share per profile ({items[0]['n_voices']} voices)"
+        title = f"{municipality}: online share per profile ({plural(items[0]['n_voices'], 'voice')})"
         columns = ("profile", "population", "online", "status")
         console.print(share_table(title, shares, columns, "online (90% interval)", extra))
 
@@ -117,7 +155,12 @@ def demo(
     from flows.commands.demo_figures import measure, summary_line
     from sources.sample import demo_config_path, intended_mix, sample_end
 
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        fail(f"--out {out}: that is a file; give a folder (it is made when missing)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        fail(f"--out {out}: cannot make that folder ({exc.strerror or exc})")
     warehouse = out / "warehouse.duckdb"
     report = out / "report.html"
     summary = run_flow(
@@ -144,6 +187,13 @@ def run(
     runner: RunnerOption = "threads",
     workers: WorkersOption = None,
     dask_address: DaskAddressOption = None,
+    log_format: Annotated[
+        str,
+        typer.Option(
+            help="text: a table on a terminal, plain lines without one (cron, systemd); "
+            "json: one JSON object per line, for log collectors."
+        ),
+    ] = "text",
 ) -> None:
     """Run the nightly job on the live sources of a configuration.
 
@@ -152,26 +202,39 @@ def run(
 
     Example: betrokken run --config betrokken.toml
     """
-    check_config(config)
+    from flows.logs import LOG_FORMATS, use_log_format
+
+    if log_format not in LOG_FORMATS:
+        fail(f"--log-format: expected one of {', '.join(LOG_FORMATS)}, got {log_format!r}")
+    check_backends(check_config(config), config)
     day = parse_as_of(as_of)
-    summary = run_flow(
-        config_path=str(config), mode="live", as_of=day, **runner_params(runner, workers, dask_address)
-    )
-    print_summary(summary)
-    print_paths(summary)
-    if summary["status"] == "partial":
-        raise typer.Exit(EXIT_PARTIAL)
+    params = runner_params(runner, workers, dask_address)
+    use_log_format(log_format)
+    if log_format == "json":
+        log_event("run_start", config=str(config.resolve()), mode="live", as_of=day, runner=runner)
+    summary = run_flow(log_format, config_path=str(config), mode="live", as_of=day, **params)
+    exit_code = EXIT_PARTIAL if summary["status"] == "partial" else 0
+    if log_format == "json":
+        log_run(summary, exit_code)
+    else:
+        print_summary(summary)
+        print_paths(summary)
+    if exit_code:
+        raise typer.Exit(exit_code)
 
 
 def check(config: ConfigOption) -> None:
     """Validate a configuration file and its profile model without running anything.
 
-    Example: betrokken check --config betrokken.toml
+    Also checks that the NLP backends it names can load here (a transformer backend needs the
+    transformers extra). Example: betrokken check --config betrokken.toml
     """
     settings = check_config(config)
+    check_backends(settings, config)
     console.print(
-        f"{config}: valid; {len(settings.municipalities)} municipalities, "
-        f"profile model {settings.profile_model!r}, warehouse {settings.warehouse.path}"
+        f"{config}: valid; {plural(len(settings.municipalities), 'municipality', 'municipalities')}, "
+        f"profile model {settings.profile_model!r}, warehouse {settings.warehouse.path}",
+        markup=False,
     )
 
 
@@ -198,9 +261,9 @@ def sources_check(config: ConfigOption) -> None:
             rows.append((source.key, "ok", source.probe(), ""))
         except SourceError as exc:
             failed += 1
-            rows.append((source.key, "[red]failed[/red]", 0, escape(str(exc))))
+            rows.append((source.key, "failed", 0, str(exc)))
     platform_of = {p.absent_note: p.name for p in SOURCES.values()}
-    rows.extend((platform_of.get(note, "-"), "skipped", 0, escape(note)) for note in notes)
+    rows.extend((platform_of.get(note, "-"), "skipped", 0, note) for note in notes)
     console.print(probe_table(f"Sources in {config}", rows))
     if failed:
         raise typer.Exit(EXIT_FAILED)
@@ -224,13 +287,14 @@ def serve(
 
     from flows.schedule import TIME_ZONE, nightly_deployment
 
-    check_config(config)
+    check_backends(check_config(config), config)
     try:
         CronSchedule(cron=cron, timezone=TIME_ZONE)
     except ValidationError:
-        err.print(f"--cron: not a cron expression: {cron!r} (example: '0 2 * * *' is 02:00 every night)")
-        raise typer.Exit(EXIT_CONFIG) from None
+        fail(f"--cron: not a cron expression: {cron!r} (example: '0 2 * * *' is 02:00 every night)")
     params = runner_params(runner, workers, dask_address)
     deployment = nightly_deployment(config, cron, params["runner"], params["dask_address"])
-    console.print(f"serving deployment betrokken-nightly/{deployment.name}, cron {cron!r} {TIME_ZONE}")
+    console.print(
+        f"serving deployment betrokken-nightly/{deployment.name}, cron {cron!r} {TIME_ZONE}", markup=False
+    )
     prefect_serve(deployment)

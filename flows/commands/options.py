@@ -29,7 +29,7 @@ WarehouseOption = Annotated[
     typer.Option(help=f"Warehouse file (default: from --config, else ./{DEMO_WAREHOUSE})."),
 ]
 MaintenanceWarehouseOption = Annotated[
-    Path | None, typer.Option(help="Warehouse file (default: from --config).")
+    Path | None, typer.Option(help="Warehouse file; this or --config is required (no default).")
 ]
 
 # Where the nightly flow's NLP computes (demo, run, serve).

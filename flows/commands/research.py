@@ -4,22 +4,21 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
 
 from flows.commands.common import (
     DEMO_WAREHOUSE,
-    EXIT_CONFIG,
     EXIT_FAILED,
     check_config,
     console,
-    err,
     evidence_model,
+    fail,
     input_error,
     parse_as_of,
     parse_period,
+    plural,
     profile_model,
     warehouse_path,
     write_json_line,
@@ -36,8 +35,50 @@ from flows.commands.tables import ShareRow, result_table, share_table
 from profiles.evidence import EVIDENCE_SHIPPED
 
 
+def _known(values: list[str]) -> str:
+    return ", ".join(values) if values else "none yet (run the nightly job first)"
+
+
+def gap_selection(
+    choices: list[dict[str, Any]], municipality: str | None, topic: str | None, days: int | None
+) -> str | None:
+    """The municipality id that --municipality names (its id or its name, in any case), after
+    checking that the warehouse has the gap asked for; an unknown municipality, topic or period
+    length exits with the ones it has (``choices``: warehouse.queries.gap_choices)."""
+    where = ""
+    if municipality is not None:
+        wanted = municipality.strip().casefold()
+        # an id first: a municipality's name may be another's id
+        ids = {c["municipality"] for c in choices if c["municipality"].casefold() == wanted} or {
+            c["municipality"] for c in choices if c["name"].casefold() == wanted
+        }
+        if len(ids) != 1:
+            named = sorted({f"{c['municipality']} ({c['name']})" for c in choices})
+            fail(
+                f"--municipality: {municipality!r} names no one municipality with a reach gap; "
+                f"known (id and name): {_known(named)}"
+            )
+        municipality = ids.pop()
+        choices = [c for c in choices if c["municipality"] == municipality]
+        where = f" in {municipality}"
+    if topic is not None:
+        topics = sorted({c["topic"] for c in choices if c["topic"] is not None})
+        if topic not in topics:
+            fail(f"--topic: no reach gap for topic {topic!r}{where}; known: {_known(topics)}")
+    choices = [c for c in choices if c["topic"] == topic]
+    lengths = sorted({c["days"] for c in choices})
+    if days is not None and days not in lengths:
+        about = f" on topic {topic}" if topic else ""
+        fail(
+            f"--period: no reach gap over {days}d{where}{about}; known: {_known([f'{d}d' for d in lengths])}"
+        )
+    return municipality
+
+
 def gap(
-    municipality: MunicipalityOption = None,
+    municipality: Annotated[
+        str | None, typer.Option(help="Municipality id or name, in any case; default all.")
+    ] = None,
     topic: Annotated[str | None, typer.Option(help="Topic id; default all topics together.")] = None,
     period: Annotated[str | None, typer.Option(help="Period length such as 90d; default the latest.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
@@ -46,25 +87,27 @@ def gap(
 ) -> None:
     """Print the reach gap per profile from the warehouse (the view v_reach_gap).
 
-    Example: betrokken gap --municipality utrecht --topic wonen --json
+    A municipality, topic or period the warehouse has no gap for exits 2 and lists the ones it has.
+    Example: betrokken gap --municipality Utrecht --topic wonen --json
     """
     from warehouse.db import WarehouseError, connect
-    from warehouse.queries import reach_gap
+    from warehouse.queries import gap_choices, reach_gap
 
     days = parse_period(period)
     path = warehouse_path(warehouse, config)
     try:
         con = connect(path, read_only=True)
     except WarehouseError as exc:
-        err.print(f"[red]{escape(str(exc))}[/red]")
-        raise typer.Exit(EXIT_FAILED) from None
+        fail(str(exc), EXIT_FAILED)
     with con:
+        if municipality is not None or topic is not None or days is not None:
+            municipality = gap_selection(gap_choices(con), municipality, topic, days)
         rows = reach_gap(con, municipality, topic, days)
     if as_json:
         write_json_line(rows, default=str, ensure_ascii=False)
         return
     if not rows:
-        console.print("No estimates for that selection (run the nightly job first, or check the ids).")
+        console.print("No reach gap in the warehouse yet: run the nightly job first.")
         return
     first = rows[0]
     about = f", topic {topic}" if topic else ""
@@ -101,8 +144,7 @@ def report(
     from warehouse.report import LANGUAGES, ReportError, ReportRequest, write_report
 
     if lang not in LANGUAGES:
-        err.print(f"--lang: expected one of {', '.join(LANGUAGES)}, got {lang!r}")
-        raise typer.Exit(EXIT_CONFIG)
+        fail(f"--lang: expected one of {', '.join(LANGUAGES)}, got {lang!r}")
     day = parse_as_of(as_of)
     settings = check_config(config) if config is not None else None
     estimation = estimate_settings(settings.estimation if settings else Estimation())
@@ -112,9 +154,8 @@ def report(
         with connect(path, read_only=True) as con:
             written = write_report(con, out, request, estimation)
     except (WarehouseError, ReportError) as exc:
-        err.print(f"[red]No report[/red]: {escape(str(exc))}", highlight=False)
-        raise typer.Exit(EXIT_FAILED) from None
-    console.print(f"report: {written.resolve()}")
+        fail(str(exc), EXIT_FAILED, "No report:")
+    console.print(f"report: {written.resolve()}", markup=False)
 
 
 def sql(
@@ -138,20 +179,19 @@ def sql(
     from warehouse.queries import QueryError, query_snapshot
 
     if output not in ("table", "csv", "json"):
-        err.print(f"--format: expected table, csv or json, got {output!r}")
-        raise typer.Exit(EXIT_CONFIG)
+        fail(f"--format: expected table, csv or json, got {output!r}")
     path = warehouse_path(warehouse, config)
     snapshot = path if path.name.endswith(".snapshot.duckdb") else snapshot_path(path)
     if not snapshot.exists():
-        err.print(
-            f"[red]No snapshot[/red] at {snapshot}: it is written at the end of every run; run one first."
+        fail(
+            f"at {snapshot}: it is written at the end of every run; run one first.",
+            EXIT_FAILED,
+            "No snapshot",
         )
-        raise typer.Exit(EXIT_FAILED)
     try:
         names, rows = query_snapshot(snapshot, query)
     except QueryError as exc:
-        err.print(f"[red]Query failed[/red]: {escape(str(exc))}", highlight=False)
-        raise typer.Exit(EXIT_FAILED) from None
+        fail(str(exc), EXIT_FAILED, "Query failed:")
     if output == "json":
         write_json_line([dict(zip(names, row, strict=True)) for row in rows], default=str, ensure_ascii=False)
     elif output == "csv":
@@ -199,12 +239,10 @@ def estimate(
     evidence_used = evidence_model(chosen_model, evidence)
     allowed = [m for m in ALL_METHODS if m not in NEEDS_CALIBRATION or evidence_used.calibration is not None]
     if method is not None and method not in allowed:
-        err.print(
+        fail(
             f"--method: expected one of {', '.join(allowed)} (acc, pacc and kdey need the calibration of "
-            f"a fitted evidence file), got {method!r}",
-            highlight=False,
+            f"a fitted evidence file), got {method!r}"
         )
-        raise typer.Exit(EXIT_CONFIG)
     result = estimate_texts(
         get_enricher(),
         evidence_used,
@@ -228,7 +266,10 @@ def estimate(
         )
         for g in result.gap
     ]
-    title = f"{result.n_voices} voices from {result.n_dutch} Dutch of {result.n_rows} rows; method {used}"
+    title = (
+        f"{plural(result.n_voices, 'voice')} from {result.n_dutch} Dutch of {plural(result.n_rows, 'row')}; "
+        f"method {used}"
+    )
     shown = ("profile", "population", "online", "index", "status")
     console.print(share_table(title, shares, shown, "share (90% interval)"))
     payload = {

@@ -3,6 +3,9 @@
 The share table is the one readers compare between ``demo``, ``gap`` and ``estimate``, so its cells
 (shares as percentages with their interval, the index, the status and why it is unknown) are
 formatted by one set of functions whichever command prints it.
+
+Titles and cells that come from data (paths, ids, names, reasons, a CSV's labels) are escaped here,
+so square brackets in them are shown, never taken for rich markup.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from rich.markup import escape
 from rich.table import Table
+
+from flows.commands.common import plural
 
 if TYPE_CHECKING:
     import numpy as np
@@ -75,13 +80,13 @@ def _population(row: ShareRow) -> str:
 
 # The columns a share table can have: header and cell. "online" is given its header by the caller.
 _SHARE_CELLS = {
-    "municipality": lambda r: r.municipality,
-    "profile": lambda r: r.profile,
+    "municipality": lambda r: escape(r.municipality),
+    "profile": lambda r: escape(r.profile),
     "voices": lambda r: str(r.n_voices),
     "population": _population,
     "online": _online,
     "index": _index,
-    "status": lambda r: status_text(r.status, r.status_reason),
+    "status": lambda r: escape(status_text(r.status, r.status_reason)),
 }
 
 
@@ -96,7 +101,7 @@ def share_table(
 
     ``extra`` adds one last column (header, a cell per row), such as the demo's intended mix.
     """
-    table = Table(title=title, title_justify="left")
+    table = Table(title=escape(title), title_justify="left")
     for column in columns:
         table.add_column(online_header if column == "online" else column)
     if extra:
@@ -104,56 +109,94 @@ def share_table(
     for i, row in enumerate(rows):
         cells = [_SHARE_CELLS[column](row) for column in columns]
         if extra:
-            cells.append(extra[1][i])
+            cells.append(escape(extra[1][i]))
         table.add_row(*cells)
     return table
 
 
+RUN_CAPTION = (
+    "rep: listed again in the same delivery, skipped; dup: duplicates linked; "
+    "empty: skipped, nothing visible; cut: truncated at 100,000 chars"
+)
+
+
+def source_notes(source: dict[str, Any]) -> list[str]:
+    """What a run's line for a source says besides its counts: why it failed, then its warnings
+    (a feed cut off in transit, items that may have been missed), each as stored in ``run_sources``."""
+    notes = [source["reason"]] if source["reason"] else []
+    return notes + [f"warning: {w}" for w in source.get("warnings") or ()]
+
+
 def run_table(summary: dict[str, Any]) -> Table:
     """One line per source of a nightly run: what was fetched, stored, skipped, and why it failed."""
-    table = Table(title=f"Run {summary['run_id']}: {summary['status']}", title_justify="left")
+    table = Table(title=escape(f"Run {summary['run_id']}: {summary['status']}"), title_justify="left")
     table.add_column("source", overflow="fold", min_width=18)
     table.add_column("status")
-    for column in ("fetched", "new", "dup", "empty", "cut", "s"):
+    for column in ("fetched", "rep", "new", "dup", "empty", "cut", "s"):
         table.add_column(column, justify="right")
-    table.add_column("reason", overflow="fold")
-    table.caption = "dup: duplicates linked; empty: skipped, nothing visible; cut: truncated at 100,000 chars"
+    table.add_column("reason, warnings", overflow="fold")
+    table.caption = RUN_CAPTION
     for s in summary["sources"]:
         table.add_row(
-            s["source_key"],
-            s["status"],
+            escape(s["source_key"]),
+            escape(s["status"]),
             str(s["fetched"]),
+            str(s.get("repeated", 0)),
             str(s["new"]),
             str(s["duplicate"]),
             str(s.get("skipped_empty", 0)),
             str(s.get("truncated", 0)),
             f"{s['duration_s']:.2f}",
-            s["reason"] or "",
+            escape("\n".join(source_notes(s))),
         )
     return table
 
 
+def run_lines(summary: dict[str, Any]) -> list[str]:
+    """The run table as plain lines, for a log without a terminal (cron, systemd): a title, then one
+    whole line per source, never cut or wrapped, without box drawing."""
+    lines = [f"Run {summary['run_id']}: {summary['status']}"]
+    for s in summary["sources"]:
+        if s["status"] == "ok":
+            repeated = s.get("repeated", 0)
+            skipped = f" ({plural(repeated, 'repeated item')} skipped)" if repeated else ""
+            fetched = f"{s['fetched']} fetched{skipped}"
+            counts = (
+                f"{fetched}, {s['new']} new, {s['duplicate']} dup, {s.get('skipped_empty', 0)} empty, "
+                f"{s.get('truncated', 0)} cut, "
+            )
+        else:
+            counts = ""
+        line = f"{s['source_key']}: {s['status']}, {counts}{s['duration_s']:.2f} s"
+        lines.append("; ".join([line, *source_notes(s)]))
+    return lines
+
+
 def probe_table(title: str, rows: Iterable[tuple[str, str, int, str]]) -> Table:
-    """What each source returned when reached once: (source, status, items, reason) per row."""
-    table = Table(title=title, title_justify="left")
+    """What each source returned when reached once: (source, status, items, reason) per row, as
+    plain text; a failed source's status is shown in red."""
+    table = Table(title=escape(title), title_justify="left")
     for column in ("source", "status", "items", "reason"):
         table.add_column(column, justify="right" if column == "items" else "left")
     for key, status, items, reason in rows:
-        table.add_row(key, status, str(items), reason)
+        shown = "[red]failed[/red]" if status == "failed" else escape(status)
+        table.add_row(escape(key), shown, str(items), escape(reason))
     return table
 
 
 def classification_table(report: Any) -> Table:
     """Precision, recall and F1 per class of an NLP evaluation (nlp.evaluate's report)."""
     table = Table(
-        title=f"{report.task}: n={report.n}, accuracy {report.accuracy:.3f}, "
-        f"macro F1 {report.macro_f1:.3f}, {report.docs_per_s:.0f} docs/s",
+        title=escape(
+            f"{report.task}: n={report.n}, accuracy {report.accuracy:.3f}, "
+            f"macro F1 {report.macro_f1:.3f}, {report.docs_per_s:.0f} docs/s"
+        ),
         title_justify="left",
     )
     for column in ("class", "precision", "recall", "F1", "support"):
         table.add_column(column, justify="left" if column == "class" else "right")
     for c in report.per_class:
-        table.add_row(c.label, f"{c.precision:.3f}", f"{c.recall:.3f}", f"{c.f1:.3f}", str(c.support))
+        table.add_row(escape(c.label), f"{c.precision:.3f}", f"{c.recall:.3f}", f"{c.f1:.3f}", str(c.support))
     notes = []
     if baseline := report.extra.get("majority_baseline"):
         notes.append(
@@ -162,6 +205,8 @@ def classification_table(report: Any) -> Table:
         )
     if "no_topic_share" in report.extra:
         notes.append(f"no topic: {report.extra['no_topic_share']:.1%} of texts")
+    if "top_topic_accuracy" in report.extra:
+        notes.append(f"best topic right: {report.extra['top_topic_accuracy']:.1%} of texts with a gold topic")
     if notes:
         table.caption = "; ".join(notes)
         table.caption_justify = "left"
@@ -179,18 +224,18 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, n_classes: int) 
 
 def confusion_table(title: str, ids: Sequence[str], confusion: np.ndarray) -> Table:
     """The confusion matrix with a row per label and a column per predicted profile."""
-    table = Table(title=title, title_justify="left")
+    table = Table(title=escape(title), title_justify="left")
     table.add_column("label")
     for pid in ids:
-        table.add_column(pid[:6], justify="right")
+        table.add_column(escape(pid[:6]), justify="right")
     for i, pid in enumerate(ids):
-        table.add_row(pid, *(str(v) for v in confusion[i]))
+        table.add_row(escape(pid), *(str(v) for v in confusion[i]))
     return table
 
 
 def protocol_table(title: str, scores: Iterable[Any]) -> Table:
     """Per estimation method, the artificial-prevalence scores (profiles.protocol)."""
-    table = Table(title=title, title_justify="left")
+    table = Table(title=escape(title), title_justify="left")
     columns = ("method", "MAE", "MAE prior", "ratio", "coverage", "false alarm", "false reass.", "unknown")
     for column in columns:
         table.add_column(column, justify="left" if column == "method" else "right")
@@ -210,9 +255,9 @@ def protocol_table(title: str, scores: Iterable[Any]) -> Table:
 
 def result_table(names: Sequence[str], rows: Sequence[Sequence[Any]]) -> Table:
     """The rows of a researcher's query, NULL spelt out and markup in values shown as written."""
-    table = Table(title=f"{len(rows)} rows", title_justify="left")
+    table = Table(title=plural(len(rows), "row"), title_justify="left")
     for name in names:
-        table.add_column(name)
+        table.add_column(escape(name))
     for row in rows:
         table.add_row(*("NULL" if v is None else escape(str(v)) for v in row))
     return table

@@ -118,6 +118,39 @@ cbs_code = "GM0344"
     assert not (tmp_path / "data").exists()  # checking stores nothing
 
 
+def test_cli_sources_check_a_feed_that_is_no_feed_is_a_row_with_its_reason(
+    httpserver, tmp_path: Path
+) -> None:
+    feed = (REPO / "sources" / "sample" / "feeds" / "domstad-nieuws.rss").read_bytes()
+    httpserver.expect_request("/ok.rss").respond_with_data(feed, content_type="application/rss+xml")
+    httpserver.expect_request("/empty.rss").respond_with_data(b"", content_type="application/rss+xml")
+    httpserver.expect_request("/login").respond_with_data(
+        "<html><p>Log in</p></html>", content_type="text/html"
+    )
+    config = tmp_path / "c.toml"
+    config.write_text(f"""
+[[municipalities]]
+id = "utrecht"
+name = "Utrecht"
+cbs_code = "GM0344"
+  [[municipalities.feeds]]
+  name = "Leeg"
+  url = "{httpserver.url_for("/empty.rss")}"
+  [[municipalities.feeds]]
+  name = "Muur"
+  url = "{httpserver.url_for("/login")}"
+  [[municipalities.feeds]]
+  name = "Goed"
+  url = "{httpserver.url_for("/ok.rss")}"
+""")
+    result = CliRunner().invoke(app, ["sources", "check", "--config", str(config)], terminal_width=200)
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    lines = result.output.splitlines()
+    assert any("rss:utrecht:Leeg" in line and "Leeg: empty response" in line for line in lines)
+    assert any("rss:utrecht:Muur" in line and "Muur: HTML page, not a feed" in line for line in lines)
+    assert any("rss:utrecht:Goed" in line and " ok " in line and " 26 " in line for line in lines)
+
+
 def test_config_status_band_defaults_reach_the_thresholds(minimal_config: Path) -> None:
     from flows.wiring import estimate_settings
 

@@ -133,6 +133,71 @@ def test_tokens_per_piece_equal_spacy_on_the_whole_text(enricher) -> None:
         assert [w.form for w in enricher.tokens(text)] == expected, text
 
 
+def test_a_word_with_marks_around_it_is_split_as_spacy_splits_it(enricher) -> None:
+    """Pieces like "woord," "(klaar)" or "dus..." are split without spaCy's tokenizer; the split must
+    be spaCy's for words of the lemma table (every letter and length), capitalised and in capitals,
+    for the words of spaCy's exceptions ("bijv.", "xD"), and for every mark before and after."""
+    from nlp.pipeline import _LEADING_MARKS, _TRAILING_MARKS
+
+    exceptions = sorted(e.rstrip(".") for e in enricher._exceptions if len(e) > 1)
+    odd = ["a", "Q", "ºC", "ไทย", "ǅemal"]
+
+    def sample(step: int) -> list[str]:
+        """One in ``step`` lemmas, some capitalised or in capitals, and exception words."""
+        words = sorted(set(enricher._lemmas.values()))[::step]
+        words += [w.capitalize() for w in words[::3]] + [w.upper() for w in words[::5]]
+        words += exceptions[:: step // 50] + odd
+        return [w for w in words if not any(c.isspace() for c in w)]
+
+    marks = [(lead, "") for lead in _LEADING_MARKS] + [("", trail) for trail in [*_TRAILING_MARKS, "..."]]
+    both = [(lead, trail) for lead in _LEADING_MARKS for trail in [*_TRAILING_MARKS, "..."]]
+    tokenizer = enricher.nlp.tokenizer
+    for pairs, words in ((marks, sample(100)), (both, sample(1000))):
+        pieces = [lead + w + trail for lead, trail in pairs for w in words]
+        expected = [[enricher._word(t.text.lower()).form for t in tokenizer(piece)] for piece in pieces]
+        assert [[w.form for w in enricher.tokens(piece)] for piece in pieces] == expected
+
+
+def test_a_new_word_with_marks_is_learnt_without_spacy(enricher) -> None:
+    """spaCy's tokenizer costs more than the rest of learning a new piece; "woord," or "(woord)"
+    needs none of it (a new lexeme in spaCy's vocabulary is the trace of a tokenizer call)."""
+    before = len(enricher.nlp.vocab)
+    result = _one(
+        enricher, "Zwembadpasjesautomaat, (parkeerplekplan) 'Fietsbrugtoegang' Bomenkapvergunning..."
+    )
+    assert len(enricher.nlp.vocab) == before
+    assert result.n_tokens == 10
+
+
+def test_enrichment_equals_the_plain_way_of_computing_it(enricher) -> None:
+    """The enricher caches words and pieces, skips spaCy for plain pieces and sums packed language
+    counts; none of that may change a result. The plain way: spaCy's tokens of the whole text, each
+    word analysed anew, and every count, set and list built token by token."""
+    import csv
+
+    from nlp.language import identify
+    from nlp.pipeline import MAX_CHARS, Enrichment
+
+    with (DATA / "nlp_dev.csv").open(encoding="utf-8") as f:
+        texts = [row["text"] for row in csv.DictReader(f)] + AWKWARD_PIECES
+    texts += [text.upper() for text in texts[:40]] + ["-Ja.", "Fed-besluit, zzp'er. Rotterdam-Botlek!", ""]
+    for text, result in zip(texts, enricher.enrich(texts, batch_size=7), strict=True):
+        text = normalise(text[:MAX_CHARS])
+        lower = text.lower()
+        words = [enricher._word(t.lower_) for t in enricher.nlp.make_doc(text) if not t.text.isspace()]
+        language = identify([w.form for w in words], enricher.is_dutch_word)
+        topics, label, score, trust = (), "neutral", 0.0, "neutral"
+        if language == "nl":
+            hits = {hit for w in words for hit in w.topic_hits}
+            topics = tuple(enricher.topics.collect(sorted(hits), lower))
+            sentiment = enricher.sentiment.score([w.form for w in words], [w.polarity for w in words], lower)
+            label, score = sentiment.label, sentiment.score
+            trust = enricher.trust.detect(lower)
+        forms_and_lemmas = frozenset({w.form for w in words} | {w.lemma for w in words})
+        expected = Enrichment(language, topics, label, score, trust, len(words), forms_and_lemmas, lower)
+        assert result == expected, text
+
+
 def test_trust_prefilter_gives_what_searching_every_pattern_gives() -> None:
     """Skipping patterns whose required parts are absent never changes the label."""
     import csv
@@ -196,6 +261,25 @@ def test_evaluate_reads_labelled_files_without_importing_spacy(tmp_path: Path) -
         [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip() == "[{'text': 'Mooi zo'}] False"
+
+
+@pytest.mark.slow
+def test_the_cycle_collector_leaves_the_loaded_enricher_alone() -> None:
+    """A fresh process that loads the enricher holds some 100,000 objects for good; the cycle
+    collector's passes while new words are learnt must not go through them every time."""
+    import subprocess
+    import sys
+
+    script = (
+        "import gc\n"
+        "from nlp.pipeline import get_enricher\n"
+        "enricher = get_enricher()\n"
+        "print(len(gc.get_objects()))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert int(done.stdout.strip()) < 1_000
 
 
 @pytest.mark.slow

@@ -1,10 +1,13 @@
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
-from profiles.estimate import estimate_shares
+from profiles.estimate import ALL_METHODS, estimate_shares
 from profiles.evidence import EvidenceModel, PostFeatures
 from profiles.gap import Thresholds, classify, reach_gap
 from profiles.model import ProfileModelError, load_model
@@ -86,6 +89,49 @@ def test_estimate_shares_are_a_distribution_inside_their_interval(method: str) -
     assert np.all(est.lower <= est.share) and np.all(est.share <= est.upper)
     again = estimate_shares(posteriors, prior, method=method, n_boot=300, seed=3)
     assert np.array_equal(est.lower, again.lower)  # seeded: a rerun gives the same figures
+
+
+@pytest.mark.parametrize("method", ALL_METHODS)
+def test_estimate_shares_do_not_depend_on_the_order_of_the_voices(method: str) -> None:
+    """The same voices and labelled voices in another order (another author key, another query
+    plan) give the same figures to the last bit."""
+    rng = np.random.default_rng(4)
+    prior = np.array([0.4, 0.3, 0.2, 0.1])
+    posteriors = _simulate(np.array([0.1, 0.2, 0.3, 0.4]), prior, 300, rng)
+    cal_posteriors = _simulate(prior, prior, 60, rng)
+    cal_labels = cal_posteriors.argmax(axis=1)
+    voices, labelled = rng.permutation(len(posteriors)), rng.permutation(len(cal_labels))
+    kwargs = {"method": method, "n_boot": 100, "seed": 2}
+    est = estimate_shares(posteriors, prior, calibration=(cal_posteriors, cal_labels), **kwargs)
+    again = estimate_shares(
+        posteriors[voices], prior, calibration=(cal_posteriors[labelled], cal_labels[labelled]), **kwargs
+    )
+    for figures, repeated in ((est.share, again.share), (est.lower, again.lower), (est.upper, again.upper)):
+        assert np.array_equal(figures, repeated)
+
+
+@pytest.mark.slow  # three processes
+def test_posterior_is_the_same_in_every_process() -> None:
+    """A process's string hashing (PYTHONHASHSEED) orders a set of signals; the posterior of a voice
+    with many signals must not follow it, or a rerun's figures differ in their last bits."""
+    code = (
+        "from profiles.evidence import evidence_for; from profiles.model import load_model; "
+        "evidence = evidence_for(load_model('citisens'), 'handset'); "
+        "print(repr(evidence.posterior([s.id for s in evidence.model.signals]).tolist()))"
+    )
+    printed = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=REPO,
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        ).stdout
+        for hash_seed in ("1", "2", "3")
+    }
+    assert len(printed) == 1 and printed != {""}
 
 
 def test_a_share_estimated_at_zero_keeps_an_honest_upper_bound() -> None:

@@ -250,14 +250,28 @@ def test_a_broken_feed_fails_alone_and_the_other_feeds_are_collected(httpserver,
             outcome[source.key] = str(exc)
     assert outcome == {
         "reddit_feeds:utrecht:r/Utrecht/new": 3,
-        "reddit_feeds:utrecht:r/Utrecht/comments": (
-            "Reddit feed r/Utrecht/comments: not a readable feed (no RSS or Atom found)"
-        ),
+        "reddit_feeds:utrecht:r/Utrecht/comments": "Reddit feed r/Utrecht/comments: HTML page, not a feed",
         "reddit_feeds:utrecht:search:gemeente Utrecht": (
             f"Reddit feed search:gemeente Utrecht: HTTP 404 from {httpserver.url_for('/search.rss')}"
-            "?q=gemeente+Utrecht&sort=new&limit=100"
+            "?…"  # the search term is in the label; a query string is never shown
         ),
     }
+
+
+def test_an_empty_answer_or_a_cut_off_feed_is_said_so(httpserver, pseudonymiser) -> None:
+    whole = (FEEDS / "new.atom").read_bytes()
+    cut = whole[: whole.index(b"</entry>") + len(b"</entry>")]  # the first item, then the end
+    httpserver.expect_request("/r/Utrecht/new/.rss").respond_with_data(b"", content_type=ATOM)
+    httpserver.expect_request("/r/Utrecht/comments/.rss").respond_with_data(cut, content_type=ATOM)
+    new, comments = _sources(httpserver, pseudonymiser, search=())
+    with pytest.raises(SourceError, match=r"^Reddit feed r/Utrecht/new: empty response$"):
+        new.collect({})
+    cut_off = comments.collect({})
+    last_line = cut.count(b"\n") + 1
+    assert len(cut_off.posts) == 1
+    assert cut_off.warnings == [
+        f"Reddit feed r/Utrecht/comments: truncated XML at line {last_line}; kept 1 entry before it"
+    ]
 
 
 def test_feed_urls_follow_the_config(pseudonymiser) -> None:

@@ -1,5 +1,6 @@
 """The registry of live platforms (sources/registry.py) and what a configuration builds through it."""
 
+from datetime import UTC, datetime
 from typing import get_type_hints
 
 import pytest
@@ -9,7 +10,7 @@ from flows.wiring import gazetteer_for, live_sources
 from sources.pseudonym import Pseudonymiser
 from sources.reddit import ENV_CLIENT_ID, ENV_SECRET, ENV_USER_AGENT, RedditCollectOptions, RedditSource
 from sources.reddit_feeds import RedditFeedSource
-from sources.registry import SOURCES, channels
+from sources.registry import SOURCES, author_name, channels
 from sources.rss import RssSource
 
 # The note of a run without Reddit credentials; users and docs know it by this wording.
@@ -174,3 +175,66 @@ def test_a_subreddit_is_one_channel_of_the_gazetteer_in_either_mode() -> None:
         assert channels(plain) == ("Domstad", "Stadsblad", "r/Utrecht")
         gazetteer = gazetteer_for(parse_settings(config, "test"))
         assert gazetteer.resolve("Wie weet een kapper?", "r/utrecht") == ("utrecht", "channel")
+
+
+@pytest.mark.parametrize(
+    ("written", "platform", "name"),
+    [
+        ("Jan_Fiets", "reddit", "Jan_Fiets"),
+        ("u/Jan_Fiets", "reddit", "Jan_Fiets"),
+        ("/u/Jan_Fiets", "reddit", "Jan_Fiets"),
+        ("https://www.reddit.com/user/Jan_Fiets/", "reddit", "Jan_Fiets"),
+        ("anna@mastodon.nl", "mastodon", "anna@mastodon.nl"),
+        ("@anna@Mastodon.NL", "mastodon", "anna@mastodon.nl"),
+        ("https://mastodon.nl/@anna", "mastodon", "anna@mastodon.nl"),
+        ("did:plc:bewoner0aaaaaaaaaaaaaa", "bluesky", "did:plc:bewoner0aaaaaaaaaaaaaa"),
+        (
+            "https://bsky.app/profile/did:plc:bewoner0aaaaaaaaaaaaaa",
+            "bluesky",
+            "did:plc:bewoner0aaaaaaaaaaaaaa",
+        ),
+    ],
+)
+def test_an_account_is_read_as_its_platform_writes_it(written: str, platform: str, name: str) -> None:
+    assert author_name(written) == (platform, name)
+
+
+@pytest.mark.parametrize(
+    "written", ["bewoner0.bsky.social", "@bewoner0.bsky.social", "[deleted]", "", "twee woorden"]
+)
+def test_an_account_in_no_known_form_is_not_guessed(written: str) -> None:
+    assert author_name(written) is None
+
+
+def test_the_name_read_from_an_account_hashes_as_the_mapping_hashed_its_items(
+    pseudonymiser: Pseudonymiser,
+) -> None:
+    """What a person asking for erasure has (a profile address, u/name) finds the author key that
+    each platform's mapping stored, local and remote Mastodon accounts alike."""
+    from sources.bluesky_mapping import map_post
+    from sources.mastodon_mapping import map_status
+    from sources.reddit_mapping import map_comment
+    from tests.sources.test_bluesky import AUTHORS, view
+    from tests.sources.test_mastodon import status
+
+    def key(written: str) -> str | None:
+        found = author_name(written)
+        return pseudonymiser.author_key(found[1]) if found else None
+
+    local, remote = status(1, "kees_fietst"), status(2, "marieke_zuilen@social.example")
+    assert map_status(local, "#utrecht@mastodon.test", pseudonymiser).author_key == key(
+        "https://mastodon.test/@kees_fietst"
+    )
+    assert map_status(remote, "#utrecht@mastodon.test", pseudonymiser).author_key == key(
+        "@marieke_zuilen@social.example"
+    )
+    bluesky = map_post(view(1, 0, datetime(2026, 11, 1, tzinfo=UTC), "Utrecht"), pseudonymiser, "utrecht")
+    assert bluesky.author_key == key(f"https://bsky.app/profile/{AUTHORS[0]['did']}")
+    comment = {
+        "name": "t1_c1",
+        "body": "Eens",
+        "author": "Jan_Fiets",
+        "created_utc": 1.7e9,
+        "subreddit": "utrecht",
+    }
+    assert map_comment(comment, pseudonymiser).author_key == key("u/jan_fiets")

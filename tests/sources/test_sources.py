@@ -197,7 +197,7 @@ def test_sample_new_platforms_keep_no_handle_display_name_or_did(pseudonymiser: 
 def test_rss_bytes_without_entries_is_an_error() -> None:
     from sources.base import SourceError
 
-    with pytest.raises(SourceError, match="not a readable feed"):
+    with pytest.raises(SourceError, match="HTML page, not a feed"):
         parse_feed(b"<html><body>Not found</body></html>", "Kapot", FETCHED)
 
 

@@ -486,7 +486,9 @@ def test_a_headline_goes_under_its_best_topic_only(warehouse: Path, tmp_path: Pa
     with duckdb.connect(str(path)) as con:
         # by id alone the weak words' topic would win the tie
         (first, second), third = sorted(_top_topics(con)[:2]), _top_topics(con)[2]
-        one, two = topic_score(1), topic_score(2)
+        # scores in a news item of some 40 words (title and summary): a topic with two words and
+        # no other topic, and each of two topics with one word
+        one, two = topic_score(1, 0.5, 40), topic_score(2, 1.0, 40)
         _add_article(
             con,
             "rss:tie",
@@ -514,6 +516,33 @@ def test_a_headline_goes_under_its_best_topic_only(warehouse: Path, tmp_path: Pa
         labels[second]
     ]
     assert [label for label, text in quoted if text == "Een tram langs het park"] == []
+
+
+@pytest.mark.parametrize("lang", ["nl", "en"])
+def test_counts_take_the_singular_for_one_and_the_plural_otherwise(
+    warehouse: Path, tmp_path: Path, lang: str
+) -> None:
+    """No "redactie(s)": each counted word of the report agrees with its number."""
+    from warehouse.report import Counted, messages
+
+    forms = messages()[lang]["counted"]
+    for one, many in forms.values():
+        assert f"{Counted(1, forms):{_key(forms, one)}}" == f"1 {one}"
+        assert f"{Counted(0, forms):{_key(forms, one)}}" == f"0 {many}"
+        assert f"{Counted(12, forms):{_key(forms, one)}}" == f"12 {many}"
+    html = _report(warehouse, tmp_path / "r.html", "--lang", lang)
+    assert "(s)" not in html.replace("Duur (s)", "").replace("Time (s)", "")
+    counted = re.findall(
+        r"\b(\d+) (" + "|".join(re.escape(w) for pair in forms.values() for w in pair) + r")\b", html
+    )
+    assert counted  # the summary counts posts, voices and newsrooms
+    for number, word in counted:
+        singulars = {one for one, _ in forms.values()}
+        assert (word in singulars) == (number == "1"), (number, word)
+
+
+def _key(forms: dict[str, list[str]], one: str) -> str:
+    return next(key for key, (singular, _) in forms.items() if singular == one)
 
 
 def test_every_topic_has_an_english_name() -> None:

