@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from common.markers import replace_between
+from common.markers import replace_between, rewrite
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 BEGIN = "<!-- demo figures: written by `python -m flows.commands.demo_figures` from a demo run -->"
@@ -123,17 +123,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         warehouse = args.warehouse or run_demo(Path(tmp))
         figures = measure(warehouse, intended)
-    text = args.readme.read_text(encoding="utf-8")
-    updated = with_figures(text, figures)
     print(summary_line(figures))
-    if updated == text:
-        return 0
-    if args.check:
-        print(f"{args.readme}: the demo figures are out of date; run python -m flows.commands.demo_figures")
-        return 1
-    args.readme.write_text(updated, encoding="utf-8")
-    print(f"{args.readme}: demo figures rewritten")
-    return 0
+    updated = with_figures(args.readme.read_text(encoding="utf-8"), figures)
+    return rewrite(
+        args.readme, updated, "the demo figures", "python -m flows.commands.demo_figures", check=args.check
+    )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from typing import Any
 
 import typer
 
-from common.markers import replace_between
+from common.markers import replace_between, rewrite
 from flows.cli import app
 from flows.commands.common import EXIT_CODES
 
@@ -99,16 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only report whether README.md is up to date")
     parser.add_argument("--readme", type=Path, default=README)
     args = parser.parse_args(argv)
-    text = args.readme.read_text(encoding="utf-8")
-    updated = with_reference(text)
-    if updated == text:
-        return 0
-    if args.check:
-        print(f"{args.readme}: the command reference is out of date; run python -m flows.commands.reference")
-        return 1
-    args.readme.write_text(updated, encoding="utf-8")
-    print(f"{args.readme}: command reference rewritten")
-    return 0
+    updated = with_reference(args.readme.read_text(encoding="utf-8"))
+    return rewrite(
+        args.readme, updated, "the command reference", "python -m flows.commands.reference", check=args.check
+    )
 
 
 if __name__ == "__main__":
