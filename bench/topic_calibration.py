@@ -124,10 +124,13 @@ def main() -> None:
 def embedding_features(
     backend: Any, texts: Sequence[str], gold: Sequence[set[str]]
 ) -> tuple[np.ndarray, np.ndarray]:
-    """EmbeddingCalibration features of each text's most similar topic, and whether it is right."""
+    """EmbeddingCalibration features of each text's most similar topic, and whether it is right; texts
+    more similar to a field outside the taxonomy get no topic, so the calibration leaves them out."""
     x, y = [], []
     for row, labels in zip(backend.similarities(texts), gold, strict=True):
         order = row.argsort()
+        if order[-1] >= len(backend.topics):
+            continue
         x.append(backend.calibration.features(float(row[order[-1]]), float(row[order[-2]])))
         y.append(float(backend.topics[order[-1]].id in labels))
     return np.array(x), np.array(y)

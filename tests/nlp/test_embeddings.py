@@ -51,6 +51,19 @@ def test_embeddings_best_topic_and_probability_under_the_threshold(with_fallback
     assert backend.predict([GLASS, CAT, CARE]) == [[], [], [backend.best([CARE])[0]]]
 
 
+@pytest.mark.slow  # seconds: loads spaCy and the embedding model
+def test_embeddings_a_text_about_a_field_outside_the_taxonomy_gets_no_topic(with_fallback) -> None:
+    """Stock markets and company results have embeddings of their own: a text closest to them is
+    not filed under the nearest municipal topic."""
+    backend = with_fallback.topic_fallback
+    texts = [
+        "De aandelen van de chipmaker stegen fors op de beurs.",
+        "Het kwartaalresultaat van de brouwer viel tegen: minder winst.",
+    ]
+    assert [topic for topic, _ in backend.best(texts)] == [None, None]
+    assert backend.predict(texts) == [[], []]
+
+
 def test_embeddings_are_part_of_the_nlp_version() -> None:
     plain, fallback = (
         nlp_version(),

@@ -29,6 +29,14 @@ def _topics(enricher, text: str) -> dict[str, tuple[str, ...]]:
         ("De ziekenhuizen in de regio hebben lange wachttijden.", "zorg_welzijn"),
         ("De gemeentetaks stijgt volgend jaar met drie procent.", "lokale_belastingen"),
         ("Er is ophef over een GAS-boete voor het voederen van duiven.", "veiligheid_overlast"),
+        ("De coalitiepartners zijn het oneens over de miljoenennota.", "bestuur_participatie"),
+        ("De Vlaamse regering keurt het decreet goed.", "bestuur_participatie"),
+        ("Het planbureau verwacht hogere consumentenprijzen.", "economie_winkels"),
+        ("De vakbonden kondigen een staking aan in de metaalsector.", "werk_inkomen"),
+        ("Wie deeltijds werkt, bouwt minder pensioen op.", "werk_inkomen"),
+        ("De projectontwikkelaar wacht op de vastgoedmarkt.", "wonen"),
+        ("Het aantal coronapatiënten in de regio daalt.", "zorg_welzijn"),
+        ("De netbeheerder legt een nieuwe hoogspanningsverbinding aan.", "energie_klimaat"),
     ],
 )
 def test_topics_cover_formal_national_and_belgian_policy_words(enricher, text: str, topic: str) -> None:
@@ -63,6 +71,18 @@ def test_topics_a_compound_that_is_a_word_of_its_own_is_not_its_parts(enricher) 
     """'wateroverlast' is about water in the public space, not about nuisance; 'sportschool' is no school."""
     assert "veiligheid_overlast" not in _topics(enricher, "Na de bui was er weer wateroverlast in de straat.")
     assert set(_topics(enricher, "De sportschool in het centrum gaat dicht.")) == {"sport_cultuur"}
+
+
+def test_topics_a_weak_word_alone_names_the_topic_of_a_headline_only(enricher) -> None:
+    """In a headline a weak word alone is the topic; in a longer post it is a passing mention, and
+    beside a stronger topic it stays one."""
+    assert set(_topics(enricher, "Weer minder subsidie")) == {"bestuur_participatie"}
+    post = (
+        "Gisteren met de auto naar mijn zus gereden, daarna samen een lange wandeling gemaakt "
+        "en 's avonds gezellig gegeten."
+    )
+    assert _topics(enricher, post) == {}
+    assert set(_topics(enricher, "Minder subsidie voor het zwembad")) == {"sport_cultuur"}
 
 
 def test_singulars_of_dutch_plurals() -> None:
