@@ -18,7 +18,8 @@ class LabelledSample:
     """Texts with gold topic lists (main topic first; empty when no topic fits) and their row numbers."""
 
     name: str
-    role: str  # "measure": never looked at to change anything; "development": the words may be revised on it
+    role: str  # "measure": never looked at to change anything; "development": the words may be revised on it;
+    # "independent": labelled by a second annotator who saw neither the words nor any prediction
     rows: list[int]
     texts: list[str]
     gold: list[list[str]]
@@ -28,6 +29,7 @@ class LabelledSample:
 SAMPLES = {
     "econews_topics_sample.csv": ("econews_tone_dev.csv", "text", "measure"),
     "econews_topics_dev.csv": ("econews_tone_dev.csv", "text", "development"),
+    "econews_topics_independent.csv": ("econews_tone_dev.csv", "text", "independent"),
 }
 
 
