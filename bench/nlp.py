@@ -322,7 +322,7 @@ def topic_sample_figures(enricher: Any, folder: Path) -> None:
     """Topics on the real text we labelled by the taxonomy ourselves (bench/labels/), with the
     lexicon and, when the extra is installed, with the embedding fallback; the development posts
     and SIB-200's test rows beside them for the fallback's effect."""
-    from bench.topic_labels import load_samples
+    from bench.topic_labels import load_samples, second_readings
     from nlp.embeddings import EmbeddingsUnavailable
     from nlp.evaluate import read_csv_columns, topic_gold
     from nlp.pipeline import get_enricher
@@ -337,6 +337,14 @@ def topic_sample_figures(enricher: Any, folder: Path) -> None:
     engines = [("lexicon", enricher)] + ([("lexicon + embedding fallback", fallback)] if fallback else [])
     samples = load_samples(folder) if folder.is_dir() else []
     topics = sorted(enricher.topics.ids)
+    for name, a in second_readings():
+        print(
+            f"\n{name}: two annotators' readings of its {a.rows} rows agree: a topic or none, kappa "
+            f"{a.topic_or_none_kappa:.2f} ({a.with_topic[0]} and {a.with_topic[1]} rows with a topic); "
+            f"the same main topic for {a.same_main_topic:.3f} of the rows both gave one; the second "
+            f"against the first: micro precision {a.second_micro_precision:.3f}, recall "
+            f"{a.second_micro_recall:.3f}"
+        )
     for sample in samples:
         print(f"\n{sample.name} ({len(sample.texts)} real texts labelled by us, {sample.role} sample):")
         for name, engine in engines:
