@@ -322,7 +322,7 @@ def topic_sample_figures(enricher: Any, folder: Path) -> None:
     """Topics on the real text we labelled by the taxonomy ourselves (bench/labels/), with the
     lexicon and, when the extra is installed, with the embedding fallback; the development posts
     and SIB-200's test rows beside them for the fallback's effect."""
-    from bench.topic_labels import load_samples, second_readings
+    from bench.topic_labels import LABELS, SECOND_READINGS, load_samples, read_labels, second_readings
     from nlp.embeddings import EmbeddingsUnavailable
     from nlp.evaluate import read_csv_columns, topic_gold
     from nlp.pipeline import get_enricher
@@ -349,6 +349,11 @@ def topic_sample_figures(enricher: Any, folder: Path) -> None:
         print(f"\n{sample.name} ({len(sample.texts)} real texts labelled by us, {sample.role} sample):")
         for name, engine in engines:
             _topic_figures(name, engine, sample.texts, [set(g) for g in sample.gold], topics)
+        if second := SECOND_READINGS.get(f"{sample.name}.csv"):
+            other = read_labels(LABELS / second)
+            print(f"  against the second reading ({second}):")
+            for name, engine in engines:
+                _topic_figures(name, engine, sample.texts, [set(other[r]) for r in sample.rows], topics)
     rows = read_csv_columns(DEV_CSV, ["text", "topic"])
     dev_gold = topic_gold(rows, "topic", topics, DEV_CSV)
     print(f"\n{DEV_CSV.relative_to(ROOT)} (the word lists and both calibrations were fitted here):")
