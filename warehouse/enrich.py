@@ -151,7 +151,8 @@ def compute_batch(batch: list[tuple[Any, ...]], enricher: Enricher, evidence: Ev
     # a batch's word evidence at once: its new words are scored in one array operation
     texts = {}
     if evidence.text is not None:
-        texts = dict(zip(voiced, evidence.posts_text([results[i].words for i in voiced]), strict=True))
+        scores, weights = evidence.posts_text([results[i].words for i in voiced])
+        texts = dict(zip(voiced, zip(scores.tolist(), weights.tolist(), strict=True), strict=True))
     dutch_voices = set(voiced)
     enrichment_rows, topic_rows, signal_rows = [], [], []
     for i, ((post_id, digest, source, channel, *_), result) in enumerate(zip(batch, results, strict=True)):
@@ -173,8 +174,7 @@ def compute_batch(batch: list[tuple[Any, ...]], enricher: Enricher, evidence: Ev
         )
         if _has_voice(batch[i]):
             fired = evidence.fired(features_of(result, source, channel)) if i in dutch_voices else []
-            score, weight = texts.get(i, (None, None))
-            text_score = None if score is None else score.tolist()
+            text_score, weight = texts.get(i, (None, None))
             signal_rows.append((post_id, model, model_version, fired, text_score, weight))
     return BatchResult(
         enricher.version,

@@ -84,6 +84,27 @@ def test_word_cache_starts_over_without_changing_a_score(monkeypatch: pytest.Mon
     assert np.array_equal(first[0], again[0]) and first[1] == again[1]
 
 
+def test_a_batch_scores_each_post_to_the_bit_as_summing_its_own_words() -> None:
+    """Batches are summed a few posts at a time (those with as many known words); each post must get
+    exactly numpy's sum of its known words' rows in sorted order, as when scored alone."""
+    text = evidence_for(load_model("citisens")).text
+    assert text is not None
+    rng = np.random.default_rng(7)
+    stems = ["buurt", "fiets", "kinder", "zorg", "gemeente", "park", "school", "werk", "oud", "huis"]
+    vocabulary = [a + b for a in stems for b in ["", "en", "je", "straat", "plan", "xq"]] + ["2024", "!"]
+    posts = [
+        frozenset(str(w) for w in rng.choice(vocabulary, size=int(rng.integers(0, 30)))) for _ in range(300)
+    ]
+    scores, squares = text.scored(posts)
+    assert len({len(p) for p in posts}) < len(posts)  # several posts share a number of words
+    for words, score, square in zip(posts, scores, squares, strict=True):
+        alone = [text.post([word]) for word in sorted(words)]
+        known = [(s, w) for s, w in alone if w > 0]
+        expected = np.array([s for s, _ in known]).sum(axis=0) if known else np.zeros(text.k)
+        assert np.array_equal(score, expected)
+        assert square == (np.array([w for _, w in known]).sum() if known else 0.0)
+
+
 @pytest.mark.slow
 def test_evidence_fitted_on_one_writer_beats_the_hand_set_ratios_on_the_other() -> None:
     model = load_model("citisens")
