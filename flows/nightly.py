@@ -8,7 +8,6 @@ each stored chunk of posts runs there while the flow process stores the next chu
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -31,7 +30,7 @@ from flows.config import CollectOptions, Settings, load_settings
 from flows.logs import quiet_expected_failures
 from flows.progress import stage_progress
 from flows.runners import make_runner, one_prefect_api
-from flows.stages import StageWork, compute_group, run_stages, worker_evidence
+from flows.stages import StageWork, compute_group, run_stages, warm_worker, worker_evidence
 from flows.wiring import live_sources
 from flows.workers import default_workers, tasks_for
 from nlp.version import BackendOptions, nlp_version
@@ -116,11 +115,11 @@ def enrich_batches(
 
 
 @task(name="start-worker", cache_policy=NO_CACHE)
-def start_worker() -> int:
-    """Nothing but being run: submitted when a run starts, it has a worker process start and import
-    Prefect and this module (~5 s on two busy cores) while the flow process collects, not after the
-    first stored chunk, when the flow process is storing."""
-    return os.getpid()
+def start_worker(options: BackendOptions, profile_model: str, evidence: str = EVIDENCE_SHIPPED) -> int:
+    """``warm_worker`` as a task: submitted when a run starts, it has a worker process start, import
+    Prefect and this module and load the NLP while the flow process collects and stores its first
+    chunk, not after that chunk has arrived."""
+    return warm_worker(options, profile_model, evidence)
 
 
 def enrichment_on(
@@ -199,7 +198,14 @@ def prefect_work(task_runner: TaskRunner, runner: str, workers: int | None) -> S
         report=report_task,
         purge=purge_task,
         publish=publish_task,
-        start_worker=lambda: task_runner.submit(start_worker, {}),
+        start_worker=lambda settings: task_runner.submit(
+            start_worker,
+            {
+                "options": settings.nlp.backend_options(),
+                "profile_model": settings.profile_model,
+                "evidence": settings.estimation.evidence,
+            },
+        ),
         warm=0 if runner == "threads" else workers or default_workers(runner),
         overlap=runner != "threads",
     )

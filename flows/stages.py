@@ -69,6 +69,17 @@ def worker_evidence(profile_model: str, evidence: str) -> EvidenceModel:
     return evidence_for(load_model(profile_model), evidence)
 
 
+def warm_worker(options: BackendOptions, profile_model: str, evidence: str) -> int:
+    """Load the NLP and the evidence model in a worker while the flow process collects and stores its
+    first chunk, not once that chunk has arrived (the worker's path is the run's longest); returns
+    the worker's pid."""
+    from nlp.pipeline import get_enricher
+
+    get_enricher(options)
+    worker_evidence(profile_model, evidence)
+    return os.getpid()
+
+
 def compute_group(
     group: Group, options: BackendOptions, profile_model: str, evidence: str
 ) -> list[BatchResult]:
@@ -136,8 +147,9 @@ class Submitted(Protocol):
 @dataclass
 class StageWork:
     """How the stages' work is done. ``runner``: entered from collect to enrich, where the NLP
-    computes; ``enrichment``: the run's enrichment on it; ``start_worker``: submits a no-op that
-    makes a worker start (and import this code) while the sources are collected, ``warm`` times;
+    computes; ``enrichment``: the run's enrichment on it; ``start_worker``: submits
+    ``warm_worker``, which makes a worker start and load the NLP while the sources are collected,
+    ``warm`` times;
     ``overlap``: hand each stored chunk to the runner at once, not after the store."""
 
     runner: Callable[[], AbstractContextManager[Any]]
@@ -149,7 +161,7 @@ class StageWork:
     report: Callable[[Path, Path, EstimateSettings, date], Path] = report
     purge: Callable[[Path, int], int] = purge
     publish: Callable[[Path], Published] = publish_copies
-    start_worker: Callable[[], Submitted] | None = None
+    start_worker: Callable[[Settings], Submitted] | None = None
     warm: int = 0
     overlap: bool = False
 
@@ -198,7 +210,12 @@ def direct_work(runner: str = "threads", workers: int = 1) -> StageWork:
     return StageWork(
         runner=pool,
         enrichment=on_the_pool,
-        start_worker=lambda: pools[-1].submit(os.getpid),
+        start_worker=lambda settings: pools[-1].submit(
+            warm_worker,
+            settings.nlp.backend_options(),
+            settings.profile_model,
+            settings.estimation.evidence,
+        ),
         warm=workers,
         overlap=True,
     )
@@ -296,7 +313,7 @@ def _collect_store_enrich(
     another process carries the current task's context, its parameters included)."""
     warehouse = settings.warehouse.path
     with work.runner():
-        starting = [work.start_worker() for _ in range(work.warm)] if work.start_worker else []
+        starting = [work.start_worker(settings) for _ in range(work.warm)] if work.start_worker else []
         with stage("collect") as row:
             results = work.collect(sources(pseudonymiser, summary.notes), states, settings.collect)
             row["count"] = sum(len(r.posts) for r in results)

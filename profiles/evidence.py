@@ -147,13 +147,15 @@ class EvidenceModel:
 
     def post_text(self, words: Iterable[str]) -> tuple[np.ndarray, float]:
         """What one post's words add to its voice's text evidence (zeros without a fitted model)."""
-        return self.posts_text([words])[0]
+        scores, weights = self.posts_text([words])
+        return scores[0], float(weights[0])
 
-    def posts_text(self, posts: list[Iterable[str]]) -> list[tuple[np.ndarray, float]]:
-        """``post_text`` of several posts at once (a batch's new words are scored together)."""
+    def posts_text(self, posts: list[Iterable[str]]) -> tuple[np.ndarray, np.ndarray]:
+        """``post_text`` of several posts at once, as a (posts, profiles) array of scores and one
+        of weights (a batch's new words are scored together)."""
         if self.text is None:
-            return [(np.zeros(len(self.log_prior)), 0.0) for _ in posts]
-        return self.text.posts(posts)
+            return np.zeros((len(posts), len(self.log_prior))), np.zeros(len(posts))
+        return self.text.scored(posts)
 
     def text_of(self, posts: Iterable[Iterable[str]]) -> tuple[np.ndarray, float]:
         """A voice's summed text evidence from the words of each of its posts."""

@@ -231,3 +231,33 @@ def test_runs_and_workers_collect_garbage_less_often_and_callers_keep_their_sett
         1, mp_context=get_context("spawn"), initializer=setup_worker, initargs=(os.getpid(),)
     ) as pool:
         assert pool.submit(_gc_threshold).result(timeout=60) == GC_THRESHOLDS
+
+
+def _loaded() -> tuple[int, int, int]:
+    """This worker's pid, and whether it holds an enricher and an evidence model (1) or not (0)."""
+    import os
+
+    from flows.stages import worker_evidence
+    from nlp.pipeline import get_enricher
+
+    return os.getpid(), get_enricher.cache_info().currsize, worker_evidence.cache_info().currsize
+
+
+def test_a_started_worker_loads_the_nlp_before_its_first_chunk() -> None:
+    """``warm_worker``, submitted as a run starts, leaves the worker with the NLP and the evidence
+    model loaded, so the first stored chunk is computed at once."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from flows.stages import warm_worker
+    from flows.workers import setup_worker
+    from nlp.version import BackendOptions
+
+    with ProcessPoolExecutor(
+        1, mp_context=get_context("spawn"), initializer=setup_worker, initargs=(os.getpid(),)
+    ) as pool:
+        pid, enrichers, models = pool.submit(_loaded).result(timeout=60)
+        assert (enrichers, models) == (0, 0)
+        assert pool.submit(warm_worker, BackendOptions(), "citisens", "shipped").result(timeout=120) == pid
+        assert pool.submit(_loaded).result(timeout=60) == (pid, 1, 1)

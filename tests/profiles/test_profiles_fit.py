@@ -19,7 +19,14 @@ from profiles.adhoc import LabelledInputError, read_labelled_voices
 from profiles.estimate import estimate_shares
 from profiles.evidence import EvidenceModel, evidence_for, shipped_fit_path
 from profiles.fit import FitError, LabelledVoice, fit_evidence, load_fitted
-from profiles.lexical import TextEvidence, design_row, feature_counts, text_logits
+from profiles.lexical import (
+    TextEvidence,
+    design_row,
+    feature_counts,
+    feature_order,
+    text_logits,
+    word_features,
+)
 from profiles.model import load_model
 from profiles.protocol import evaluate
 from profiles.simulate import draw, make_scenario
@@ -82,6 +89,49 @@ def test_word_cache_starts_over_without_changing_a_score(monkeypatch: pytest.Mon
     monkeypatch.setattr("profiles.lexical.CACHE_LIMIT", 3)  # every post now overflows the cache
     again = text.post(words)
     assert np.array_equal(first[0], again[0]) and first[1] == again[1]
+
+
+def test_a_word_scores_its_known_features_summed_in_feature_order() -> None:
+    """New words are looked up together as arrays; each word must get exactly numpy's sum of its
+    known features' rows in ``feature_order`` (repeated n-grams each time): the order sets the bits."""
+    seen = ["kleinkinderen", "café", "ouders", "a<b>c", "x2y"]
+    vocabulary = sorted({f for word in seen for f in word_features(word)})[::3]  # some features unknown
+    rng = np.random.default_rng(3)
+    idf = rng.uniform(1.0, 3.0, len(vocabulary))
+    weights = rng.normal(size=(len(vocabulary), 3))
+    text = TextEvidence(vocabulary, idf, weights)
+    index = {f: i for i, f in enumerate(vocabulary)}
+    words = [*seen, "kinderkinderen", "caféétje", "ÿkleinØ", "2024", "zzz", "k", "<ouders>"]
+    scores, squares = text.scored([[word] for word in words])
+    for word, score, square in zip(words, scores, squares, strict=True):
+        columns = [index[f] for f in feature_order(word, index)]
+        expected, expected_square = np.zeros(3), 0.0
+        if columns:
+            expected = np.add.reduceat(weights[columns] * idf[columns, None], [0], axis=0)[0]
+            expected_square = np.add.reduceat(idf[columns] * idf[columns], [0])[0]
+        assert np.array_equal(score, expected) and square == expected_square, word
+    assert sum(bool(feature_order(word, index)) for word in words) >= 8  # most words have some
+
+
+def test_a_batch_scores_each_post_to_the_bit_as_summing_its_own_words() -> None:
+    """Batches are summed a few posts at a time (those with as many known words); each post must get
+    exactly numpy's sum of its known words' rows in sorted order, as when scored alone."""
+    text = evidence_for(load_model("citisens")).text
+    assert text is not None
+    rng = np.random.default_rng(7)
+    stems = ["buurt", "fiets", "kinder", "zorg", "gemeente", "park", "school", "werk", "oud", "huis"]
+    vocabulary = [a + b for a in stems for b in ["", "en", "je", "straat", "plan", "xq"]] + ["2024", "!"]
+    posts = [
+        frozenset(str(w) for w in rng.choice(vocabulary, size=int(rng.integers(0, 30)))) for _ in range(300)
+    ]
+    scores, squares = text.scored(posts)
+    assert len({len(p) for p in posts}) < len(posts)  # several posts share a number of words
+    for words, score, square in zip(posts, scores, squares, strict=True):
+        alone = [text.post([word]) for word in sorted(words)]
+        known = [(s, w) for s, w in alone if w > 0]
+        expected = np.array([s for s, _ in known]).sum(axis=0) if known else np.zeros(text.k)
+        assert np.array_equal(score, expected)
+        assert square == (np.array([w for _, w in known]).sum() if known else 0.0)
 
 
 @pytest.mark.slow
