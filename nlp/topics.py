@@ -109,6 +109,7 @@ class TopicMatcher:
         # scans of ``_compound_parts`` and the plural candidates took 5-15 us a word).
         self._stem_literals = Literals(stems)
         self._phrase_re = _alternation(phrases)
+        self._phrase_literals = Literals(phrases)
         # A text is scanned for phrases only when one of its words starts one: a set lookup per
         # text instead of a substring search per phrase (there are some hundred).
         self._phrase_starts = frozenset(p.split()[0] for p in phrases)
@@ -202,20 +203,21 @@ class TopicMatcher:
         evidence: dict[str, set[str]] = {}
         for topic_id, ev in hits:
             evidence.setdefault(topic_id, set()).add(ev)
-        words = lower_text.split()
         starts = self._phrase_starts
-        if self._phrase_re is not None and (
-            not starts.isdisjoint(words)
-            or not starts.isdisjoint(w.strip(_PUNCTUATION) for w in words if not w.isalnum())
-        ):
-            for match in self._phrase_re.finditer(lower_text):
-                for topic_id in self._phrases[match.group(0)]:
-                    evidence.setdefault(topic_id, set()).add(match.group(0))
+        # most texts hold no phrase at all, which one pass of an automaton tells
+        if self._phrase_re is not None and self._phrase_literals.any_in(lower_text):
+            words = lower_text.split()
+            if not starts.isdisjoint(words) or not starts.isdisjoint(
+                w.strip(_PUNCTUATION) for w in words if not w.isalnum()
+            ):
+                for match in self._phrase_re.finditer(lower_text):
+                    for topic_id in self._phrases[match.group(0)]:
+                        evidence.setdefault(topic_id, set()).add(match.group(0))
         if not evidence:
             return []
         kept = {t: ev for t, ev in evidence.items() if len(ev) >= 2 or not ev <= self._weak}
         total = sum(len(ev) for ev in kept.values())
-        text_words = len(words)
+        text_words = len(lower_text.split())
         hits_out = [
             TopicHit(topic_id, topic_score(len(ev), len(ev) / total, text_words), tuple(sorted(ev)))
             for topic_id, ev in kept.items()
