@@ -26,3 +26,7 @@ class Literals:
         if self._automaton is None:
             return set()
         return {literal for _, literal in self._automaton.iter(text)}
+
+    def any_in(self, text: str) -> bool:
+        """Whether any of the literals occurs in ``text``: stops at the first one found."""
+        return self._automaton is not None and next(self._automaton.iter(text), None) is not None

@@ -6,18 +6,20 @@ from __future__ import annotations
 import gc
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
 from functools import lru_cache
 from itertools import chain, islice
+from typing import NamedTuple
 
 from nlp._spacy import LANG, LOWER, Language, load_language_data, registry, spacy
 from nlp.language import (
+    FUNCTION_WORDS,
     LANGUAGES,
     MIN_COMPOUND_PART,
     NL_STOP_WORDS,
     decide,
     is_compound,
     token_counts,
+    word_votes,
 )
 from nlp.learnt_sentiment import LearntSentiment
 from nlp.normalise import fold_repeats, normalise
@@ -50,9 +52,11 @@ def _marked_word(text: str, exceptions: frozenset[str]) -> tuple[str, str, str] 
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class Enrichment:
-    """What NLP says about one post. ``words`` (lemmas and forms) feed profile evidence only."""
+class Enrichment(NamedTuple):
+    """What NLP says about one post. ``words`` (lemmas and forms) feed profile evidence only.
+
+    A named tuple rather than a frozen dataclass: one is made per post, and a frozen dataclass's
+    ``__init__`` (a ``object.__setattr__`` per field) cost a tenth of a post's enrichment."""
 
     language: str
     topics: tuple[TopicHit, ...]
@@ -122,6 +126,14 @@ def _unpack_language(packed: int) -> list[int]:
     return [(packed >> (_LANG_BITS * i)) & _LANG_MASK for i in range(_N_LANG_COUNTS)]
 
 
+# A word of letters only counts one word, maybe one Dutch word, and its votes: packed in advance.
+_ONE_WORD = _pack_language([1, 0])
+_ONE_DUTCH_WORD = _pack_language([0, 1])
+_PACKED_VOTES = {
+    w: _pack_language([0, 0, *word_votes(w)]) for w in frozenset().union(*FUNCTION_WORDS.values())
+}
+
+
 class Enricher:
     """Runs the whole default enrichment; one instance per process (see ``get_enricher``).
 
@@ -152,6 +164,7 @@ class Enricher:
         self._not_opinion = self.sentiment.negators | self.sentiment.contrast | {".", "!", "?", ";"}
         self._words: dict[str, _Word] = {}
         self._chunks: dict[str, tuple[_Word, ...]] = {}
+        self._languages: dict[int, str] = {}  # packed language counts -> decision
         self._exceptions = frozenset(self.nlp.tokenizer.rules)
         self.version = nlp_version(self.options)
         self.sentiment_backend = None
@@ -195,6 +208,9 @@ class Enricher:
 
     def _language_counts(self, form: str) -> int:
         """What a token adds to its post's language counts, packed (``_pack_language``)."""
+        if form.isalpha():  # ``token_counts`` of one letter run, without building its list
+            dutch = _ONE_DUTCH_WORD if self.is_dutch_word(form) else 0
+            return _ONE_WORD + dutch + _PACKED_VOTES.get(form, 0)
         return _pack_language(token_counts(form, self.is_dutch_word))
 
     def is_dutch_word(self, word: str) -> bool:
@@ -223,6 +239,7 @@ class Enricher:
         if len(self._chunks) + len(new) > self.CACHE_LIMIT or len(self._words) > self.CACHE_LIMIT:
             self._chunks.clear()
             self._words.clear()
+            self._languages.clear()
             new = list(pieces)
         rest = []
         chunks, exceptions, word = self._chunks, self._exceptions, self._cached_word
@@ -268,15 +285,15 @@ class Enricher:
                 for i, s in zip(
                     dutch, self.sentiment_backend.predict([chunk[i] for i in dutch]), strict=True
                 ):
-                    results[i] = replace(results[i], sentiment=s.label, sentiment_score=s.score)
+                    results[i] = results[i]._replace(sentiment=s.label, sentiment_score=s.score)
             if self.topic_backend is not None and dutch:
                 for i, hits in zip(dutch, self.topic_backend.predict([chunk[i] for i in dutch]), strict=True):
                     topics = tuple(TopicHit(topic_id, p, ("zero-shot",)) for topic_id, p in hits)
-                    results[i] = replace(results[i], topics=topics)
+                    results[i] = results[i]._replace(topics=topics)
             if self.topic_fallback is not None and (bare := [i for i in dutch if not results[i].topics]):
                 for i, hits in zip(bare, self.topic_fallback.predict([chunk[i] for i in bare]), strict=True):
                     topics = tuple(TopicHit(topic_id, p, ("embedding",)) for topic_id, p in hits)
-                    results[i] = replace(results[i], topics=topics)
+                    results[i] = results[i]._replace(topics=topics)
             yield from results
 
     def explain_sentiment(self, text: str) -> tuple[Sentiment, list[Contribution]]:
@@ -311,13 +328,16 @@ class Enricher:
 
     def _enrich_one(self, text: str, infos: list[_Word]) -> Enrichment:
         """The lexicon enrichment of one normalised text from its tokens."""
-        n_words, known, *votes = _unpack_language(sum([i.lang for i in infos]))
-        language = decide(votes, known, n_words)
+        packed = sum([i.lang for i in infos])
+        language = self._languages.get(packed)
+        if language is None:  # the decision depends on the counts only, and few counts occur
+            n_words, known, *votes = _unpack_language(packed)
+            language = self._languages[packed] = decide(votes, known, n_words)
         lower_text = text.lower()
-        unique = set(infos)
-        words = frozenset().union(*[i.names for i in unique])
+        words = frozenset().union(*[i.names for i in infos])
         if language == "nl":
-            hits = [hit for i in unique for hit in i.topic_hits]
+            # a word twice in a post is one piece of evidence: ``collect`` keeps sets
+            hits = [hit for i in infos if i.topic_hits for hit in i.topic_hits]
             topics = tuple(self.topics.collect(hits, lower_text))
             forms = [i.form for i in infos]
             sentiment = self.sentiment_scorer.score(forms, [i.polarity for i in infos], lower_text)

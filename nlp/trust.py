@@ -83,8 +83,9 @@ class TrustDetector:
 
     def detect(self, lower_text: str) -> str:
         candidates = self._always
-        found = self._literals.found(lower_text)
-        if found:
+        # most texts hold none of the literals: a pass that stops at the first is cheaper than ``found``
+        if self._literals.any_in(lower_text):
+            found = self._literals.found(lower_text)
             satisfied = list(self._unconstrained)
             for literal in found:
                 for j, bits in enumerate(self._by_literal[literal]):

@@ -108,3 +108,15 @@ def test_language_words_that_are_not_foreign_are_dutch_and_in_the_foreign_list(e
         for word in words:
             assert word in lists[lang] and word not in FUNCTION_WORDS[lang], (lang, word)
             assert enricher.is_dutch_word(word) or word in {"ca", "eh", "ha", "hé"}, (lang, word)
+
+
+def test_a_tokens_packed_language_counts_are_its_token_counts(enricher) -> None:
+    """The enricher packs a word of letters without building its count list: the same counts."""
+    from nlp.pipeline import _unpack_language
+
+    tokens = ["de", "het", "the", "und", "les", "gemeente", "ziekenhuisfusie", "qwrtzp", "é", "auto's"]
+    tokens += ["fed-besluit", "2024", "!", "zzp'er", "-ja", "über"]
+    for token in tokens:
+        assert _unpack_language(enricher._language_counts(token)) == token_counts(
+            token, enricher.is_dutch_word
+        )

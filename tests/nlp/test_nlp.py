@@ -307,3 +307,17 @@ def test_loading_the_enricher_leaves_torch_and_nltk_out_and_torch_still_imports(
     assert lines[0] == "[]"
     if find_spec("torch"):
         assert lines[1] == "5"
+
+
+def test_a_post_without_opinion_words_keeps_its_phrases_and_its_contrast(enricher) -> None:
+    """Posts without an opinion word, "te" or contrast skip the pass over their words; their
+    phrases still count, and a contrast word still sends the post through that pass."""
+    from nlp.sentiment import LexiconSentiment
+
+    (result,) = enricher.enrich(["Dat slaat nergens op."])
+    _, parts = enricher.explain_sentiment("Dat slaat nergens op.")
+    assert [p.feature for p in parts] == ["phrase:slaat nergens op"]
+    assert result.sentiment == "negative"
+    lexicon = LexiconSentiment()
+    signals = lexicon.signals(["maar", "het", "regent"], [None, None, None], "maar het regent")
+    assert signals.contrast == 1 and signals.total == 0

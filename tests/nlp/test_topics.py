@@ -143,3 +143,18 @@ def test_topic_matcher_loads_every_list_it_documents() -> None:
 def test_topics_phrases_are_found_next_to_punctuation(enricher, text: str, topic: str) -> None:
     """Phrases are looked for only in texts with a word that starts one, punctuation stripped."""
     assert topic in _topics(enricher, text)
+
+
+def test_the_quick_check_that_rules_words_out_keeps_every_word_of_the_list() -> None:
+    """Most words are ruled out by one automaton pass before any stem scan; no word of the list,
+    none of their plurals and no compound around a long stem may be ruled out with them."""
+    matcher = TopicMatcher()
+    lemmas = list(matcher._by_lemma)
+    plurals = [w + "'s" for w in lemmas] + [w + "en" for w in lemmas]
+    plurals += [w + "s" for w in lemmas if not w.endswith("s")]
+    words = lemmas + [w for w in plurals if len(w) > 4]  # no singular is shorter than 3 letters
+    words += ["zij" + stem + "plan" for stem in matcher._stems if len(stem) >= 7]
+    missed = [w for w in words if w not in matcher._except and not matcher.word_hits(w)]
+    assert not missed, missed[:10]
+    # and the words that can match nothing are many: the check rules them out
+    assert not matcher.word_hits("gisteren") and not matcher.word_hits("fantastisch")
