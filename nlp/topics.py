@@ -219,11 +219,11 @@ class TopicMatcher:
                         evidence.setdefault(topic_id, set()).add(match.group(0))
         if not evidence:
             return []
+        text_words = len(lower_text.split())
         kept = {t: ev for t, ev in evidence.items() if len(ev) >= 2 or not ev <= self._weak}
-        if not kept and len(words) <= WEAK_ALONE_WORDS:
+        if not kept and text_words <= WEAK_ALONE_WORDS:
             kept = evidence
         total = sum(len(ev) for ev in kept.values())
-        text_words = len(lower_text.split())
         hits_out = [
             TopicHit(topic_id, topic_score(len(ev), len(ev) / total, text_words), tuple(sorted(ev)))
             for topic_id, ev in kept.items()
