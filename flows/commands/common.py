@@ -86,21 +86,22 @@ def check_config(path: Path) -> Settings:
 
 def check_backends(settings: Settings, path: Path) -> None:
     """The NLP backends a configuration asks for can load here: a transformer backend needs the
-    transformers extra, the embedding topic fallback the embeddings extra, which a run would
-    otherwise find missing only once its NLP starts."""
+    transformers extra, the embedding topic fallback and sentiment the embeddings extra, which a run
+    would otherwise find missing only once its NLP starts."""
     nlp = settings.nlp
-    if nlp.topic_backend == "embeddings":
+    for setting, used in (
+        ('topic_backend = "embeddings"', nlp.topic_backend == "embeddings"),
+        ('sentiment_backend = "embeddings"', nlp.sentiment_backend == "embeddings"),
+    ):
+        if not used:
+            continue
         from nlp.embeddings import EmbeddingsUnavailable
         from nlp.embeddings import check_extra as check_embeddings
 
         try:
             check_embeddings()
         except EmbeddingsUnavailable:
-            fail(
-                needs_extra(f'{path}: [nlp] topic_backend = "embeddings"', "embeddings"),
-                EXIT_CONFIG,
-                "Configuration error",
-            )
+            fail(needs_extra(f"{path}: [nlp] {setting}", "embeddings"), EXIT_CONFIG, "Configuration error")
     asked = [
         setting
         for setting, used in (

