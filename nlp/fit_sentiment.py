@@ -117,7 +117,6 @@ def read_set(
 ) -> LabelledSet:
     """A labelled CSV as examples, with the enrichment's language and the lexicon's sentiment per row;
     with ``embeddings`` each example also holds its text's sentence embedding."""
-    from nlp.normalise import normalise
     from nlp.pipeline import MAX_CHARS
 
     rows = read_csv_columns(path, [text_col, label_col])
@@ -129,11 +128,7 @@ def read_set(
     vectors = list(embed([t[:MAX_CHARS] for t in texts])) if embeddings else [None] * len(texts)
     examples = []
     for text, label, vector in zip(texts, gold, vectors, strict=True):
-        normal = normalise(text[:MAX_CHARS])
-        words = enricher.tokens(normal)
-        dense, buckets = post_features(
-            enricher.sentiment, [w.form for w in words], [w.polarity for w in words], normal.lower()
-        )
+        dense, buckets = post_features(enricher.sentiment, *enricher.sentiment_inputs(text))
         examples.append(Example(tuple(dense), frozenset(buckets), CLASSES.index(label), binary, vector))
     results = list(enricher.enrich(texts))
     return LabelledSet(

@@ -312,23 +312,24 @@ class Enricher:
         assert scorer is not None
         out = []
         for text, vector in zip(texts, scorer.vectors(texts), strict=True):
-            normal = normalise(text)
-            words = self.tokens(normal)
-            forms, polarities = [w.form for w in words], [w.polarity for w in words]
-            out.append(scorer.score(forms, polarities, normal.lower(), vector))
+            out.append(scorer.score(*self.sentiment_inputs(text), vector))
         return out
+
+    def sentiment_inputs(self, text: str) -> tuple[list[str], list[float | None], str]:
+        """What every sentiment scorer reads of a text (cut at MAX_CHARS): its token forms, their
+        polarities and the lowercased normalised text."""
+        normal = normalise(text[:MAX_CHARS])
+        words = self.tokens(normal)
+        return [w.form for w in words], [w.polarity for w in words], normal.lower()
 
     def explain_sentiment(self, text: str) -> tuple[Sentiment, list[Contribution]]:
         """The default sentiment of one text and the words, phrases, rules or learnt features behind it
         (whatever language the text is in; ``enrich`` makes a text that is not Dutch neutral)."""
-        text = text[:MAX_CHARS]
-        normal = normalise(text)
-        words = self.tokens(normal)
-        forms, polarities = [w.form for w in words], [w.polarity for w in words]
+        inputs = self.sentiment_inputs(text)
         if self.sentiment_embeddings is not None:
-            vector = self.sentiment_embeddings.vectors([text])[0]
-            return self.sentiment_embeddings.explain(forms, polarities, normal.lower(), vector)
-        return self._post_scorer.explain(forms, polarities, normal.lower())
+            vector = self.sentiment_embeddings.vectors([text[:MAX_CHARS]])[0]
+            return self.sentiment_embeddings.explain(*inputs, vector)
+        return self._post_scorer.explain(*inputs)
 
     def tokens(self, text: str) -> list[_Word]:
         """The non-space tokens of a normalised text, as spaCy's tokenizer makes them."""
