@@ -83,24 +83,25 @@ class _Word:
     """Everything the enrichment needs about one lowercased word form, computed once per process.
 
     A plain slotted class: compared and hashed by identity, which is what a per-document set needs.
-    ``lang`` packs the word's language counts into one integer (``_pack_language``), so that a
-    post's counts are one ``sum`` over its words.
+    ``counts`` packs the word's language counts and whether it can move the lexicon sentiment or
+    is topic evidence into one integer (``_pack_language``), so that one ``sum`` over a post's
+    words gives its language counts and tells which parts of the enrichment have anything to do.
     """
 
-    __slots__ = ("form", "lang", "lemma", "names", "polarity", "space", "topic_hits")
+    __slots__ = ("counts", "form", "lemma", "names", "polarity", "space", "topic_hits")
 
     def __init__(
         self,
         form: str,
         lemma: str,
-        lang: int,
+        counts: int,
         polarity: float | None,
         topic_hits: tuple[tuple[str, str], ...],
     ) -> None:
         self.form = form
         self.lemma = lemma
         self.space = form.isspace() or not form
-        self.lang = lang
+        self.counts = counts
         self.polarity = polarity
         self.topic_hits = topic_hits
         self.names = frozenset((form, lemma))
@@ -124,6 +125,15 @@ def _pack_language(counts: list[int]) -> int:
 
 def _unpack_language(packed: int) -> list[int]:
     return [(packed >> (_LANG_BITS * i)) & _LANG_MASK for i in range(_N_LANG_COUNTS)]
+
+
+# After the language counts in ``_Word.counts``: the words that can move the lexicon sentiment
+# (``LexiconSentiment.moves_score``), then the words with topic evidence.
+_LANGUAGE_FIELDS = (1 << (_LANG_BITS * _N_LANG_COUNTS)) - 1
+_MOVES_SHIFT = _LANG_BITS * _N_LANG_COUNTS
+_ONE_MOVER = 1 << _MOVES_SHIFT
+_TOPIC_SHIFT = _MOVES_SHIFT + _LANG_BITS
+_ONE_TOPIC_WORD = 1 << _TOPIC_SHIFT
 
 
 # A word of letters only counts one word, maybe one Dutch word, and its votes: packed in advance.
@@ -210,7 +220,12 @@ class Enricher:
         lemma = self._lemmas.get(form, form)
         polarity = None if form in self._not_opinion else self.sentiment.polarity(form, lemma)
         hits = self.topics.token_hits(form, lemma)
-        return _Word(form, lemma, self._language_counts(form), polarity, hits)
+        counts = self._language_counts(form)
+        if self.sentiment.moves_score(form, polarity):
+            counts += _ONE_MOVER
+        if hits:
+            counts += _ONE_TOPIC_WORD
+        return _Word(form, lemma, counts, polarity, hits)
 
     def _language_counts(self, form: str) -> int:
         """What a token adds to its post's language counts, packed (``_pack_language``)."""
@@ -354,21 +369,31 @@ class Enricher:
 
     def _enrich_one(self, text: str, infos: list[_Word]) -> Enrichment:
         """The lexicon enrichment of one normalised text from its tokens."""
-        packed = sum([i.lang for i in infos])
-        language = self._languages.get(packed)
+        packed = sum([i.counts for i in infos])
+        counts = packed & _LANGUAGE_FIELDS
+        language = self._languages.get(counts)
         if language is None:  # the decision depends on the counts only, and few counts occur
-            n_words, known, *votes = _unpack_language(packed)
-            language = self._languages[packed] = decide(votes, known, n_words)
+            n_words, known, *votes = _unpack_language(counts)
+            language = self._languages[counts] = decide(votes, known, n_words)
         lower_text = text.lower()
         words = frozenset().union(*[i.names for i in infos])
         if language == "nl":
-            # a word twice in a post is one piece of evidence: ``collect`` keeps sets
-            hits = [hit for i in infos if i.topic_hits for hit in i.topic_hits]
+            hits = []
+            if packed >> _TOPIC_SHIFT:  # a word with topic evidence (a third of real posts)
+                # a word twice in a post is one piece of evidence: ``collect`` keeps sets
+                hits = [hit for i in infos if i.topic_hits for hit in i.topic_hits]
             topics = tuple(self.topics.collect(hits, lower_text))
-            forms = [i.form for i in infos]
-            sentiment = self._post_scorer.score(forms, [i.polarity for i in infos], lower_text)
+            scorer = self._post_scorer
+            if (
+                scorer is self.sentiment
+                and not (packed >> _MOVES_SHIFT) & _LANG_MASK
+                and scorer.scores_nothing(lower_text)
+            ):  # most real posts: no opinion word, "te", contrast or phrase
+                label, score = "neutral", 0.0
+            else:
+                sentiment = scorer.score([i.form for i in infos], [i.polarity for i in infos], lower_text)
+                label, score = sentiment.label, sentiment.score
             trust = self.trust.detect(lower_text)
-            label, score = sentiment.label, sentiment.score
         else:
             topics, label, score, trust = (), "neutral", 0.0, "neutral"
         return Enrichment(language, topics, label, score, trust, len(infos), words, lower_text)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from nlp.data import DATA_DIR, load_yaml
+from nlp.literals import Literals
 
 NEUTRAL_BAND = 0.1
 # Base-lexicon words whose mean polarity over their senses is this weak mostly describe, not judge
@@ -123,13 +124,29 @@ class LexiconSentiment:
         self.excess_polarity: float = float(mods["excess_polarity"])
         # Words that change the state of ``score`` even without a polarity of their own.
         self._markers = self.negators | self.contrast | _CLAUSE_END
+        # Words without a polarity of their own that ``signals``' pass over the words acts on.
+        self._movers = self.contrast | {self.excess_word}
+        self._phrase_literals = Literals(self.phrases)
+
+    def moves_score(self, form: str, polarity: float | None) -> bool:
+        """Whether ``signals``' pass over the words can do anything with this word."""
+        return polarity is not None or form in self._movers
+
+    def scores_nothing(self, lower_text: str) -> bool:
+        """Whether a post none of whose words ``moves_score`` gets neutral 0.0 from ``score``: true
+        when it holds no phrase, as then every part of its summed polarity is 0 (one automaton pass,
+        where ``signals`` tests the phrases of its words one by one)."""
+        return not self._phrase_literals.any_in(lower_text)
 
     def polarity(self, form: str, lemma: str) -> float | None:
         """Lexicon polarity of a word, trying the form, the lemma and simple adjective inflections."""
-        for candidate in (form, lemma, _strip_inflection(form)):
-            if candidate and candidate in self.lexicon:
-                return self.lexicon[candidate]
-        return None
+        lexicon = self.lexicon
+        if form in lexicon:  # a dict lookup per candidate: every new word of a text comes here
+            return lexicon[form]
+        if lemma in lexicon:
+            return lexicon[lemma]
+        stripped = _strip_inflection(form)
+        return lexicon.get(stripped) if stripped else None
 
     def signals(
         self,

@@ -152,8 +152,12 @@ class TopicMatcher:
         "woningen" (lemma "woning") is one word, not two. The lemma's evidence wins where both match."""
         if lemma == form or form in self._except:
             return self.word_hits(form)
-        by_topic = dict(self.word_hits(form))
-        by_topic.update(self.word_hits(lemma))
+        form_hits = self.word_hits(form)
+        lemma_hits = self.word_hits(lemma)
+        if not form_hits or not lemma_hits:  # most words: at most one of them matches
+            return form_hits or lemma_hits
+        by_topic = dict(form_hits)
+        by_topic.update(lemma_hits)
         return tuple(sorted(by_topic.items()))
 
     def _may_match(self, word: str) -> bool:
@@ -163,7 +167,10 @@ class TopicMatcher:
             return True
         if word[-1:] not in ("s", "n"):  # no plural ending, so no singulars
             return False
-        return any(c in self._by_lemma or self._stem_literals.any_in(c) for c in singulars(word))
+        # a singular that is part of the word ("fietser" of "fietsers") holds no stem either
+        return any(
+            c in self._by_lemma or (c not in word and self._stem_literals.any_in(c)) for c in singulars(word)
+        )
 
     def _topics_of(self, word: str) -> set[str]:
         """The topics one word matches, as a lemma or through its compound parts."""

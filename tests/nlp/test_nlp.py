@@ -321,3 +321,23 @@ def test_a_post_without_opinion_words_keeps_its_phrases_and_its_contrast(enriche
     lexicon = LexiconSentiment()
     signals = lexicon.signals(["maar", "het", "regent"], [None, None, None], "maar het regent")
     assert signals.contrast == 1 and signals.total == 0
+
+
+def test_a_post_is_only_spared_the_sentiment_pass_when_the_pass_would_find_nothing(enricher) -> None:
+    """``enrich`` skips the lexicon's scoring for Dutch posts without an opinion word, "te", contrast
+    or phrase; every phrase of the lexicon among plain words, and "te" or a contrast word before
+    plain words, must still get what ``score`` gives."""
+    from nlp.sentiment import LexiconSentiment
+
+    lexicon = LexiconSentiment()
+    texts = [f"Gisteren zei de buurman {phrase} tegen ons." for phrase in lexicon.phrases]
+    texts += ["De bus kwam te laat bij de halte.", "Maar de bus kwam bij de halte."]
+    texts += ["De bus kwam bij de halte."]
+    results = list(enricher.enrich(texts))
+    assert {r.language for r in results} == {"nl"}
+    for text, result in zip(texts, results, strict=True):
+        expected = lexicon.score(*enricher.sentiment_inputs(text))
+        assert (result.sentiment, result.sentiment_score) == (expected.label, expected.score), text
+    moved = [r for r in results[: len(lexicon.phrases)] if r.sentiment_score != 0.0]
+    assert len(moved) > len(lexicon.phrases) / 2  # the phrases moved those posts
+    assert results[-3].sentiment == "negative" and results[-1].sentiment_score == 0.0
