@@ -3,7 +3,7 @@
     python -m nlp.fit_topics --real ../shared/nlp_dev [--dev tests/data/nlp_dev.csv] [--measure-only]
 
 The training labels are the project's own (``bench/labels``, the files in
-``bench.topic_labels.HEAD_TRAINING``: about 1,050 econews headlines labelled by four annotators) and
+``bench.topic_labels.HEAD_TRAINING``: 1,050 readings of 900 econews headlines, by several annotators) and
 the development posts; the headlines' text is read from the real sets' folder, which a fresh clone
 does not have. The independent sample (``HEAD_MEASURE``) is the measure and is never read here.
 
