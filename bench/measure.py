@@ -46,6 +46,8 @@ class TreeMemory:
         self.me = psutil.Process()
         self.skip: set[int] = set()
         self.peak = 0.0
+        self.cpu_seen: dict[int, float] = {}  # pid -> its CPU seconds when last sampled (ended ones stay)
+        self.own_cpu_s = 0.0  # the sampling thread's CPU so far, left out of the stages' CPU
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
@@ -55,17 +57,29 @@ class TreeMemory:
 
         total = 0
         for process in [self.me, *self.me.children(recursive=True)]:
-            if process.pid in self.skip:
-                continue
             try:
+                if process.pid != self.me.pid:
+                    times = process.cpu_times()
+                    self.cpu_seen[process.pid] = times.user + times.system
+                if process.pid in self.skip:
+                    continue
                 total += process.memory_full_info().pss
             except psutil.Error:  # ended between listing and reading
                 continue
         return total / 1024**2
 
+    def cpu_s(self) -> tuple[float, float]:
+        """CPU seconds used so far by the started processes: (workers, skipped ones such as the
+        Prefect server), as last sampled."""
+        self.now_mb()
+        seen = dict(self.cpu_seen)
+        skipped = sum(v for pid, v in seen.items() if pid in self.skip)
+        return sum(seen.values()) - skipped, skipped
+
     def _sample(self) -> None:
         while not self._stop.wait(0.1):
             self.peak = max(self.peak, self.now_mb())
+            self.own_cpu_s = time.thread_time()  # reading every process's page map is not free
 
     def reset(self) -> None:
         self.peak = self.now_mb()
@@ -83,7 +97,7 @@ class TreeMemory:
 
 @dataclass
 class Recorder:
-    """Seconds, item count and memory per stage, in the order the stages ran."""
+    """Seconds, CPU seconds, item count and memory per stage, in the order the stages ran."""
 
     trace: bool = False
     tree: TreeMemory | None = None
@@ -100,9 +114,18 @@ class Recorder:
         if self.tree is not None:
             self.tree.reset()
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        others = self.tree.cpu_s() if self.tree is not None else (0.0, 0.0)
+        sampler = self.tree.own_cpu_s if self.tree is not None else 0.0
+        cpu = time.process_time()
         started = time.perf_counter()
         yield row
         row["seconds"] = time.perf_counter() - started
+        # CPU time is what a shared, busy machine does not blur: this process's (all its threads but
+        # the memory sampler), its workers' and the Prefect server's during the stage
+        row["cpu_s"] = time.process_time() - cpu - ((self.tree.own_cpu_s - sampler) if self.tree else 0.0)
+        if self.tree is not None:
+            workers, server = self.tree.cpu_s()
+            row["workers_cpu_s"], row["server_cpu_s"] = workers - others[0], server - others[1]
         row["rss_peak_mb"] = maxrss_mb()
         row["rss_growth_mb"] = row["rss_peak_mb"] - before
         if self.tree is not None:

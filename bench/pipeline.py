@@ -73,13 +73,15 @@ def _median(values: list[float | None]) -> float | None:
 
 
 def print_tables(n: int, direct: list[dict[str, Any]], prefect: list[dict[str, Any]], which: int) -> None:
-    """Per stage: (a) seconds, posts/s, items, peak and growth of RSS, peak of all processes;
-    (b) seconds, the difference, RSS and the peak of all processes."""
+    """Per stage: (a) seconds, CPU seconds of this process and of its workers, posts/s, items, peak
+    and growth of RSS, peak of all processes; (b) seconds, the difference, CPU seconds (this
+    process, workers, the Prefect server), RSS and the peak of all processes."""
     trace = any("py_peak_mb" in r["runs"][which]["stages"]["store"] for r in direct)
     header = (
-        f"{'stage':<9} {'(a) s':>8} {'posts/s':>9} {'items':>8} {'RSS MiB':>8} {'+RSS':>7} {'all MiB':>8} "
+        f"{'stage':<9} {'(a) s':>8} {'cpu':>6} {'wk cpu':>6} {'posts/s':>9} {'items':>8} {'RSS MiB':>8} "
+        f"{'+RSS':>7} {'all MiB':>8} "
         + (f"{'py peak':>8} " if trace else "")
-        + f"{'(b) s':>8} {'(b)-(a)':>8} {'(b) RSS':>8} {'(b) all':>8}"
+        + f"{'(b) s':>8} {'(b)-(a)':>8} {'cpu':>6} {'wk cpu':>6} {'srv':>5} {'(b) RSS':>8} {'(b) all':>8}"
     )
     print(header)
 
@@ -91,7 +93,9 @@ def print_tables(n: int, direct: list[dict[str, Any]], prefect: list[dict[str, A
         b = value(prefect, stage, "seconds")
         items = value(direct, stage, "count")
         line = (
-            f"{stage:<9} {a:>8.2f} {n / a if a else 0:>9,.0f} {items or 0:>8,.0f} "
+            f"{stage:<9} {a:>8.2f} {value(direct, stage, 'cpu_s') or 0:>6.1f} "
+            f"{value(direct, stage, 'workers_cpu_s') or 0:>6.1f} "
+            f"{n / a if a else 0:>9,.0f} {items or 0:>8,.0f} "
             f"{value(direct, stage, 'rss_peak_mb') or 0:>8,.0f} "
             f"{value(direct, stage, 'rss_growth_mb') or 0:>7,.0f} "
             f"{value(direct, stage, 'tree_peak_mb') or 0:>8,.0f} "
@@ -100,13 +104,16 @@ def print_tables(n: int, direct: list[dict[str, Any]], prefect: list[dict[str, A
             line += f"{value(direct, stage, 'py_peak_mb') or 0:>8,.0f} "
         if b is not None:
             line += (
-                f"{b:>8.2f} {b - a:>8.2f} {value(prefect, stage, 'rss_peak_mb') or 0:>8,.0f} "
+                f"{b:>8.2f} {b - a:>8.2f} {value(prefect, stage, 'cpu_s') or 0:>6.1f} "
+                f"{value(prefect, stage, 'workers_cpu_s') or 0:>6.1f} "
+                f"{value(prefect, stage, 'server_cpu_s') or 0:>5.1f} "
+                f"{value(prefect, stage, 'rss_peak_mb') or 0:>8,.0f} "
                 f"{value(prefect, stage, 'tree_peak_mb') or 0:>8,.0f}"
             )
         print(line)
     a_total = _median([r["runs"][which]["total"] for r in direct]) or 0.0
     b_total = _median([r["runs"][which]["total"] for r in prefect])
-    line = f"{'total':<9} {a_total:>8.2f} {n / a_total:>9,.0f} {'':>8} {'':>8} {'':>7} {'':>8} " + (
+    line = f"{'total':<9} {a_total:>8.2f} {'':>13} {n / a_total:>9,.0f} {'':>8} {'':>8} {'':>7} {'':>8} " + (
         " " * 9 if trace else ""
     )
     if b_total is not None:

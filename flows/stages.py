@@ -18,6 +18,7 @@ from datetime import date
 from functools import lru_cache, partial
 from multiprocessing import get_context
 from pathlib import Path
+from threading import Thread
 from typing import Any, Protocol
 
 from flows.config import CollectOptions, Settings
@@ -36,6 +37,7 @@ from warehouse.lock import RunLock
 from warehouse.privacy import purge_text
 from warehouse.publish import Published, publish
 from warehouse.report import ReportRequest, write_report
+from warehouse.report.charts import start_renderer
 from warehouse.store import store_result
 
 STAGES = ("setup", "collect", "store", "enrich", "estimate", "report", "purge", "finish", "publish")
@@ -328,10 +330,17 @@ def _collect_store_enrich(
             summary.sources = [asdict(c) for c in counts]
             summary.posts_new = row["count"] = sum(c.new for c in counts)
             row["duplicates"] = sum(c.duplicate for c in counts)
+        # While this process waits for the workers' last results, the report's chart renderer starts
+        # (otherwise the report stage, after them, would start it)
+        warming = Thread(target=start_renderer, name="start-renderer", daemon=True) if work.overlap else None
+        if warming is not None:
+            warming.start()
         with stage("enrich") as row, connect(warehouse) as con:
             summary.posts_enriched = row["count"] = enrichment.finish(con, partial(stage_progress, "enrich"))
         for future in starting:
             future.result()  # long done; a worker that could not start fails the run here
+    if warming is not None:
+        warming.join()
 
 
 @contextmanager

@@ -171,24 +171,57 @@ class EvidenceModel:
     ) -> np.ndarray:
         """Posterior over profiles for one voice, from the distinct signals of all its posts and
         its summed text evidence."""
-        logp = self.log_prior.copy()
+        scores = None if text_score is None else np.asarray(text_score, dtype=float)[None, :]
+        return self.posteriors([signal_ids], scores, np.array([text_weight], dtype=float))[0]
+
+    def posteriors(
+        self,
+        signal_ids: list[Iterable[str]],
+        text_scores: np.ndarray | None = None,
+        text_weights: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """(voices, profiles) posteriors of many voices at once (``posterior`` of each, to the last
+        bit): the same additions in the same order, one array operation per step for all voices
+        instead of a dozen small ones per voice (at 100k posts ~1 s of the estimate stage).
+        ``text_scores`` (voices, profiles) and ``text_weights``: summed text evidence; a weight of 0
+        adds nothing."""
         # In sorted order: a set's order changes with each process's string hashing, and with it
         # the last bits of the sum, and so figures that should repeat from run to run.
-        for signal_id in sorted(set(signal_ids)):
-            lr = self.log_lr.get(signal_id)
-            if lr is not None:
-                logp += lr
-        if text_score is not None:
-            logp += text_logits(np.asarray(text_score, dtype=float), text_weight)
-        logp -= logp.max()
+        known = [
+            [lr for s in sorted(set(ids)) if (lr := self.log_lr.get(s)) is not None] for ids in signal_ids
+        ]
+        logp = np.tile(self.log_prior, (len(known), 1))
+        for step in range(max(map(len, known), default=0)):  # the i-th signal of every voice that has one
+            voices = [v for v, lrs in enumerate(known) if len(lrs) > step]
+            logp[voices] += np.array([known[v][step] for v in voices])
+        if text_scores is not None and text_weights is not None:
+            logp += text_logits(np.asarray(text_scores, dtype=float), np.asarray(text_weights, dtype=float))
+        logp -= logp.max(axis=1, keepdims=True)
         p = np.exp(logp)
-        return p / p.sum()
+        return p / p.sum(axis=1, keepdims=True)
 
 
 def summed_text(scores: list | None, weights: list | None) -> tuple[np.ndarray | None, float]:
     """A voice's text evidence from its posts' stored scores and weights (in a fixed order, so the
     sums are the same to the last bit on every run): the sums, or None when no post has any."""
     return (np.sum(scores, axis=0), float(np.sum(weights))) if scores else (None, 0.0)
+
+
+def summed_texts(
+    scores: list[list | None], weights: list[list | None], k: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``summed_text`` of many voices, as (voices, k) sums and (voices,) weights (0 where a voice has
+    none); voices with as many posts are summed in one array operation, each as ``summed_text``
+    sums it."""
+    sums, totals = np.zeros((len(scores), k)), np.zeros(len(scores))
+    by_posts: dict[int, list[int]] = {}
+    for v, rows in enumerate(scores):
+        if rows:
+            by_posts.setdefault(len(rows), []).append(v)
+    for same in by_posts.values():
+        sums[same] = np.sum(np.array([scores[v] for v in same], dtype=float), axis=1)
+        totals[same] = np.sum(np.array([weights[v] for v in same], dtype=float), axis=1)
+    return sums, totals
 
 
 POST_SEPARATOR = "\n---\n"  # between a voice's posts in one CSV cell (label export, label fit)

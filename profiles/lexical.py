@@ -221,6 +221,9 @@ class TextEvidence:
         return scores[0], float(squares[0])
 
 
-def text_logits(score: np.ndarray, weight: float) -> np.ndarray:
-    """A voice's text contribution to its logits from its posts' summed (score, weight)."""
-    return score / np.sqrt(weight) if weight > 0 else np.zeros_like(score)
+def text_logits(score: np.ndarray, weight: float | np.ndarray) -> np.ndarray:
+    """A voice's text contribution to its logits from its posts' summed (score, weight); or many
+    voices' at once, (voices, profiles) scores with one weight each. No weight: no contribution."""
+    weight = np.asarray(weight, dtype=float)
+    some = np.expand_dims(weight > 0, -1)
+    return np.where(some, score / np.expand_dims(np.sqrt(np.where(weight > 0, weight, 1.0)), -1), 0.0)

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import duckdb
-import numpy as np
 
 from profiles.estimate import estimate_shares
-from profiles.evidence import EVIDENCE_SHIPPED, EvidenceModel, summed_text
+from profiles.evidence import EVIDENCE_SHIPPED, EvidenceModel, summed_texts
 from profiles.gap import Thresholds, reach_gap
 from warehouse.db import insert_rows, transaction
 from warehouse.labels import labelled_posteriors
@@ -143,12 +142,8 @@ def compute_estimates(
         for channel in channels:
             groups.setdefault((None, channel), []).append(i)
     k = len(model.profiles)
-    posteriors = np.array(
-        [
-            evidence.posterior(signals, *summed_text(scores, weights))
-            for signals, _, _, scores, weights in voices
-        ]
-    ).reshape(-1, k)
+    scores, weights = summed_texts([v[3] for v in voices], [v[4] for v in voices], k)
+    posteriors = evidence.posteriors([v[0] for v in voices], scores, weights).reshape(-1, k)
     calibration = evidence.calibration
     if calibration is None and evidence.text is None:
         labelled = labelled_posteriors(con, evidence)

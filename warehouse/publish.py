@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -74,6 +76,15 @@ def _quote(path: Path) -> str:
 
 def write_snapshot(con: duckdb.DuckDBPyConnection, target: Path) -> dict[str, int]:
     """Materialise the researcher relations into a new DuckDB file and swap it in."""
+    with _snapshot(con, target) as rows:
+        return rows
+
+
+@contextmanager
+def _snapshot(con: duckdb.DuckDBPyConnection, target: Path) -> Iterator[dict[str, int]]:
+    """``write_snapshot``, with the new file attached as ``snapshot`` inside the block (its tables
+    are the researcher relations materialised: reading them is cheaper than computing the views
+    again); swapped in after the block, unless it fails. Yields the rows per relation."""
     tmp = target.with_name(target.name + ".tmp")
     tmp.unlink(missing_ok=True)
     con.execute(f"ATTACH {_quote(tmp)} AS snapshot")
@@ -82,10 +93,10 @@ def write_snapshot(con: duckdb.DuckDBPyConnection, target: Path) -> dict[str, in
         for name in SNAPSHOT_RELATIONS:
             con.execute(f"CREATE TABLE snapshot.{name} AS SELECT * FROM main.{name}")
             rows[name] = con.execute(f"SELECT count(*) FROM snapshot.{name}").fetchone()[0]
+        yield rows
     finally:
         con.execute("DETACH snapshot")
     tmp.replace(target)  # readers of the old file keep their open handle to it
-    return rows
 
 
 # Kept in each relation's folder of the export (hidden, so no reader's glob of *.parquet sees it);
@@ -94,16 +105,17 @@ MANIFEST = ".partitions.json"
 FORMAT = 2  # 2: floating-point columns hashed rounded
 
 
-def _export_select(name: str) -> str:
+def _export_select(name: str, source: str) -> str:
+    """``source``: the schema that holds the relation (``main``, or an attached snapshot's)."""
     municipality, moment = EXPORT_PARTITIONS[name]
     return (
         f"SELECT * EXCLUDE ({municipality}), coalesce({municipality}, 'none') AS municipality, "
-        f"strftime({moment}, '%Y-%m') AS month FROM main.{name}"
+        f"strftime({moment}, '%Y-%m') AS month FROM {source}.{name}"
     )
 
 
 def _fingerprints(
-    con: duckdb.DuckDBPyConnection, name: str, columns: list[list[str]]
+    con: duckdb.DuckDBPyConnection, name: str, columns: list[list[str]], source: str
 ) -> dict[str, list[str]]:
     """{'<municipality>/<month>': [rows, sum of row hashes]} of what the export of ``name`` holds.
 
@@ -116,7 +128,7 @@ def _fingerprints(
     )
     rows = con.execute(
         f"SELECT municipality || '/' || month, count(*), CAST(sum(hash({values})) AS VARCHAR) "
-        f"FROM ({_export_select(name)}) v GROUP BY ALL"
+        f"FROM ({_export_select(name, source)}) v GROUP BY ALL"
     ).fetchall()
     return {key: [str(n), digest] for key, n, digest in rows}
 
@@ -125,8 +137,8 @@ def _quote_name(column: str) -> str:
     return '"' + column.replace('"', '""') + '"'
 
 
-def _columns(con: duckdb.DuckDBPyConnection, name: str) -> list[list[str]]:
-    return [[r[0], r[1]] for r in con.execute(f"DESCRIBE {_export_select(name)}").fetchall()]
+def _columns(con: duckdb.DuckDBPyConnection, name: str, source: str) -> list[list[str]]:
+    return [[r[0], r[1]] for r in con.execute(f"DESCRIBE {_export_select(name, source)}").fetchall()]
 
 
 def _read_manifest(folder: Path) -> dict:
@@ -153,11 +165,15 @@ def _link_tree(source: Path, target: Path) -> None:
             shutil.copy2(file, target / file.name)
 
 
-def write_export(con: duckdb.DuckDBPyConnection, target: Path, *, full: bool = False) -> dict[str, int]:
+def write_export(
+    con: duckdb.DuckDBPyConnection, target: Path, *, full: bool = False, source: str = "main"
+) -> dict[str, int]:
     """Parquet per relation under ``<relation>/municipality=<id>/month=<YYYY-MM>/``.
 
     Rewrites only the partitions whose rows changed since the export in ``target`` was written
     (all of them with ``full``, without a readable manifest, or when a view's columns changed).
+    ``source``: the schema to read the relations from (``publish`` reads the snapshot it has just
+    written: at 100k posts 1.8 -> 0.85 s of CPU, the views not computed twice more).
     Returns the number of partitions written per relation.
     """
     tmp = target.with_name(target.name + ".tmp")
@@ -167,8 +183,8 @@ def write_export(con: duckdb.DuckDBPyConnection, target: Path, *, full: bool = F
     tmp.mkdir(parents=True)
     written: dict[str, int] = {}
     for name, (_, moment) in EXPORT_PARTITIONS.items():
-        columns = _columns(con, name)
-        partitions = _fingerprints(con, name, columns)
+        columns = _columns(con, name, source)
+        partitions = _fingerprints(con, name, columns, source)
         before = {} if full else _read_manifest(target / name)
         (tmp / name).mkdir()
         manifest = {"format": FORMAT, "columns": columns, "partitions": partitions}
@@ -193,7 +209,7 @@ def write_export(con: duckdb.DuckDBPyConnection, target: Path, *, full: bool = F
         con.execute(
             f"""
             COPY (
-                SELECT * FROM ({_export_select(name)})
+                SELECT * FROM ({_export_select(name, source)})
                 WHERE CAST({moment} AS DATE) >= $first AND CAST({moment} AS DATE) < $after
                   AND list_contains($keys, municipality || '/' || month)
             ) TO {_quote(stage / name)} (FORMAT parquet, PARTITION_BY (municipality, month))
@@ -216,6 +232,6 @@ def write_export(con: duckdb.DuckDBPyConnection, target: Path, *, full: bool = F
 
 def publish(con: duckdb.DuckDBPyConnection, warehouse: Path) -> Published:
     """Write both copies for this warehouse; called by the flow at the end of every run."""
-    rows = write_snapshot(con, snapshot_path(warehouse))
-    write_export(con, export_path(warehouse))
+    with _snapshot(con, snapshot_path(warehouse)) as rows:
+        write_export(con, export_path(warehouse), source="snapshot")
     return Published(snapshot_path(warehouse), export_path(warehouse), rows)

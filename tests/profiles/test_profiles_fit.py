@@ -357,3 +357,29 @@ def test_a_filled_in_label_export_is_read_post_by_post(tmp_path: Path) -> None:
         writer.writerow(["a2", "Hello there, this is English only.", "stadse_nomaden"])
     labelled = read_labelled_voices(get_enricher(), hand, path, "texts", "voice_id", "profile")
     assert [len(v.posts) for v in labelled.voices] == [2] and labelled.n_not_dutch == 1
+
+
+def test_many_voices_at_once_give_each_voice_its_own_posterior_to_the_last_bit() -> None:
+    """The estimate computes all voices together (``posteriors``, ``summed_texts``); its figures
+    must not move by a bit from those of one voice at a time."""
+    from profiles.evidence import summed_text, summed_texts
+
+    evidence = evidence_for(load_model("citisens"))
+    k = len(evidence.model.profiles)
+    ids = sorted(evidence.log_lr)
+    rng = np.random.default_rng(3)
+    signals = [[*map(str, rng.choice(ids, size=rng.integers(0, 5))), "not-a-signal"] for _ in range(60)]
+    scores = [None if v % 4 == 0 else rng.normal(size=(rng.integers(1, 12), k)).tolist() for v in range(60)]
+    weights = [None if s is None else rng.random(len(s)).tolist() for s in scores]
+    weights[5] = [0.0] * len(weights[5])  # text without weight adds nothing
+    sums, totals = summed_texts(scores, weights, k)
+    together = evidence.posteriors(signals, sums, totals)
+    alone = np.array(
+        [
+            evidence.posterior(s, *summed_text(sc, w))
+            for s, sc, w in zip(signals, scores, weights, strict=True)
+        ]
+    )
+    assert together.shape == (60, k)
+    assert np.array_equal(together, alone)
+    assert not np.array_equal(together[0], together[1])  # the voices differ, so the check can fail

@@ -19,6 +19,12 @@ def _svg(chart: alt.TopLevelMixin) -> str:
     return vl_convert.vegalite_to_svg(chart.to_dict())
 
 
+def start_renderer() -> None:
+    """Draw an empty chart: the renderer's first use in a process starts its JavaScript engine (~0.6 s
+    of CPU, holding the GIL), which a caller with time to spare can get done before the report."""
+    _svg(alt.Chart(alt.Data(values=[])).mark_point())
+
+
 def gap_chart(rows: list[dict[str, Any]], t: dict[str, str]) -> str | None:
     shown = [r for r in rows if r["online_share"] is not None]
     if not shown:
