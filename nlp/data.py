@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import json
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from common.yamlfile import parse_yaml
 
@@ -25,3 +29,27 @@ def data_fingerprint() -> str:
             digest.update(path.name.encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:8]
+
+
+def save_parameters(
+    path: Path, meta: dict[str, Any], arrays: dict[str, np.ndarray], provenance: dict[str, Any]
+) -> None:
+    """A fitted model's parameters as ``path`` (.npz: ``meta`` as JSON and the arrays) and its
+    provenance beside it (.json, for people to read)."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8), **arrays)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(buffer.getvalue())
+    text = json.dumps(provenance, indent=2, ensure_ascii=False)
+    path.with_suffix(".json").write_text(text + "\n", encoding="utf-8")
+
+
+def read_parameters(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray], dict[str, Any]]:
+    """The meta, arrays and provenance ({} without its file) that ``save_parameters`` wrote. Raises
+    OSError, ValueError, KeyError or zipfile.BadZipFile for a file that cannot be read as one."""
+    with np.load(path, allow_pickle=False) as data:
+        meta = json.loads(bytes(data["meta"]).decode())
+        arrays = {name: data[name] for name in data.files if name != "meta"}
+    provenance_path = path.with_suffix(".json")
+    provenance = json.loads(provenance_path.read_text("utf-8")) if provenance_path.exists() else {}
+    return meta, arrays, provenance

@@ -12,8 +12,6 @@ fits them.
 
 from __future__ import annotations
 
-import io
-import json
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from common.extras import needs_extra
-from nlp.data import DATA_DIR
+from nlp.data import DATA_DIR, read_parameters, save_parameters
 from nlp.topics import Topic
 from nlp.transformer import TransformerUnavailable
 
@@ -89,30 +87,21 @@ class TopicHead:
     def save(self, path: Path) -> None:
         """The parameters as ``path`` (.npz) and the provenance beside it (.json, readable)."""
         meta = {"format": HEAD_FORMAT, "embedding": HEAD_EMBEDDING, "topics": list(self.topics)}
-        buffer = io.BytesIO()
-        np.savez_compressed(
-            buffer,
-            meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
-            bias=self.bias.astype(np.float32),
-            weights=self.weights.astype(np.float32),
-            threshold=np.array(self.threshold, dtype=np.float64),
-        )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(buffer.getvalue())
-        provenance = json.dumps(self.provenance, indent=2, ensure_ascii=False)
-        path.with_suffix(".json").write_text(provenance + "\n", encoding="utf-8")
+        arrays = {
+            "bias": self.bias.astype(np.float32),
+            "weights": self.weights.astype(np.float32),
+            "threshold": np.array(self.threshold, dtype=np.float64),
+        }
+        save_parameters(path, meta, arrays, self.provenance)
 
 
 def load_topic_head(path: Path = HEAD_PATH) -> TopicHead:
     """A head written by ``nlp.fit_topics``, checked for being whole."""
     refit = "fit it again with `python -m nlp.fit_topics --real FOLDER`"
     try:
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(bytes(data["meta"]).decode())
-            bias, weights = data["bias"].astype(float), data["weights"].astype(float)
-            threshold = float(data["threshold"])
-        provenance_path = path.with_suffix(".json")
-        provenance = json.loads(provenance_path.read_text("utf-8")) if provenance_path.exists() else {}
+        meta, arrays, provenance = read_parameters(path)
+        bias, weights = arrays["bias"].astype(float), arrays["weights"].astype(float)
+        threshold = float(arrays["threshold"])
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise TopicHeadError(f"{path}: not a readable topic head ({exc}); {refit}") from None
     topics = tuple(meta.get("topics", ()))

@@ -23,8 +23,6 @@ which is what carries over between kinds of text, at the cost of the embedding m
 
 from __future__ import annotations
 
-import io
-import json
 import math
 import re
 import zipfile
@@ -37,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from nlp.data import DATA_DIR
+from nlp.data import DATA_DIR, read_parameters, save_parameters
 from nlp.embeddings import query_vectors
 from nlp.sentiment import Contribution, LexiconSentiment, LexiconSignals, Sentiment, squash
 
@@ -178,32 +176,23 @@ class SentimentModel:
         arrays = {"embedding": self.embedding.astype(np.float32)} if self.embedding is not None else {}
         if arrays:
             meta["embedding"] = EMBEDDING
-        buffer = io.BytesIO()
-        np.savez_compressed(
-            buffer,
-            meta=np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
-            bias=self.bias.astype(np.float32),
-            dense=self.dense.astype(np.float32),
-            buckets=self.buckets.astype(np.int32),
-            weights=self.weights.astype(np.float32),
+        arrays = {
+            "bias": self.bias.astype(np.float32),
+            "dense": self.dense.astype(np.float32),
+            "buckets": self.buckets.astype(np.int32),
+            "weights": self.weights.astype(np.float32),
             **arrays,
-        )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(buffer.getvalue())
-        provenance = json.dumps(self.provenance, indent=2, ensure_ascii=False)
-        path.with_suffix(".json").write_text(provenance + "\n", encoding="utf-8")
+        }
+        save_parameters(path, meta, arrays, self.provenance)
 
 
 def load_sentiment_model(path: Path = MODEL_PATH) -> SentimentModel:
     """A model file written by ``nlp.fit_sentiment``, checked against the features this code makes."""
     refit = "fit it again with `python -m nlp.fit_sentiment`"
     try:
-        with np.load(path, allow_pickle=False) as data:
-            meta = json.loads(bytes(data["meta"]).decode())
-            arrays = {name: data[name] for name in ("bias", "dense", "buckets", "weights")}
-            embedding = data["embedding"].astype(float) if "embedding" in data.files else None
-        provenance_path = path.with_suffix(".json")
-        provenance = json.loads(provenance_path.read_text("utf-8")) if provenance_path.exists() else {}
+        meta, stored, provenance = read_parameters(path)
+        arrays = {name: stored[name] for name in ("bias", "dense", "buckets", "weights")}
+        embedding = stored["embedding"].astype(float) if "embedding" in stored else None
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise SentimentModelError(f"{path}: not a readable sentiment model ({exc}); {refit}") from None
     expected = {
