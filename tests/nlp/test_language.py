@@ -110,6 +110,30 @@ def test_language_words_that_are_not_foreign_are_dutch_and_in_the_foreign_list(e
             assert enricher.is_dutch_word(word) or word in {"ca", "eh", "ha", "hé"}, (lang, word)
 
 
+@pytest.mark.slow
+def test_the_stop_words_are_spacys_without_importing_its_french_tokenizer() -> None:
+    """The foreign stop words are read from spaCy's stop-word modules alone: importing spacy.lang.fr
+    compiles a regular expression for seconds. A fresh process, as a worker loads the enricher."""
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from nlp.pipeline import get_enricher\n"
+        "from nlp._spacy import DE_STOP_WORDS, EN_STOP_WORDS, FR_STOP_WORDS\n"
+        "get_enricher()\n"
+        "loaded = 'spacy.lang.fr' in sys.modules\n"
+        "from spacy.lang.de.stop_words import STOP_WORDS as DE\n"
+        "from spacy.lang.en.stop_words import STOP_WORDS as EN\n"
+        "from spacy.lang.fr.stop_words import STOP_WORDS as FR\n"
+        "print(loaded, DE == DE_STOP_WORDS, EN == EN_STOP_WORDS, FR == FR_STOP_WORDS, len(FR) > 100)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip() == "False True True True True"
+
+
 def test_a_tokens_packed_language_counts_are_its_token_counts(enricher) -> None:
     """The enricher packs a word of letters without building its count list: the same counts."""
     from nlp.pipeline import _unpack_language
