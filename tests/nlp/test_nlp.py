@@ -341,3 +341,24 @@ def test_a_post_is_only_spared_the_sentiment_pass_when_the_pass_would_find_nothi
     moved = [r for r in results[: len(lexicon.phrases)] if r.sentiment_score != 0.0]
     assert len(moved) > len(lexicon.phrases) / 2  # the phrases moved those posts
     assert results[-3].sentiment == "negative" and results[-1].sentiment_score == 0.0
+
+
+@pytest.mark.slow
+def test_vocabulary_words_outside_the_exceptions_are_what_word_makes(tmp_path, monkeypatch) -> None:
+    """A new word of the Dutch vocabulary skips ``_word`` unless it is one of the exceptions, which
+    are found once and then read from the cache folder: every skipped word must be what ``_word``
+    makes of it, and a second enricher must read the folder's table rather than find it again."""
+    import json
+
+    from nlp.pipeline import Enricher, _fields
+
+    monkeypatch.setenv("BETROKKEN_CACHE_DIR", str(tmp_path / "cache"))
+    enricher = Enricher()
+    (table,) = (tmp_path / "cache").glob("vocabulary-exceptions-*.json")
+    assert {"mooi", "te", "maar", "wethouders", "ziekenhuizen"} <= enricher._not_plain
+    assert {"de", "tafel", "niet"}.isdisjoint(enricher._not_plain)
+    sample = [*sorted(enricher._vocabulary)[::101], "mooi", "te", "wethouders", "de", "tafel", "niet"]
+    for word in sample:
+        assert _fields(enricher._cached_word(word)) == _fields(enricher._word(word)), word
+    table.write_text(json.dumps(["tafel"]), encoding="utf-8")
+    assert Enricher()._not_plain == {"tafel"}
