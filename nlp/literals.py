@@ -6,7 +6,7 @@ of phrases and literals on every post.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import ahocorasick
 
@@ -26,6 +26,12 @@ class Literals:
         if self._automaton is None:
             return set()
         return {literal for _, literal in self._automaton.iter(text)}
+
+    def occurrences(self, text: str) -> Iterator[str]:
+        """Each occurrence of a literal in ``text``, in the order they end (a literal may repeat)."""
+        if self._automaton is None:
+            return iter(())
+        return (literal for _, literal in self._automaton.iter(text))
 
     def any_in(self, text: str) -> bool:
         """Whether any of the literals occurs in ``text``: stops at the first one found."""

@@ -489,7 +489,7 @@ def dutch_words(lookup: dict[str, str]) -> frozenset[str]:
 
 @lru_cache(maxsize=4)
 def get_enricher(options: BackendOptions | None = None) -> Enricher:
-    """The process-wide enricher: loading spaCy and the lexicons takes about a second.
+    """The process-wide enricher: loading spaCy, the lexicons and the vocabulary takes 2-3 s of CPU.
 
     The enricher, spaCy and the modules they import are some 100,000 objects that live as long as
     the process, and Python's cycle collector goes through all of them whenever enough new objects

@@ -6,6 +6,7 @@ import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from nlp.data import load_yaml
 from nlp.literals import Literals
@@ -47,6 +48,7 @@ class ScoreModel:
 SCORE_MODEL = ScoreModel(**load_yaml("topics.yaml")["score"]["weights"])
 
 
+@lru_cache(maxsize=4096)  # few combinations occur, and a topic is scored for a third of real posts
 def topic_score(n_words: int, share: float, text_words: int) -> float:
     """The probability that a text is about a topic (``ScoreModel``), rounded: ``n_words`` different
     words fired for it, which are ``share`` of all topic words fired in a text of ``text_words`` words."""

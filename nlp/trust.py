@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from functools import reduce
-from operator import and_
 from re import _parser as sre_parse  # the stdlib's own regex parser, to find required literals
 
 from nlp.data import load_yaml
@@ -57,9 +55,10 @@ class TrustDetector:
 
     A pattern is only searched when each of its required parts occurs in the text. One pass of an
     automaton finds all those strings. Each string knows, per part position, the patterns whose part
-    at that position contains it, as bits of an integer; OR-ing those of the strings found, then
-    AND-ing over the positions, leaves exactly the patterns whose every part is present, without a
-    loop over the patterns. (Filing a pattern under one part was not enough: "gemeente" is in most
+    at that position contains it, as bits of an integer, the positions side by side in one integer
+    (position j from bit j times the number of patterns); OR-ing those of the strings found, then
+    AND-ing the positions, leaves exactly the patterns whose every part is present, without a loop
+    over the patterns. (Filing a pattern under one part was not enough: "gemeente" is in most
     posts.)
     """
 
@@ -69,28 +68,29 @@ class TrustDetector:
         self._patterns = [(side, re.compile(source)) for side, source in sources]
         parts = [required_parts(source) for _, source in sources]
         positions = max((len(p) for p in parts), default=0)
+        width = len(parts)
+        self._one_position = (1 << width) - 1
+        self._shifts = tuple(width * j for j in range(1, positions))
         # Per position, the patterns with no part there: that position never rules them out.
-        self._unconstrained = [
-            sum(1 << i for i, p in enumerate(parts) if len(p) <= j) for j in range(positions)
-        ]
-        self._by_literal: dict[str, list[int]] = {}
+        self._unconstrained = sum(
+            1 << (i + width * j) for j in range(positions) for i, p in enumerate(parts) if len(p) <= j
+        )
+        self._by_literal: dict[str, int] = {}
         for i, pattern_parts in enumerate(parts):
             for j, part in enumerate(pattern_parts):
                 for literal in part:
-                    self._by_literal.setdefault(literal, [0] * positions)[j] |= 1 << i
+                    self._by_literal[literal] = self._by_literal.get(literal, 0) | 1 << (i + width * j)
         self._always = sum(1 << i for i, p in enumerate(parts) if not p)
         self._literals = Literals(self._by_literal)
 
     def detect(self, lower_text: str) -> str:
-        candidates = self._always
-        # most texts hold none of the literals: a pass that stops at the first is cheaper than ``found``
-        if self._literals.any_in(lower_text):
-            found = self._literals.found(lower_text)
-            satisfied = list(self._unconstrained)
-            for literal in found:
-                for j, bits in enumerate(self._by_literal[literal]):
-                    satisfied[j] |= bits
-            candidates |= reduce(and_, satisfied)
+        satisfied, by_literal = self._unconstrained, self._by_literal
+        for literal in self._literals.occurrences(lower_text):
+            satisfied |= by_literal[literal]
+        candidates = satisfied & self._one_position
+        for shift in self._shifts:
+            candidates &= satisfied >> shift
+        candidates |= self._always
         balance = 0
         while candidates:
             lowest = candidates & -candidates
