@@ -127,7 +127,6 @@ class LexiconSentiment:
         # Words without a polarity of their own that ``signals``' pass over the words acts on.
         self._movers = self.contrast | {self.excess_word}
         self._phrase_literals = Literals(self.phrases)
-        self._irony_literals = Literals(self.irony_markers)
 
     def moves_score(self, form: str, polarity: float | None) -> bool:
         """Whether ``signals``' pass over the words can do anything with this word."""
@@ -222,15 +221,14 @@ class LexiconSentiment:
             if trace is not None:
                 trace.append(Contribution(f"{feature}:{form}", value))
         phrases = 0.0
-        if self._phrase_literals.any_in(lower_text):  # most posts hold no phrase: one automaton pass
-            for first in self._first_words.intersection(forms):
-                for phrase, p in self._phrases_by_first[first]:
-                    if phrase in lower_text:
-                        phrases += p
-                        if trace is not None:
-                            trace.append(Contribution(f"phrase:{phrase}", p))
+        for first in self._first_words.intersection(forms):
+            for phrase, p in self._phrases_by_first[first]:
+                if phrase in lower_text:
+                    phrases += p
+                    if trace is not None:
+                        trace.append(Contribution(f"phrase:{phrase}", p))
         total += phrases
-        irony = total > 0 and self._irony_literals.any_in(lower_text)
+        irony = total > 0 and any(marker in lower_text for marker in self.irony_markers)
         if irony:
             if trace is not None:
                 trace.append(Contribution("irony marker", -2 * total))
