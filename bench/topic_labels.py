@@ -33,6 +33,8 @@ SAMPLES = {
     "econews_topics_independent.csv": ("econews_tone_dev.csv", "text", "independent"),
     "econews_topics_train_a.csv": ("econews_tone_dev.csv", "text", "training"),
     "econews_topics_train_b.csv": ("econews_tone_dev.csv", "text", "training"),
+    "econews_topics_train_c.csv": ("econews_tone_dev.csv", "text", "training"),
+    "econews_topics_train_d.csv": ("econews_tone_dev.csv", "text", "training"),
 }
 # The labels the fitted topic head (``nlp.fit_topics``) learns from, with the second reading of the
 # measuring sample as examples of their own; the independent sample is the head's measure and never here.
@@ -42,6 +44,8 @@ HEAD_TRAINING = (
     "econews_topics_sample_second.csv",
     "econews_topics_train_a.csv",
     "econews_topics_train_b.csv",
+    "econews_topics_train_c.csv",
+    "econews_topics_train_d.csv",
 )
 HEAD_MEASURE = "econews_topics_independent.csv"
 

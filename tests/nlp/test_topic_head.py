@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from nlp.embeddings import TopicHead, TopicHeadError, load_topic_head
-from nlp.fit_topics import cross_validated, fit_head, with_fallback
+from nlp.fit_topics import PRECISION_GIVE, choose, cross_validated, fit_head, with_fallback
 
 ROOT = Path(__file__).resolve().parents[2]
 TOPICS = ("wonen", "afval")
@@ -59,6 +59,28 @@ def test_with_fallback_fills_only_dutch_texts_without_a_lexicon_topic() -> None:
     dutch = [True, True, True, True, False]
     assert with_fallback(lexicon, dutch, p, TOPICS, 0.5) == [["afval"], ["wonen"], ["afval"], [], []]
     assert with_fallback(lexicon, dutch, p, TOPICS, 0.7)[2] == []
+
+
+def _point(threshold: float, no_topic: float, precision: float, f1: float) -> dict[str, float]:
+    return {
+        "prior_sd": 3.0,
+        "threshold": threshold,
+        "no_topic_with_gold": no_topic,
+        "micro_precision": precision,
+        "micro_f1": f1,
+    }
+
+
+def test_choose_takes_the_most_coverage_whose_precision_is_kept() -> None:
+    grid = [
+        _point(0.3, 0.08, 0.80 - PRECISION_GIVE - 0.01, 0.76),  # most coverage, best F1, too imprecise
+        _point(0.4, 0.12, 0.80 - PRECISION_GIVE + 0.001, 0.74),
+        _point(0.45, 0.12, 0.80, 0.75),  # as much coverage, better F1
+        _point(0.6, 0.20, 0.83, 0.73),
+    ]
+    assert choose(grid, 0.80)["threshold"] == 0.45
+    # nothing within reach of the lexicon's precision: the most precise point
+    assert choose(grid, 0.90)["threshold"] == 0.6
 
 
 def test_a_head_file_keeps_weights_threshold_and_provenance(tmp_path: Path) -> None:

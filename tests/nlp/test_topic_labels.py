@@ -56,8 +56,8 @@ def test_the_head_is_trained_on_labels_apart_from_its_measure() -> None:
     for name in HEAD_TRAINING:
         assert name in SAMPLES or name in SECOND_READINGS_OF, name
         assert not measure & read_labels(LABELS / name).keys(), name
-    new = [read_labels(LABELS / f"econews_topics_train_{k}.csv") for k in "ab"]
-    assert [len(labels) for labels in new] == [300, 300]
+    new = [read_labels(LABELS / f"econews_topics_train_{k}.csv") for k in "abcd"]
+    assert [len(labels) for labels in new] == [300] * 4
     assert sum(1 for labels in new for topics in labels.values() if topics) > 300  # most have a topic
 
 
