@@ -273,6 +273,6 @@ def nightly(
     report = Path(report_path) if report_path else warehouse.parent / "report.html"
     as_of = as_of or datetime.now(UTC).date()
     work = prefect_work(runner, workers, dask_address)
-    # workers of the processes and Dask runners talk to this flow's Prefect server
+    # a local Dask cluster's workers run Prefect tasks: they talk to this flow's Prefect server
     with one_prefect_api():
         return asdict(run_stages(settings, work, sources_for(settings, mode), mode, report, as_of))
