@@ -209,7 +209,7 @@ def worker_prefect(args: argparse.Namespace) -> dict[str, Any]:
 
     from flows.config import load_settings
     from flows.nightly import prefect_work
-    from flows.runners import make_runner, one_prefect_api
+    from flows.runners import one_prefect_api
     from flows.stages import run_stages
 
     import_s = time.perf_counter() - started
@@ -230,7 +230,7 @@ def worker_prefect(args: argparse.Namespace) -> dict[str, Any]:
         rec = Recorder(tree=tree)
         settings = load_settings(Path(config_path))
         report = settings.warehouse.path.parent / "report.html"
-        work = prefect_work(make_runner(args.runner, args.workers), args.runner, args.workers)
+        work = prefect_work(args.runner, args.workers)
         sources = lambda _pseudonymiser, _notes: corpus_sources(Path(config_path).parent)  # noqa: E731
         run_stages(settings, work, sources, "live", report, as_of, rec.stage)
         return rec.stages

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
@@ -30,7 +30,14 @@ from flows.config import CollectOptions, Settings, load_settings
 from flows.logs import quiet_expected_failures
 from flows.progress import stage_progress
 from flows.runners import make_runner, one_prefect_api
-from flows.stages import StageWork, compute_group, run_stages, warm_worker, worker_evidence
+from flows.stages import (
+    StageWork,
+    compute_group,
+    direct_work,
+    run_stages,
+    warm_worker,
+    worker_evidence,
+)
 from flows.wiring import live_sources
 from flows.workers import default_workers, tasks_for
 from nlp.version import BackendOptions, nlp_version
@@ -181,8 +188,26 @@ purge_task = task(name="purge", cache_policy=NO_CACHE)(stages.purge)
 publish_task = task(name="publish", cache_policy=NO_CACHE)(stages.publish_copies)
 
 
-def prefect_work(task_runner: TaskRunner, runner: str, workers: int | None) -> StageWork:
-    """Each stage's work as Prefect tasks; the NLP on ``task_runner``."""
+def prefect_work(runner: str, workers: int | None, dask_address: str | None = None) -> StageWork:
+    """Each stage's work as Prefect tasks, but for the NLP on the "processes" runner.
+
+    There the NLP goes to the plain process pool of ``direct_work``, not to Prefect's
+    ``ProcessPoolTaskRunner``: a Prefect task run costs its worker process ~0.25 s of CPU (it rebuilds
+    Prefect's settings and contexts and opens API clients for every task run, and first imports
+    Prefect and its installed collections), which at 100,000 posts lengthened the run's longest path,
+    the worker's NLP, by ~5 s. Threads and Dask still run ``enrich_batches`` as tasks on the Prefect
+    task runner.
+    """
+    stage_tasks: dict[str, Any] = {
+        "collect": collect_all,
+        "estimate": estimate_task,
+        "report": report_task,
+        "purge": purge_task,
+        "publish": publish_task,
+    }
+    if runner == "processes":
+        return replace(direct_work(runner, workers or default_workers(runner)), **stage_tasks)
+    task_runner = make_runner(runner, workers, dask_address)
 
     def enrichment(settings: Settings) -> EnrichmentRun:
         options, evidence = settings.nlp.backend_options(), settings.estimation.evidence
@@ -193,11 +218,6 @@ def prefect_work(task_runner: TaskRunner, runner: str, workers: int | None) -> S
     return StageWork(
         runner=lambda: task_runner,
         enrichment=enrichment,
-        collect=collect_all,
-        estimate=estimate_task,
-        report=report_task,
-        purge=purge_task,
-        publish=publish_task,
         start_worker=lambda settings: task_runner.submit(
             start_worker,
             {
@@ -208,6 +228,7 @@ def prefect_work(task_runner: TaskRunner, runner: str, workers: int | None) -> S
         ),
         warm=0 if runner == "threads" else workers or default_workers(runner),
         overlap=runner != "threads",
+        **stage_tasks,
     )
 
 
@@ -251,7 +272,7 @@ def nightly(
     warehouse = settings.warehouse.path
     report = Path(report_path) if report_path else warehouse.parent / "report.html"
     as_of = as_of or datetime.now(UTC).date()
-    work = prefect_work(make_runner(runner, workers, dask_address), runner, workers)
-    # workers of the processes and Dask runners talk to this flow's Prefect server
+    work = prefect_work(runner, workers, dask_address)
+    # a local Dask cluster's workers run Prefect tasks: they talk to this flow's Prefect server
     with one_prefect_api():
         return asdict(run_stages(settings, work, sources_for(settings, mode), mode, report, as_of))

@@ -170,8 +170,8 @@ class StageWork:
 
 def direct_work(runner: str = "threads", workers: int = 1) -> StageWork:
     """Plain calls. "threads": the NLP in this process, a batch group at a time while the
-    enrichment is written; "processes": in a pool of spawned processes (as Prefect's), started
-    while collecting and fed each stored chunk at once."""
+    enrichment is written; "processes": in a pool of spawned processes, started while collecting
+    and fed each stored chunk at once (the nightly flow's "processes" runner uses this pool too)."""
     if runner == "threads":
 
         def on_this_process(settings: Settings) -> EnrichmentRun:
