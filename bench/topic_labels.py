@@ -103,7 +103,6 @@ def _sample(folder: Path, labels_file: str, data_file: str, text_col: str, role:
     )
 
 
-
 @dataclass(frozen=True, slots=True)
 class Agreement:
     """How far two annotators' topic labels of the same rows agree: the ceiling a classifier measured

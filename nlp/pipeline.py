@@ -9,6 +9,7 @@ import marshal
 import os
 import re
 import sys
+import time
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from itertools import chain, islice
@@ -297,6 +298,7 @@ class Enricher:
             partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")  # another process may write too
             partial.write_bytes(marshal.dumps(exceptions))
             partial.replace(path)
+            forget_old_tables(path)
         except OSError:
             pass
         return exceptions
@@ -463,6 +465,26 @@ def cache_dir() -> Path:
     if folder := os.environ.get("BETROKKEN_CACHE_DIR"):
         return Path(folder)
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "betrokken"
+
+
+TABLE_KEPT_DAYS = 30
+
+
+def forget_old_tables(kept: Path, days: int = TABLE_KEPT_DAYS) -> list[Path]:
+    """Delete the tables of other fingerprints beside ``kept`` that were built more than ``days`` ago
+    (each upgrade would otherwise leave 2 MB behind); returns what was deleted. A version still in
+    use elsewhere (another installation sharing the folder) then builds its table once more."""
+    stem = kept.name.rsplit("-", 1)[0]
+    cutoff = time.time() - days * 86_400
+    gone = []
+    for table in kept.parent.glob(f"{stem}-*{kept.suffix}"):
+        try:
+            if table != kept and table.stat().st_mtime < cutoff:
+                table.unlink()
+                gone.append(table)
+        except OSError:
+            continue  # another process deleted it first
+    return gone
 
 
 def _word_table_key() -> str:

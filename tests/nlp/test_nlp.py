@@ -349,12 +349,27 @@ def test_a_vocabulary_word_is_what_word_makes_of_it_and_the_table_is_kept(tmp_pa
     ``_plain_word``, the rest from a table that ``_word`` made once and the cache folder keeps.
     Each must be what ``_word`` makes of it; a second enricher must read the table."""
     import marshal
+    import os
+    import time
 
     from nlp.pipeline import Enricher, _arguments
 
-    monkeypatch.setenv("BETROKKEN_CACHE_DIR", str(tmp_path / "cache"))
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("BETROKKEN_CACHE_DIR", str(cache))
+    cache.mkdir()
+    # tables of earlier versions: an old one is deleted when the new one is built, a recent one kept
+    old, recent, other_file = (
+        cache / name
+        for name in ("vocabulary-words-0ld.marshal", "vocabulary-words-recent.marshal", "notes.txt")
+    )
+    for path in (old, recent, other_file):
+        path.write_bytes(b"")
+    long_ago = time.time() - 40 * 86_400
+    os.utime(old, (long_ago, long_ago))
+    os.utime(other_file, (long_ago, long_ago))
     enricher = Enricher()
-    (table,) = (tmp_path / "cache").glob("vocabulary-words-*.marshal")
+    (table,) = set(cache.glob("vocabulary-words-*.marshal")) - {recent}
+    assert not old.exists() and recent.exists() and other_file.exists()
     exceptions = enricher._exceptions_of_vocabulary
     assert {"mooi", "te", "maar", "wethouders", "ziekenhuizen"} <= exceptions.keys()
     assert {"de", "tafel", "niet"}.isdisjoint(exceptions)
