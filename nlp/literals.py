@@ -23,9 +23,7 @@ class Literals:
 
     def found(self, text: str) -> set[str]:
         """The literals that occur in ``text`` as substrings (case-sensitive)."""
-        if self._automaton is None:
-            return set()
-        return {literal for _, literal in self._automaton.iter(text)}
+        return set(self.occurrences(text))
 
     def occurrences(self, text: str) -> Iterator[str]:
         """Each occurrence of a literal in ``text``, in the order they end (a literal may repeat)."""
