@@ -19,7 +19,7 @@ class LabelledSample:
 
     name: str
     role: str  # "measure": never looked at to change anything; "development": the words may be revised on it;
-    # "independent": labelled by a second annotator who saw neither the words nor any prediction;
+    # "independent": labelled by another annotator who saw neither the words nor any prediction;
     # "training": labelled by further annotators like "independent", for fitting the topic head
     rows: list[int]
     texts: list[str]
@@ -35,9 +35,11 @@ SAMPLES = {
     "econews_topics_train_b.csv": ("econews_tone_dev.csv", "text", "training"),
     "econews_topics_train_c.csv": ("econews_tone_dev.csv", "text", "training"),
     "econews_topics_train_d.csv": ("econews_tone_dev.csv", "text", "training"),
+    "econews_topics_train_e.csv": ("econews_tone_dev.csv", "text", "training"),
+    "econews_topics_independent_b.csv": ("econews_tone_dev.csv", "text", "independent"),
 }
 # The labels the fitted topic head (``nlp.fit_topics``) learns from, with the second reading of the
-# measuring sample as examples of their own; the independent sample is the head's measure and never here.
+# measuring sample as examples of their own; the independent samples are the head's measures and never here.
 HEAD_TRAINING = (
     "econews_topics_dev.csv",
     "econews_topics_sample.csv",
@@ -46,8 +48,11 @@ HEAD_TRAINING = (
     "econews_topics_train_b.csv",
     "econews_topics_train_c.csv",
     "econews_topics_train_d.csv",
+    "econews_topics_train_e.csv",
 )
-HEAD_MEASURE = "econews_topics_independent.csv"
+# The second independent sample was labelled after the first had been measured once (session of
+# 2026-12-07), so that a change of the head could be measured on labels nobody had looked at.
+HEAD_MEASURES = ("econews_topics_independent.csv", "econews_topics_independent_b.csv")
 
 
 # labels file -> the file with a second annotator's reading of the same rows

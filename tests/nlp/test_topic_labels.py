@@ -49,16 +49,17 @@ def test_agreement_refuses_readings_of_different_rows() -> None:
 def test_the_head_is_trained_on_labels_apart_from_its_measure() -> None:
     """The topic head's training files exist, are known samples or second readings, and share no row
     with the sample it is measured on."""
-    from bench.topic_labels import HEAD_MEASURE, HEAD_TRAINING, SECOND_READINGS_OF
+    from bench.topic_labels import HEAD_MEASURES, HEAD_TRAINING, SECOND_READINGS_OF
 
-    measure = read_labels(LABELS / HEAD_MEASURE).keys()
-    assert HEAD_MEASURE not in HEAD_TRAINING
+    measure = {row for name in HEAD_MEASURES for row in read_labels(LABELS / name)}
+    assert len(measure) == 400 and not set(HEAD_MEASURES) & set(HEAD_TRAINING)
+    assert all(SAMPLES[name][2] == "independent" for name in HEAD_MEASURES)
     for name in HEAD_TRAINING:
         assert name in SAMPLES or name in SECOND_READINGS_OF, name
         assert not measure & read_labels(LABELS / name).keys(), name
-    new = [read_labels(LABELS / f"econews_topics_train_{k}.csv") for k in "abcd"]
-    assert [len(labels) for labels in new] == [300] * 4
-    assert sum(1 for labels in new for topics in labels.values() if topics) > 300  # most have a topic
+    new = [read_labels(LABELS / f"econews_topics_train_{k}.csv") for k in "abcde"]
+    assert [len(labels) for labels in new] == [300] * 5
+    assert sum(1 for labels in new for topics in labels.values() if topics) > 5 * 150  # most have a topic
 
 
 def test_head_training_joins_labels_to_text_and_names_a_missing_set(tmp_path) -> None:
