@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import subprocess
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,21 @@ def data_fingerprint() -> str:
             digest.update(path.name.encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()[:8]
+
+
+def checkout_commit() -> str:
+    """The commit a fit ran on, for its provenance: "-dirty" when the code had uncommitted changes,
+    "unknown" outside a git checkout."""
+    try:
+        return subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--abbrev=7"],
+            cwd=DATA_DIR,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
 
 
 def save_parameters(

