@@ -221,7 +221,9 @@ class LexiconSentiment:
             if trace is not None:
                 trace.append(Contribution(f"{feature}:{form}", value))
         phrases = 0.0
-        for first in self._first_words.intersection(forms):
+        # in the order of the text, not of a set: the explanation and the float sum are then the same in
+        # every process, whatever PYTHONHASHSEED
+        for first in dict.fromkeys(filter(self._first_words.__contains__, forms)):
             for phrase, p in self._phrases_by_first[first]:
                 if phrase in lower_text:
                     phrases += p

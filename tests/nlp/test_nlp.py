@@ -307,6 +307,35 @@ def test_a_post_without_opinion_words_keeps_its_phrases_and_its_contrast(enriche
     assert signals.contrast == 1 and signals.total == 0
 
 
+def test_phrases_are_explained_in_the_order_of_the_text_in_every_process() -> None:
+    """The phrases of a text are found in the order their first words come in it, not in a set's
+    order, which follows Python's salted string hash: the explanation (and the float sum of the
+    phrases) is the same in every process."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "from nlp.pipeline import get_enricher; "
+        "text = 'Geen probleem, zonde van het geld en dat slaat nergens op, kan beter.'; "
+        "print([p.feature for p in get_enricher().explain_sentiment(text)[1]])"
+    )
+    outputs = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout.strip()
+        for seed in ("1", "2", "3")
+    }
+    (found,) = outputs
+    phrases = [f for f in eval(found) if f.startswith("phrase:")]
+    expected = ["geen probleem", "zonde van", "zonde van het geld", "slaat nergens op", "kan beter"]
+    assert phrases == [f"phrase:{phrase}" for phrase in expected]
+
+
 def test_a_post_is_only_spared_the_sentiment_pass_when_the_pass_would_find_nothing(enricher) -> None:
     """``enrich`` skips the lexicon's scoring for Dutch posts without an opinion word, "te", contrast
     or phrase; every phrase of the lexicon among plain words, and "te" or a contrast word before
