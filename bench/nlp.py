@@ -312,9 +312,10 @@ def _topic_figures(
     texts: list[str],
     gold: list[set[str]],
     topics: list[str],
-) -> None:
+) -> list[list[str]]:
     """No topic (all texts, and those with a gold topic), best topic right, micro precision and recall,
-    and the CPU time per text (``time.process_time``: steadier than wall time on a shared machine)."""
+    and the CPU time per text (``time.process_time``: steadier than wall time on a shared machine);
+    the predictions are returned."""
     from nlp.evaluate import score_topics
 
     started = time.process_time()
@@ -331,6 +332,41 @@ def _topic_figures(
         f"{extra['top_topic_accuracy']:.3f}; micro precision {extra['micro_precision']:.3f}, "
         f"recall {extra['micro_recall']:.3f}; {ms:.2f} ms CPU a text"
     )
+    return ranked
+
+
+def _pooled_with_intervals(
+    gold: list[set[str]], ranked: dict[str, list[list[str]]], topics: list[str], draws: int = 2000
+) -> None:
+    """Each engine's figures on the independent samples pooled, with 95% bootstrap intervals (texts
+    drawn with replacement, seed 0), and its micro precision minus the lexicon's on the same draws."""
+    import numpy as np
+
+    from nlp.fit_topics import figures
+
+    rng = np.random.default_rng(0)
+    samples = [rng.integers(0, len(gold), len(gold)) for _ in range(draws)]
+    drawn = {
+        name: [figures([gold[i] for i in s], [r[i] for i in s], topics) for s in samples]
+        for name, r in ranked.items()
+    }
+
+    def interval(values: list[float]) -> str:
+        low, high = np.percentile(values, [2.5, 97.5])
+        return f"({low:.3f} to {high:.3f})"
+
+    lexicon = figures(gold, ranked["lexicon"], topics)
+    for name, r in ranked.items():
+        f, d = figures(gold, r, topics), drawn[name]
+        gap = [a["micro_precision"] - b["micro_precision"] for a, b in zip(d, drawn["lexicon"], strict=True)]
+        difference = f["micro_precision"] - lexicon["micro_precision"]
+        against = "" if name == "lexicon" else f", minus the lexicon's {difference:+.3f} {interval(gap)}"
+        print(
+            f"  {name:<28} no topic (texts with a gold topic) {f['no_topic_with_gold']:.3f} "
+            f"{interval([x['no_topic_with_gold'] for x in d])}; best topic right {f['best_topic_right']:.3f} "
+            f"{interval([x['best_topic_right'] for x in d])}; micro precision {f['micro_precision']:.3f}"
+            f"{against}"
+        )
 
 
 def topic_sample_figures(enricher: Any, folder: Path) -> None:
@@ -338,6 +374,7 @@ def topic_sample_figures(enricher: Any, folder: Path) -> None:
     lexicon and, when the extra is installed, with the fitted head of the embedding fallback (and the
     head alone) on every set it was not fitted on: the independent sample, SIB-200's test rows."""
     from bench.topic_labels import (
+        HEAD_MEASURES,
         HEAD_TRAINING,
         LABELS,
         SECOND_READINGS,
@@ -375,6 +412,8 @@ def topic_sample_figures(enricher: Any, folder: Path) -> None:
             f"against the first: micro precision {a.second_micro_precision:.3f}, recall "
             f"{a.second_micro_recall:.3f}"
         )
+    pooled_gold: list[set[str]] = []
+    pooled: dict[str, list[list[str]]] = {name: [] for name, _ in engines}
     for sample in samples:
         fitted = f"{sample.name}.csv" in HEAD_TRAINING
         note = "; the head was fitted on it, its cross-validated figures are in nlp/data/topic_head.json"
@@ -382,14 +421,22 @@ def topic_sample_figures(enricher: Any, folder: Path) -> None:
             f"\n{sample.name} ({len(sample.texts)} real texts labelled by us, {sample.role} sample"
             f"{note if fitted else ''}):"
         )
+        gold = [set(g) for g in sample.gold]
         for name, predict in engines[:1] if fitted else engines:
-            _topic_figures(name, predict, sample.texts, [set(g) for g in sample.gold], topics)
+            ranked = _topic_figures(name, predict, sample.texts, gold, topics)
+            if f"{sample.name}.csv" in HEAD_MEASURES:
+                pooled[name] += ranked
+        if f"{sample.name}.csv" in HEAD_MEASURES:
+            pooled_gold += gold
         if second := SECOND_READINGS.get(f"{sample.name}.csv"):
             other = read_labels(LABELS / second)
             print(f"  against the second reading ({second}):")
             _topic_figures(
                 "lexicon", engines[0][1], sample.texts, [set(other[r]) for r in sample.rows], topics
             )
+    if pooled_gold:
+        print(f"\nthe independent samples pooled ({len(pooled_gold)} texts), 95% bootstrap intervals:")
+        _pooled_with_intervals(pooled_gold, pooled, topics)
     rows = read_csv_columns(DEV_CSV, ["text", "topic"])
     dev_gold = topic_gold(rows, "topic", topics, DEV_CSV)
     print(

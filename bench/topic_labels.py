@@ -37,6 +37,8 @@ SAMPLES = {
     "econews_topics_train_d.csv": ("econews_tone_dev.csv", "text", "training"),
     "econews_topics_train_e.csv": ("econews_tone_dev.csv", "text", "training"),
     "econews_topics_independent_b.csv": ("econews_tone_dev.csv", "text", "independent"),
+    "econews_topics_independent_c.csv": ("econews_tone_dev.csv", "text", "independent"),
+    "econews_topics_independent_d.csv": ("econews_tone_dev.csv", "text", "independent"),
 }
 # The labels the fitted topic head (``nlp.fit_topics``) learns from, with the second reading of the
 # measuring sample as examples of their own; the independent samples are the head's measures and never here.
@@ -50,9 +52,10 @@ HEAD_TRAINING = (
     "econews_topics_train_d.csv",
     "econews_topics_train_e.csv",
 )
-# The second independent sample was labelled after the first had been measured once (session of
-# 2026-12-07), so that a change of the head could be measured on labels nobody had looked at.
-HEAD_MEASURES = ("econews_topics_independent.csv", "econews_topics_independent_b.csv")
+# The first was measured against every head since there is one; _b, _c and _d were labelled later on
+# 2026-12-07, _b before the head of f53bc03 was measured and _c, _d (the set's last 516 rows) after, so
+# that its figures stand on labels no choice was made on.
+HEAD_MEASURES = tuple(f"econews_topics_independent{part}.csv" for part in ("", "_b", "_c", "_d"))
 
 
 # labels file -> the file with a second annotator's reading of the same rows

@@ -52,7 +52,7 @@ def test_the_head_is_trained_on_labels_apart_from_its_measure() -> None:
     from bench.topic_labels import HEAD_MEASURES, HEAD_TRAINING, SECOND_READINGS_OF
 
     measure = {row for name in HEAD_MEASURES for row in read_labels(LABELS / name)}
-    assert len(measure) == 400 and not set(HEAD_MEASURES) & set(HEAD_TRAINING)
+    assert len(measure) == 916 and not set(HEAD_MEASURES) & set(HEAD_TRAINING)
     assert all(SAMPLES[name][2] == "independent" for name in HEAD_MEASURES)
     for name in HEAD_TRAINING:
         assert name in SAMPLES or name in SECOND_READINGS_OF, name
@@ -76,3 +76,22 @@ def test_head_training_joins_labels_to_text_and_names_a_missing_set(tmp_path) ->
     for sample in samples:
         assert sample.texts == [f"kop nummer {n}" for n in sample.rows]
         assert sample.gold == [read_labels(LABELS / f"{sample.name}.csv")[n] for n in sample.rows]
+
+
+def test_pooled_figures_come_with_bootstrap_intervals(capsys) -> None:
+    """bench/nlp.py's pooled line: each engine's figures with 95% intervals, and its precision minus
+    the lexicon's on the same draws (none for the lexicon itself)."""
+    from bench.nlp import _pooled_with_intervals
+
+    gold = [{"wonen"}, {"afval"}, set(), {"wonen"}] * 10
+    lexicon = [["wonen"], [], ["afval"], []] * 10  # precision 1/2
+    perfect = [sorted(g) for g in gold]
+    _pooled_with_intervals(gold, {"lexicon": lexicon, "perfect": perfect}, ["afval", "wonen"], draws=200)
+    lexicon_line, perfect_line = capsys.readouterr().out.splitlines()
+    assert "no topic (texts with a gold topic) 0.667" in lexicon_line and "minus" not in lexicon_line
+    assert "best topic right 1.000 (1.000 to 1.000)" in perfect_line
+    assert "micro precision 1.000, minus the lexicon's +0.500" in perfect_line
+    low, high = (
+        float(x) for x in lexicon_line.split("best topic right 0.333 (")[1].split(")")[0].split(" to ")
+    )
+    assert low < 0.333 < high
