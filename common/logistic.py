@@ -72,10 +72,11 @@ def fit_map_binary(
     booleans), all in one L-BFGS run, with ``coef[i, j] ~ Normal(0, prior_sd[i])``.
 
     Each column's model is ``fit_map_multinomial``'s with two classes and ``prior_sd / sqrt(2)``, whose
-    log-odds are the difference of two such coefficients; one run over all columns costs half as
-    much CPU as a run per column.
+    log-odds are the difference of two such coefficients; one run over all columns costs a fraction
+    of the CPU of a run per column.
     """
     from scipy.optimize import minimize
+    from scipy.special import expit
 
     y = np.asarray(labels, dtype=float)
     k = y.shape[1]
@@ -87,7 +88,7 @@ def fit_map_binary(
         loss = float((np.logaddexp(0.0, logits) - y * logits).sum()) + 0.5 * float(
             (coef**2 * precision).sum()
         )
-        grad = design.T @ (1.0 / (1.0 + np.exp(-logits)) - y) + coef * precision
+        grad = design.T @ (expit(logits) - y) + coef * precision
         return loss, grad.ravel()
 
     start = np.zeros(design.shape[1] * k)

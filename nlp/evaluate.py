@@ -304,7 +304,7 @@ def evaluate_topics(
     ``label_map`` over the topics it maps onto.
 
     ``backend`` (e.g. a ZeroShotTopics) replaces the taxonomy matcher; its throughput is then measured.
-    An enricher with the embedding fallback (``BackendOptions.topic_embeddings``) is measured whole.
+    An enricher with the embedding topic head (``BackendOptions.topic_embeddings``) is measured whole.
     """
     rows = _labelled_rows(path, text_col, label_col)
     known = enricher.topics.ids

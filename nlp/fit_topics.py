@@ -1,4 +1,4 @@
-"""Fit the topic head of the embedding fallback (``nlp.embeddings.TopicHead``) on hand labels.
+"""Fit the embedding topic head (``nlp.embeddings.TopicHead``) on hand labels.
 
     python -m nlp.fit_topics --real ../shared/nlp_dev [--dev tests/data/nlp_dev.csv] [--measure-only]
 
@@ -24,6 +24,7 @@ import datetime
 import itertools
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -173,7 +174,15 @@ def run(real: Path, dev_path: Path, out: Path | None) -> dict[str, Any]:
     def rule(threshold: float, second_opinion: float, veto: float) -> TopicHead:
         """A head with these values and no weights: ``reranked`` reads only its rule."""
         none = np.zeros(len(topics))
-        return TopicHead(tuple(topics), none, none[None, :], threshold, {}, second_opinion, veto, learnt)
+        return TopicHead(
+            tuple(topics),
+            none,
+            none[None, :],
+            threshold,
+            second_opinion=second_opinion,
+            veto=veto,
+            learnt=learnt,
+        )
 
     grid: list[dict[str, float]] = []
     p_of: dict[float, np.ndarray] = {}
@@ -229,9 +238,7 @@ def run(real: Path, dev_path: Path, out: Path | None) -> dict[str, Any]:
         "cross_validated": cv,
         "grid": [_point_line(point) for point in grid],
     }
-    head = TopicHead(
-        head.topics, head.bias, head.weights, values[0], provenance, values[1], values[2], learnt
-    )
+    head = replace(head, threshold=values[0], second_opinion=values[1], veto=values[2], provenance=provenance)
     if out is not None:
         head.save(out)
     return provenance

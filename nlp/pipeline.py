@@ -180,6 +180,9 @@ class Enricher:
 
     def __init__(self, options: BackendOptions | None = None) -> None:
         self.options = options or BackendOptions()
+        if self.options.zero_shot_model and self.options.topic_embeddings:
+            # the head reranks the taxonomy's topics; it was never fitted or measured on zero-shot ones
+            raise ValueError("one topic backend at a time: zero-shot or the embedding topic head, not both")
         self.nlp = build_nlp()
         self.topics = TopicMatcher()
         self.sentiment = LexiconSentiment()

