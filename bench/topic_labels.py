@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 LABELS = Path(__file__).resolve().parent / "labels"
+# Posts written for the project by writers outside it (the profile development voices; copies in the
+# repository): the only texts here about municipal policy in residents' words that nobody here wrote.
+POSTS = Path(__file__).resolve().parent.parent / "tests" / "data" / "profile_dev"
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,13 +23,14 @@ class LabelledSample:
     name: str
     role: str  # "measure": never looked at to change anything; "development": the words may be revised on it;
     # "independent": labelled by another annotator who saw neither the words nor any prediction;
-    # "training": labelled by further annotators like "independent", for fitting the topic head
+    # "training": labelled by further annotators like "independent", for fitting the topic head;
+    # "independent posts": like "independent", of posts rather than headlines
     rows: list[int]
     texts: list[str]
     gold: list[list[str]]
 
 
-# labels file -> (the real set's file, its text column, role)
+# labels file -> (the text's file in the real sets' folder, or a path of its own; its text column; role)
 SAMPLES = {
     "econews_topics_sample.csv": ("econews_tone_dev.csv", "text", "measure"),
     "econews_topics_dev.csv": ("econews_tone_dev.csv", "text", "development"),
@@ -39,6 +43,8 @@ SAMPLES = {
     "econews_topics_independent_b.csv": ("econews_tone_dev.csv", "text", "independent"),
     "econews_topics_independent_c.csv": ("econews_tone_dev.csv", "text", "independent"),
     "econews_topics_independent_d.csv": ("econews_tone_dev.csv", "text", "independent"),
+    "profile_dev_topics_a.csv": (str(POSTS / "writer_a.csv"), "text", "independent posts"),
+    "profile_dev_topics_b.csv": (str(POSTS / "writer_b.csv"), "text", "independent posts"),
 }
 # The labels the fitted topic head (``nlp.fit_topics``) learns from, with the second reading of the
 # measuring sample as examples of their own; the independent samples are the head's measures and never here.
@@ -56,6 +62,7 @@ HEAD_TRAINING = (
 # 2026-12-07, _b before the head of f53bc03 was measured and _c, _d (the set's last 516 rows) after, so
 # that its figures stand on labels no choice was made on.
 HEAD_MEASURES = tuple(f"econews_topics_independent{part}.csv" for part in ("", "_b", "_c", "_d"))
+POST_MEASURES = ("profile_dev_topics_a.csv", "profile_dev_topics_b.csv")
 
 
 # labels file -> the file with a second annotator's reading of the same rows
@@ -74,7 +81,7 @@ def read_labels(path: Path) -> dict[int, list[str]]:
 
 
 def load_samples(folder: Path) -> list[LabelledSample]:
-    """Every labelled sample whose real set is in ``folder``."""
+    """Every labelled sample whose texts are there: the real sets' in ``folder``, the posts always."""
     return [
         _sample(folder, labels_file, data_file, text_col, role)
         for labels_file, (data_file, text_col, role) in SAMPLES.items()
@@ -99,7 +106,7 @@ def _sample(folder: Path, labels_file: str, data_file: str, text_col: str, role:
     """A labels file joined to its real set's text by row number."""
     from nlp.evaluate import read_csv_columns
 
-    rows = read_csv_columns(folder / data_file, [text_col])
+    rows = read_csv_columns(folder / data_file, [text_col])  # an absolute data_file stays as it is
     gold = read_labels(LABELS / labels_file)
     numbers = sorted(gold)
     return LabelledSample(

@@ -10,12 +10,13 @@ from nlp.topics import TopicMatcher
 
 def test_every_label_is_a_taxonomy_topic_and_the_samples_do_not_overlap() -> None:
     ids = set(TopicMatcher().ids)
-    seen: set[int] = set()
-    for name in SAMPLES:
+    seen: dict[str, set[int]] = {}  # per file of texts
+    for name, (data_file, _, _) in SAMPLES.items():
         labels = read_labels(LABELS / name)
         assert labels, name
-        assert not seen & labels.keys(), f"{name} shares rows with another sample"
-        seen |= labels.keys()
+        rows = seen.setdefault(data_file, set())
+        assert not rows & labels.keys(), f"{name} shares rows with another sample"
+        rows |= labels.keys()
         assert {t for topics in labels.values() for t in topics} <= ids, name
 
 
@@ -95,3 +96,20 @@ def test_pooled_figures_come_with_bootstrap_intervals(capsys) -> None:
         float(x) for x in lexicon_line.split("best topic right 0.333 (")[1].split(")")[0].split(" to ")
     )
     assert low < 0.333 < high
+
+
+def test_the_posts_are_labelled_whole_and_read_from_the_repository(tmp_path) -> None:
+    """Every post of both writers has a label row, and the posts' texts come from the repository's
+    copies, whatever the real sets' folder holds."""
+    import csv
+
+    from bench.topic_labels import POST_MEASURES, POSTS, load_samples
+
+    samples = {s.name: s for s in load_samples(tmp_path)}  # an empty folder: only the posts
+    assert set(samples) == {name.removesuffix(".csv") for name in POST_MEASURES}
+    for name, writer in zip(POST_MEASURES, "ab", strict=True):
+        with (POSTS / f"writer_{writer}.csv").open(encoding="utf-8", newline="") as handle:
+            texts = [row["text"] for row in csv.DictReader(handle)]
+        sample = samples[name.removesuffix(".csv")]
+        assert sample.rows == list(range(1, len(texts) + 1)) and sample.texts == texts
+        assert sample.role == "independent posts"
