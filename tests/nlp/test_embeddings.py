@@ -178,3 +178,11 @@ def test_check_says_the_embedding_backend_needs_its_extra(minimal_config: Path, 
     assert result.exit_code == 2
     assert 'topic_backend = "embeddings" needs the embeddings extra' in result.output
     assert "pip install 'betrokken[embeddings]'" in result.output and "Traceback" not in result.output
+
+
+def test_zero_shot_and_the_embedding_head_are_not_both_taken() -> None:
+    """The head reranks the taxonomy's topics; it was never fitted on zero-shot ones."""
+    from nlp.pipeline import Enricher
+
+    with pytest.raises(ValueError, match="one topic backend at a time"):
+        Enricher(BackendOptions(zero_shot_model="some-nli-model", topic_embeddings=True))
