@@ -200,9 +200,12 @@ class EmbeddingTopics:
         threshold, else nothing (the shape ``ZeroShotTopics.predict`` has)."""
         return [[(topic, p)] if p >= self.threshold else [] for topic, p in self.best(texts)]
 
-    def rerank(self, texts: Sequence[str], hits: Sequence[Sequence[TopicHit]]) -> list[tuple[TopicHit, ...]]:
-        """The topics of Dutch texts from their lexicon hits and the head (``TopicHead.rerank``)."""
+    def rerank(
+        self, texts: Sequence[str], hits: Sequence[Sequence[TopicHit]], vectors: np.ndarray | None = None
+    ) -> list[tuple[TopicHit, ...]]:
+        """The topics of Dutch texts from their lexicon hits and the head (``TopicHead.rerank``); the
+        texts' query embeddings are made here unless given (``query_vectors``' of the same texts)."""
         if not texts:
             return []
-        p = self.head.probabilities(self.vectors(texts))
+        p = self.head.probabilities(self.vectors(texts) if vectors is None else vectors)
         return [self.head.rerank(found, row, self.threshold) for found, row in zip(hits, p, strict=True)]

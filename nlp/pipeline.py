@@ -387,8 +387,11 @@ class Enricher:
                     dutch, self.sentiment_backend.predict([chunk[i] for i in dutch]), strict=True
                 ):
                     results[i] = results[i]._replace(sentiment=s.label, sentiment_score=s.score)
+            vectors = None  # the Dutch texts' embeddings, made once for both embedding backends
             if self.sentiment_embeddings is not None and dutch:
-                for i, s in zip(dutch, self._embedding_sentiments([chunk[i] for i in dutch]), strict=True):
+                vectors = self.sentiment_embeddings.vectors([chunk[i] for i in dutch])
+                for i, vector in zip(dutch, vectors, strict=True):
+                    s = self.sentiment_embeddings.score(*self.sentiment_inputs(chunk[i]), vector)
                     results[i] = results[i]._replace(sentiment=s.label, sentiment_score=s.score)
             if self.topic_backend is not None and dutch:
                 for i, hits in zip(dutch, self.topic_backend.predict([chunk[i] for i in dutch]), strict=True):
@@ -396,20 +399,10 @@ class Enricher:
                     results[i] = results[i]._replace(topics=topics)
             if self.topic_fallback is not None and dutch:
                 found = [results[i].topics for i in dutch]
-                for i, topics in zip(
-                    dutch, self.topic_fallback.rerank([chunk[i] for i in dutch], found), strict=True
-                ):
+                reranked = self.topic_fallback.rerank([chunk[i] for i in dutch], found, vectors)
+                for i, topics in zip(dutch, reranked, strict=True):
                     results[i] = results[i]._replace(topics=topics)
             yield from results
-
-    def _embedding_sentiments(self, texts: list[str]) -> list[Sentiment]:
-        """The embedding sentiment of texts (cut at MAX_CHARS), their embeddings made in one batch."""
-        scorer = self.sentiment_embeddings
-        assert scorer is not None
-        out = []
-        for text, vector in zip(texts, scorer.vectors(texts), strict=True):
-            out.append(scorer.score(*self.sentiment_inputs(text), vector))
-        return out
 
     def sentiment_inputs(self, text: str) -> tuple[list[str], list[float | None], str]:
         """What every sentiment scorer reads of a text (cut at MAX_CHARS): its token forms, their

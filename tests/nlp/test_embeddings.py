@@ -186,3 +186,20 @@ def test_zero_shot_and_the_embedding_head_are_not_both_taken() -> None:
 
     with pytest.raises(ValueError, match="one topic backend at a time"):
         Enricher(BackendOptions(zero_shot_model="some-nli-model", topic_embeddings=True))
+
+
+@pytest.mark.slow  # seconds: loads spaCy and the embedding model for three enrichers
+def test_both_embedding_backends_together_give_what_each_gives_alone(with_head) -> None:
+    """With the embedding sentiment and the topic head both on, a chunk's Dutch texts are embedded
+    once for both; each result is what the backend alone gives."""
+    from nlp.pipeline import get_enricher
+
+    texts = [CARE, PARKING, CAT, JOBS, "The bus is late again, what a joke.", "Wat een prachtig nieuw park!"]
+    sentiment = list(get_enricher(BackendOptions(sentiment_embeddings=True)).enrich(texts))
+    both = list(get_enricher(BackendOptions(sentiment_embeddings=True, topic_embeddings=True)).enrich(texts))
+    topics = list(with_head.enrich(texts))
+    assert [(r.sentiment, r.sentiment_score) for r in both] == [
+        (r.sentiment, r.sentiment_score) for r in sentiment
+    ]
+    assert [r.topics for r in both] == [r.topics for r in topics]
+    assert any(r.topics for r in both) and any(r.sentiment != "neutral" for r in both)
