@@ -396,13 +396,13 @@ def topic_sample_figures(enricher: Any, folder: Path) -> None:
 
     engines = [("lexicon", topics_of(enricher))]
     try:
-        fallback = get_enricher(BackendOptions(topic_embeddings=True))
+        with_head = get_enricher(BackendOptions(topic_embeddings=True))
     except EmbeddingsUnavailable as exc:
         print(f"\n(embedding topic head skipped: {exc})")
     else:
-        head = fallback.topic_fallback
+        head = with_head.topic_fallback
         engines += [
-            ("lexicon + fitted head", topics_of(fallback)),
+            ("lexicon + fitted head", topics_of(with_head)),
             ("fitted head alone", lambda texts: [[t for t, _ in hits] for hits in head.predict(texts)]),
         ]
     samples = load_samples(folder)
