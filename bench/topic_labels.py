@@ -59,8 +59,8 @@ HEAD_TRAINING = (
     "econews_topics_train_e.csv",
 )
 # The first was measured against every head since there is one; _b, _c and _d were labelled later on
-# 2026-12-07, _b before the head of f53bc03 was measured and _c, _d (the set's last 516 rows) after, so
-# that its figures stand on labels no choice was made on.
+# 2026-12-07, _b before the head of f53bc03 was measured and _c, _d (the 516 rows no earlier sample
+# drew) after, so that its figures stand on labels no choice was made on.
 HEAD_MEASURES = tuple(f"econews_topics_independent{part}.csv" for part in ("", "_b", "_c", "_d"))
 POST_MEASURES = ("profile_dev_topics_a.csv", "profile_dev_topics_b.csv")
 

@@ -193,8 +193,8 @@ class NlpOptions(StrictModel):
         Field(
             gt=0,
             lt=1,
-            description="Embeddings: probability from which the head's topic counts for a text the "
-            "taxonomy leaves without one (default: the one fitted with the topic head)",
+            description="Embeddings: probability from which the head's topic counts for a text left "
+            "without one by the taxonomy or the head's veto (default: the one fitted with the topic head)",
         ),
     ] = None
     device: str | None = Field(default=None, description="cpu, cuda, ... (default: cuda when available)")

@@ -205,7 +205,8 @@ def eval_topics(
         float | None,
         typer.Option(
             help="Zero-shot: probability from which a topic counts (default 0.5); embeddings: from which "
-            "the head's topic counts for a text the taxonomy leaves without one (default: the fitted one)."
+            "the head's topic counts for a text left without one by the taxonomy or the head's veto "
+            "(default: the fitted one)."
         ),
     ] = None,
 ) -> None:

@@ -30,18 +30,18 @@ def with_head():
 
 @pytest.mark.slow  # seconds: loads spaCy and the embedding model
 def test_embeddings_give_a_topic_where_the_taxonomy_has_no_word(enricher, with_head) -> None:
-    plain, fallback = (
+    plain, headed = (
         list(e.enrich([CARE, PARKING, CAT, "The bus is late again, what a joke."]))
         for e in (enricher, with_head)
     )
     assert plain[0].topics == ()
-    (hit,) = fallback[0].topics
+    (hit,) = headed[0].topics
     assert hit.id == "zorg_welzijn" and hit.evidence == ("embedding",) and 0.5 <= hit.score < 1
     # the taxonomy found parking, a topic the head hardly learnt: kept with the lexicon's score, and the
     # head is not sure enough of another one to add it
-    assert fallback[1].topics == plain[1].topics
-    assert fallback[2].topics == ()  # nothing similar enough
-    assert fallback[3].language == "en" and fallback[3].topics == ()  # only Dutch texts
+    assert headed[1].topics == plain[1].topics
+    assert headed[2].topics == ()  # nothing similar enough
+    assert headed[3].language == "en" and headed[3].topics == ()  # only Dutch texts
 
 
 @pytest.mark.slow  # seconds: loads spaCy and the embedding model
@@ -150,7 +150,7 @@ def test_embeddings_missing_extra_is_one_readable_line(monkeypatch, tmp_path: Pa
 
 
 @pytest.mark.slow  # seconds: loads spaCy and the embedding model
-def test_cli_eval_topics_with_the_embedding_fallback(with_head, tmp_path: Path) -> None:
+def test_cli_eval_topics_with_the_embedding_head(with_head, tmp_path: Path) -> None:
     from flows.cli import app
 
     path = tmp_path / "t.csv"

@@ -311,6 +311,7 @@ def test_phrases_are_explained_in_the_order_of_the_text_in_every_process() -> No
     """The phrases of a text are found in the order their first words come in it, not in a set's
     order, which follows Python's salted string hash: the explanation (and the float sum of the
     phrases) is the same in every process."""
+    import ast
     import os
     import subprocess
     import sys
@@ -331,7 +332,7 @@ def test_phrases_are_explained_in_the_order_of_the_text_in_every_process() -> No
         for seed in ("1", "2", "3")
     }
     (found,) = outputs
-    phrases = [f for f in eval(found) if f.startswith("phrase:")]
+    phrases = [f for f in ast.literal_eval(found) if f.startswith("phrase:")]
     expected = ["geen probleem", "zonde van", "zonde van het geld", "slaat nergens op", "kan beter"]
     assert phrases == [f"phrase:{phrase}" for phrase in expected]
 

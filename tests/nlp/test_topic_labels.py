@@ -50,10 +50,11 @@ def test_agreement_refuses_readings_of_different_rows() -> None:
 def test_the_head_is_trained_on_labels_apart_from_its_measure() -> None:
     """The topic head's training files exist, are known samples or second readings, and share no row
     with the sample it is measured on."""
-    from bench.topic_labels import HEAD_MEASURES, HEAD_TRAINING, SECOND_READINGS_OF
+    from bench.topic_labels import HEAD_MEASURES, HEAD_TRAINING, POST_MEASURES, SECOND_READINGS_OF
 
     measure = {row for name in HEAD_MEASURES for row in read_labels(LABELS / name)}
-    assert len(measure) == 916 and not set(HEAD_MEASURES) & set(HEAD_TRAINING)
+    assert len(measure) == 916 and not set(HEAD_MEASURES + POST_MEASURES) & set(HEAD_TRAINING)
+    assert HEAD_MEASURES[2:] == ("econews_topics_independent_c.csv", "econews_topics_independent_d.csv")
     assert all(SAMPLES[name][2] == "independent" for name in HEAD_MEASURES)
     for name in HEAD_TRAINING:
         assert name in SAMPLES or name in SECOND_READINGS_OF, name
@@ -92,6 +93,9 @@ def test_pooled_figures_come_with_bootstrap_intervals(capsys) -> None:
     assert "no topic (texts with a gold topic) 0.667" in lexicon_line and "minus" not in lexicon_line
     assert "best topic right 1.000 (1.000 to 1.000)" in perfect_line
     assert "micro precision 1.000, minus the lexicon's +0.500" in perfect_line
+    # the same draws for both: the gap's interval holds the gap, and is narrower than either's spread
+    gap_low, gap_high = (float(x) for x in perfect_line.split("+0.500 (")[1].split(")")[0].split(" to "))
+    assert gap_low <= 0.5 <= gap_high and gap_high - gap_low < 0.5
     low, high = (
         float(x) for x in lexicon_line.split("best topic right 0.333 (")[1].split(")")[0].split(" to ")
     )
