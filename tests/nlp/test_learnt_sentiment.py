@@ -6,9 +6,6 @@ Every text here is written for these tests; the real sets are never read (a fres
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +26,7 @@ from nlp.learnt_sentiment import (
 from nlp.normalise import normalise
 from nlp.sentiment import LexiconSentiment
 from nlp.version import BackendOptions, nlp_version
-from tests import REPO
+from tests import fresh_python
 
 # Three-way "headlines" and binary "subtitle lines", written for these tests. Two made-up words
 # carry the tone the lexicon cannot know: "zwurk" goes with good news, "blorp" with bad news.
@@ -160,15 +157,7 @@ def test_learnt_terms_and_buckets_are_stable_and_skip_punctuation() -> None:
         "print(buckets([word_key(w) for w in ['wat', 'mooi', '!']]))"
     )
     for seed in ("1", "2"):
-        other = subprocess.run(
-            [sys.executable, "-c", code],
-            capture_output=True,
-            text=True,
-            check=True,
-            cwd=REPO,
-            env={**os.environ, "PYTHONHASHSEED": seed},
-        )
-        assert other.stdout.strip() == str(found)
+        assert fresh_python(code, hash_seed=seed).strip() == str(found)
 
 
 def test_learnt_model_learns_words_the_lexicon_does_not_know(enricher, tmp_path: Path) -> None:

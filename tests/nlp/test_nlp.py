@@ -312,25 +312,13 @@ def test_phrases_are_explained_in_the_order_of_the_text_in_every_process() -> No
     order, which follows Python's salted string hash: the explanation (and the float sum of the
     phrases) is the same in every process."""
     import ast
-    import os
-    import subprocess
-    import sys
 
     script = (
         "from nlp.pipeline import get_enricher; "
         "text = 'Geen probleem, zonde van het geld en dat slaat nergens op, kan beter.'; "
         "print([p.feature for p in get_enricher().explain_sentiment(text)[1]])"
     )
-    outputs = {
-        subprocess.run(
-            [sys.executable, "-c", script],
-            capture_output=True,
-            text=True,
-            check=True,
-            env={**os.environ, "PYTHONHASHSEED": seed},
-        ).stdout.strip()
-        for seed in ("1", "2", "3")
-    }
+    outputs = {fresh_python(script, hash_seed=seed).strip() for seed in ("1", "2", "3")}
     (found,) = outputs
     phrases = [f for f in ast.literal_eval(found) if f.startswith("phrase:")]
     expected = ["geen probleem", "zonde van", "zonde van het geld", "slaat nergens op", "kan beter"]
