@@ -19,19 +19,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 
-from nlp._spacy import DE_STOP_WORDS, EN_STOP_WORDS, FR_STOP_WORDS, NL_STOP_WORDS
+from nlp._spacy import DE_STOP_WORDS, EN_STOP_WORDS, FR_STOP_WORDS
+from nlp._spacy import NL_STOP_WORDS as SPACY_NL_STOP_WORDS
 from nlp.data import load_yaml
 
 LANGUAGES = ("nl", "en", "de", "fr")  # the order of every vote count below
 _NOT_FOREIGN = load_yaml("language.yaml")["not_foreign"]
 FUNCTION_WORDS: dict[str, frozenset[str]] = {
-    "nl": frozenset(NL_STOP_WORDS),
+    "nl": frozenset(SPACY_NL_STOP_WORDS),
     **{
         lang: frozenset(words) - frozenset(_NOT_FOREIGN[lang])
         for lang, words in (("en", EN_STOP_WORDS), ("de", DE_STOP_WORDS), ("fr", FR_STOP_WORDS))
     },
 }
-NL_STOP_WORDS = FUNCTION_WORDS["nl"]
+NL_STOP_WORDS: frozenset[str] = FUNCTION_WORDS["nl"]
 
 MIN_COMPOUND_PART = 4  # "fusie" and "ziekenhuis" make a compound; three-letter parts match anything
 MIN_SHARE_KNOWN = 0.6  # of a text's words in the Dutch vocabulary, when function words do not decide

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import xml.etree.ElementTree as ET
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib.util import find_spec
 from itertools import chain
@@ -167,7 +167,8 @@ class LexiconSentiment:
         weight = 1.0
         last = len(forms) - 1
         excess, markers, contrast = self.excess_word, self._markers, self.contrast
-        words = zip(chain(("",), forms), forms, polarities, strict=False)  # (previous word, word, polarity)
+        words: Iterable[tuple[str, str, float | None]]  # (previous word, word, polarity)
+        words = zip(chain(("",), forms), forms, polarities, strict=False)
         if polarities.count(None) == len(polarities) and excess not in forms and contrast.isdisjoint(forms):
             words = ()  # no opinion word, no "te", no contrast (most real posts): the pass changes nothing
         for i, (prev, form, polarity) in enumerate(words):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from re import _parser as sre_parse  # the stdlib's own regex parser, to find required literals
+from re import _parser as sre_parse  # type: ignore[attr-defined]  # the stdlib's regex parser, for literals
+from typing import Any
 
 from nlp.data import load_yaml
 from nlp.literals import Literals
 
 
-def _branch_literals(arg: object) -> set[str] | None:
+def _branch_literals(arg: Any) -> set[str] | None:
     """The alternatives of a group like ``(doen|doet)`` when each one is plain text, else None."""
     items = list(arg[-1])  # a group's subpattern
     if len(items) != 1 or items[0][0] is not sre_parse.BRANCH:
