@@ -9,12 +9,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# The stamp files make a second `make` skip the install unless pyproject.toml changed.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# The stamp files make a second `make` skip the install unless the build changed: pyproject.toml,
+# setup.py, or an NLP module that setup.py may compile (installing compiles them again).
+BUILD_INPUTS := pyproject.toml setup.py $(wildcard nlp/*.py)
+$(VENV)/.installed: $(BUILD_INPUTS) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-test: $(BUILD_INPUTS) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[test,transformers,dask,embeddings]"
 	touch $@ $(VENV)/.installed
 
@@ -47,4 +49,4 @@ reference: install
 	$(BIN)/python -m flows.commands.reference
 
 clean:
-	rm -rf $(VENV) betrokken-demo .pytest_cache
+	rm -rf $(VENV) betrokken-demo .pytest_cache build nlp/*.so nlp/compiled.json

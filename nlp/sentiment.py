@@ -17,6 +17,8 @@ from itertools import chain
 from pathlib import Path
 from typing import NamedTuple
 
+from mypy_extensions import mypyc_attr
+
 from nlp.data import DATA_DIR, load_yaml
 from nlp.literals import Literals
 
@@ -30,12 +32,16 @@ NOT_EXCESS = frozenset({"koop", "huur", "voet", "gast", "pas", "midden", "boven"
 ALPHA = 2.0
 
 
+# Values that callers keep, pickle and copy: plain Python classes under mypyc too (setup.py), where a
+# compiled frozen dataclass cannot be unpickled.
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class Sentiment:
     label: str  # negative | neutral | positive
     score: float  # in [-1, 1]
 
 
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class Contribution:
     """One part of the explanation of a sentiment: a word, phrase, rule or learnt feature.

@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from mypy_extensions import mypyc_attr
+
 from nlp.data import load_yaml
 from nlp.literals import Literals
 
@@ -19,6 +21,9 @@ ANYWHERE_STEM_LENGTH = 7  # shorter stems only count at a word's start or end ("
 WEAK_ALONE_WORDS = 8
 
 
+# Values that callers keep, pickle and copy: plain Python classes under mypyc too (setup.py), where a
+# compiled frozen dataclass cannot be unpickled.
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class ScoreModel:
     """How sure a topic is, as a probability: a logistic model over what the matcher saw.
@@ -62,6 +67,7 @@ def topic_score(n_words: int, share: float, text_words: int) -> float:
 MAIN_TOPIC_SCORE = 0.75
 
 
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class Topic:
     id: str
@@ -70,6 +76,7 @@ class Topic:
     words: tuple[str, ...] = ()  # its lemmas, in the order of topics.yaml (the core words first)
 
 
+@mypyc_attr(native_class=False)
 @dataclass(frozen=True, slots=True)
 class TopicHit:
     """A topic that fired, its score in (0, 1) (``topic_score``: a probability) and the words that fired."""
