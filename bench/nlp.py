@@ -10,8 +10,10 @@
    headlines (and binary on its non-neutral headlines), the SIB-200 topics that map onto the
    taxonomy, and per set the share of texts with no topic and the share not taken as Dutch.
 3. Speed: texts per second and peak memory of the whole default enrichment (language, lemmas,
-   topics, sentiment, trust), of the same with the learnt sentiment (``nlp.learnt_sentiment``)
-   instead of the lexicon's, and of pattern.nl (sentiment only) on the same texts: the generated
+   topics, sentiment, trust) as installed (its hot modules compiled by mypyc, see ``setup.py``), of
+   the same as plain Python (``BETROKKEN_COMPILED=0``; when the installation is compiled), of the
+   default with the learnt sentiment (``nlp.learnt_sentiment``) instead of the lexicon's, and of
+   pattern.nl (sentiment only) on the same texts: the generated
    posts of ``bench/generate.py``, and every row of the real sets. Each run is a fresh process on one
    core that reads the texts twice: the first pass is the figure (it includes learning every new
    word, as a nightly worker does), the second shows what the per-word caches save. Texts per second
@@ -49,13 +51,15 @@ from typing import TYPE_CHECKING, Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.machine import ROOT, code_line, machine_line, maxrss_mb
+from nlp import NOT_COMPILED, recorded_modules, why_plain_python
 
 if TYPE_CHECKING:  # the speed runs' fresh processes import this module: keep spaCy out of its imports
     from nlp.evaluate import EvalReport, Scored
 
 DEV_CSV = ROOT / "tests" / "data" / "nlp_dev.csv"
 DEFAULT_REAL = ROOT.parent / "shared" / "nlp_dev"
-ANALYSERS = ("betrokken", "learnt", "pattern.nl")
+ANALYSERS = ("betrokken", "plain Python", "learnt", "pattern.nl")
+ENRICHERS = ANALYSERS[:3]  # the default enrichment: as installed, as plain Python, with learnt sentiment
 
 
 def _pattern_analyser() -> Callable[[str], float]:
@@ -93,8 +97,10 @@ def _real_texts(folder: Path) -> list[str]:
 def _run(kind: str, texts: list[str], queue: mp.Queue) -> None:
     """Analyse ``texts`` twice: the first pass includes learning each new word, the second does not."""
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
+    if kind == "plain Python":
+        os.environ[NOT_COMPILED] = "0"  # read when ``nlp`` is first imported, just below
     loading = time.process_time()
-    if kind in ("betrokken", "learnt"):
+    if kind in ENRICHERS:
         from nlp.pipeline import get_enricher
         from nlp.version import BackendOptions
 
@@ -135,21 +141,29 @@ def measure(kind: str, texts: list[str]) -> tuple[float, float, float, float, fl
 Runs = dict[str, list[tuple[float, float, float, float, float]]]
 
 
+def installed_build() -> str:
+    """Whether the enrichment runs compiled, or as plain Python and why (``nlp/__init__.py``)."""
+    reason = why_plain_python(recorded_modules())
+    return "compiled" if reason is None else f"plain Python ({reason})"
+
+
 def speed_runs(texts: list[str], repeats: int) -> Runs:
-    """Every analyser ``repeats`` times on ``texts``, alternating, so machine noise hits both alike.
+    """Every analyser ``repeats`` times on ``texts``, alternating, so machine noise hits both alike;
+    "plain Python" only when "betrokken" runs compiled.
 
     Called before this process loads spaCy or the lexicons: Linux carries a process's peak RSS over
     into the child it spawns, so a heavy parent would inflate the children's peaks.
     """
-    runs: Runs = {kind: [] for kind in ANALYSERS}
+    kinds = [k for k in ANALYSERS if k != "plain Python" or installed_build() == "compiled"]
+    runs: Runs = {kind: [] for kind in kinds}
     for _ in range(repeats):
-        for kind in ANALYSERS:
+        for kind in kinds:
             runs[kind].append(measure(kind, texts))
     return runs
 
 
 def print_speed(title: str, runs: Runs, repeats: int) -> None:
-    print(f"\n{title}, {repeats} runs each, one core, medians")
+    print(f"\n{title}, {repeats} runs each, one core, medians; betrokken runs {installed_build()}")
     print(
         f"{'analyser':<12} {'texts/CPU s':>11} {'2nd pass':>10} {'peak RSS MB':>12} {'growth MB':>10} "
         f"{'load CPU s':>10}"
@@ -161,10 +175,12 @@ def print_speed(title: str, runs: Runs, repeats: int) -> None:
         print(
             f"{kind:<12} {medians[kind]:>11.0f} {second:>10.0f} {peak:>12.0f} {growth:>10.0f} {load:>10.2f}"
         )
-    for kind in ("betrokken", "learnt"):
-        print(f"ratio {kind} / pattern.nl: {medians[kind] / medians['pattern.nl']:.2f}x")
+    for kind in ENRICHERS:
+        if kind in medians:
+            print(f"ratio {kind} / pattern.nl: {medians[kind] / medians['pattern.nl']:.2f}x")
     print(
-        "(betrokken and learnt do language, lemmas, topics, sentiment and trust; pattern.nl sentiment only)"
+        "(betrokken, plain Python and learnt do language, lemmas, topics, sentiment and trust; "
+        "pattern.nl sentiment only)"
     )
 
 
