@@ -51,7 +51,6 @@ from typing import TYPE_CHECKING, Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.machine import ROOT, code_line, machine_line, maxrss_mb
-from nlp import NOT_COMPILED, recorded_modules, why_plain_python
 
 if TYPE_CHECKING:  # the speed runs' fresh processes import this module: keep spaCy out of its imports
     from nlp.evaluate import EvalReport, Scored
@@ -97,14 +96,15 @@ def _real_texts(folder: Path) -> list[str]:
 def _run(kind: str, texts: list[str], queue: mp.Queue) -> None:
     """Analyse ``texts`` twice: the first pass includes learning each new word, the second does not."""
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core
-    if kind == "plain Python":
-        os.environ[NOT_COMPILED] = "0"  # read when ``nlp`` is first imported, just below
     loading = time.process_time()
     if kind in ENRICHERS:
-        from nlp.pipeline import get_enricher
+        from nlp import pipeline
         from nlp.version import BackendOptions
 
-        enricher = get_enricher(BackendOptions(learnt_sentiment=kind == "learnt"))
+        if (kind == "plain Python") != pipeline.__file__.endswith(".py"):
+            queue.put(RuntimeError(f"{kind} ran the other build: {pipeline.__file__}"))
+            return
+        enricher = pipeline.get_enricher(BackendOptions(learnt_sentiment=kind == "learnt"))
 
         def analyse() -> None:
             for _ in enricher.enrich(texts):
@@ -129,11 +129,21 @@ def _run(kind: str, texts: list[str], queue: mp.Queue) -> None:
 def measure(kind: str, texts: list[str]) -> tuple[float, float, float, float, float]:
     """Texts per CPU second of a first and a second pass, peak RSS and its growth while analysing, and
     the CPU seconds of loading the analyser, in a fresh process."""
+    from nlp import NOT_COMPILED
+
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     proc = ctx.Process(target=_run, args=(kind, texts, queue))
-    proc.start()
+    if kind == "plain Python":  # the new process copies this environment and reads it on ``import nlp``
+        os.environ[NOT_COMPILED] = "0"
+    try:
+        proc.start()
+    finally:
+        if kind == "plain Python":
+            del os.environ[NOT_COMPILED]
     result = queue.get()
+    if isinstance(result, Exception):
+        raise result
     proc.join()
     return result
 
@@ -143,6 +153,8 @@ Runs = dict[str, list[tuple[float, float, float, float, float]]]
 
 def installed_build() -> str:
     """Whether the enrichment runs compiled, or as plain Python and why (``nlp/__init__.py``)."""
+    from nlp import recorded_modules, why_plain_python
+
     reason = why_plain_python(recorded_modules())
     return "compiled" if reason is None else f"plain Python ({reason})"
 
@@ -178,6 +190,8 @@ def print_speed(title: str, runs: Runs, repeats: int) -> None:
     for kind in ENRICHERS:
         if kind in medians:
             print(f"ratio {kind} / pattern.nl: {medians[kind] / medians['pattern.nl']:.2f}x")
+    if "plain Python" in medians:
+        print(f"ratio betrokken / plain Python: {medians['betrokken'] / medians['plain Python']:.2f}x")
     print(
         "(betrokken, plain Python and learnt do language, lemmas, topics, sentiment and trust; "
         "pattern.nl sentiment only)"
