@@ -49,4 +49,4 @@ reference: install
 	$(BIN)/python -m flows.commands.reference
 
 clean:
-	rm -rf $(VENV) betrokken-demo .pytest_cache build nlp/*.so nlp/compiled.json
+	rm -rf $(VENV) betrokken-demo .pytest_cache .mypy_cache build nlp/*.so nlp/compiled.json

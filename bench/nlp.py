@@ -101,8 +101,8 @@ def _run(kind: str, texts: list[str], queue: mp.Queue) -> None:
         from nlp import pipeline
         from nlp.version import BackendOptions
 
-        if (kind == "plain Python") != pipeline.__file__.endswith(".py"):
-            queue.put(RuntimeError(f"{kind} ran the other build: {pipeline.__file__}"))
+        if kind == "plain Python" and not pipeline.__file__.endswith(".py"):
+            queue.put(RuntimeError(f"{kind} ran the compiled build: {pipeline.__file__}"))
             return
         enricher = pipeline.get_enricher(BackendOptions(learnt_sentiment=kind == "learnt"))
 
@@ -153,9 +153,9 @@ Runs = dict[str, list[tuple[float, float, float, float, float]]]
 
 def installed_build() -> str:
     """Whether the enrichment runs compiled, or as plain Python and why (``nlp/__init__.py``)."""
-    from nlp import recorded_modules, why_plain_python
+    from nlp import build_record, why_plain_python
 
-    reason = why_plain_python(recorded_modules())
+    reason = why_plain_python(build_record())
     return "compiled" if reason is None else f"plain Python ({reason})"
 
 

@@ -1,10 +1,12 @@
 """Dutch NLP for municipal-policy posts: language, lemmas, topics, sentiment and trust.
 
 Installing the package compiles the modules every post passes through to C with mypyc (``setup.py``)
-and records a hash of each one's source in ``compiled.json``. The compiled modules run only while all
-those sources are unchanged: after an edit, or with ``BETROKKEN_COMPILED=0`` in the environment, all of
-them run as plain Python, with a warning in the first case. All or none, because compiled modules
-call into each other directly and would refuse a plain-Python module in a compiled one's place.
+and records, in ``compiled.json``, which modules it compiled and a hash of every source file of this
+package as the build began. The compiled modules run only while every one of those sources is
+unchanged, no compiled file is left that the record does not name, and ``BETROKKEN_COMPILED`` is not
+"0"; otherwise all of them run as plain Python, with a warning unless that was asked for. All or
+none, because compiled modules call into each other directly and would refuse a plain-Python module
+in a compiled one's place.
 """
 
 from __future__ import annotations
@@ -14,36 +16,56 @@ import json
 import os
 import sys
 import warnings
-from importlib.machinery import ModuleSpec
+from importlib.machinery import EXTENSION_SUFFIXES, ModuleSpec
 from importlib.util import spec_from_file_location
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).parent
-COMPILED_MANIFEST = "compiled.json"  # beside the compiled modules: {module name: source_hash}
+COMPILED_MANIFEST = "compiled.json"  # {"compiled": [module names], "sources": package_sources()}
 NOT_COMPILED = "BETROKKEN_COMPILED"  # "0": install and run plain Python only
+PLAIN_ON_REQUEST = f"{NOT_COMPILED}=0"
 
 
 def source_hash(path: Path) -> str:
-    """What ``compiled.json`` records of a compiled module's source."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def module_source(name: str) -> Path:
-    """The source file of a module of this package, e.g. ``nlp.pipeline``."""
-    return PACKAGE_DIR / f"{name.rpartition('.')[2]}.py"
+def package_sources() -> dict[str, str]:
+    """Every source file of this package by name, with its hash: what compiled code may depend on."""
+    return {path.name: source_hash(path) for path in sorted(PACKAGE_DIR.glob("*.py"))}
 
 
-def changed_since_compiled(recorded: dict[str, str]) -> list[str]:
-    """The modules of ``recorded`` whose source is no longer the one they were compiled from."""
-    changed = []
-    for name, digest in recorded.items():
-        try:
-            if source_hash(module_source(name)) == digest:
-                continue
-        except OSError:
-            pass
-        changed.append(name)
-    return changed
+def compiled_here() -> set[str]:
+    """The modules of this package with a compiled file beside their source (mypyc's shared library
+    with the code of them all, ``*__mypyc``, is not one)."""
+    return {
+        f"{__name__}.{path.name.partition('.')[0]}"
+        for suffix in EXTENSION_SUFFIXES
+        for path in PACKAGE_DIR.glob(f"*{suffix}")
+        if "__mypyc" not in path.name
+    }
+
+
+def build_record() -> dict:
+    """``compiled.json`` as the build wrote it; empty when there is none."""
+    try:
+        return json.loads((PACKAGE_DIR / COMPILED_MANIFEST).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def why_plain_python(record: dict) -> str | None:
+    """Why the compiled modules run as plain Python, or None when they run compiled."""
+    if not compiled_here():
+        return "installed without compiling"
+    if os.environ.get(NOT_COMPILED) == "0":
+        return PLAIN_ON_REQUEST
+    if unrecorded := sorted(compiled_here() - set(record.get("compiled", ()))):
+        return f"{', '.join(unrecorded)} compiled with no record of its sources (`make clean`, then install)"
+    now, then = package_sources(), record.get("sources", {})
+    if changed := sorted(name for name in now.keys() | then.keys() if now.get(name) != then.get(name)):
+        return f"{', '.join(f'nlp/{name}' for name in changed)} changed since the build"
+    return None
 
 
 class _PlainPython:
@@ -53,36 +75,15 @@ class _PlainPython:
         self.names = names
 
     def find_spec(self, name: str, path: object = None, target: object = None) -> ModuleSpec | None:
-        return spec_from_file_location(name, module_source(name)) if name in self.names else None
-
-
-def recorded_modules() -> dict[str, str]:
-    """What the build recorded in ``compiled.json`` ({module: source hash}); empty when it compiled
-    nothing."""
-    try:
-        return json.loads((PACKAGE_DIR / COMPILED_MANIFEST).read_text())
-    except (OSError, ValueError):
-        return {}
-
-
-PLAIN_ON_REQUEST = f"{NOT_COMPILED}=0"
-
-
-def why_plain_python(recorded: dict[str, str]) -> str | None:
-    """Why the modules of ``recorded`` run as plain Python, or None when they run compiled."""
-    if not recorded:
-        return "installed without compiling"
-    if os.environ.get(NOT_COMPILED) == "0":
-        return PLAIN_ON_REQUEST
-    if changed := changed_since_compiled(recorded):
-        return f"{', '.join(changed)} changed since it was compiled"
-    return None
+        if name not in self.names:
+            return None
+        return spec_from_file_location(name, PACKAGE_DIR / f"{name.rpartition('.')[2]}.py")
 
 
 def _run_plain_python_unless_current() -> None:
-    recorded = recorded_modules()
-    reason = why_plain_python(recorded)
-    if not recorded or reason is None:
+    record = build_record()
+    reason = why_plain_python(record)
+    if reason is None or not compiled_here():
         return
     if reason != PLAIN_ON_REQUEST:
         warnings.warn(
@@ -90,7 +91,7 @@ def _run_plain_python_unless_current() -> None:
             "(`make install`)",
             stacklevel=2,
         )
-    sys.meta_path.insert(0, _PlainPython(set(recorded)))
+    sys.meta_path.insert(0, _PlainPython(compiled_here() | set(record.get("compiled", ()))))
 
 
 _run_plain_python_unless_current()
