@@ -24,6 +24,7 @@ PACKAGE_DIR = Path(__file__).parent
 COMPILED_MANIFEST = "compiled.json"  # {"compiled": [module names], "sources": package_sources()}
 NOT_COMPILED = "BETROKKEN_COMPILED"  # "0": install and run plain Python only
 PLAIN_ON_REQUEST = f"{NOT_COMPILED}=0"
+NOTHING_COMPILED = "installed without compiling"
 
 
 def source_hash(path: Path) -> str:
@@ -56,11 +57,12 @@ def build_record() -> dict:
 
 def why_plain_python(record: dict) -> str | None:
     """Why the compiled modules run as plain Python, or None when they run compiled."""
-    if not compiled_here():
-        return "installed without compiling"
+    here = compiled_here()
+    if not here:
+        return NOTHING_COMPILED
     if os.environ.get(NOT_COMPILED) == "0":
         return PLAIN_ON_REQUEST
-    if unrecorded := sorted(compiled_here() - set(record.get("compiled", ()))):
+    if unrecorded := sorted(here - set(record.get("compiled", ()))):
         return f"{', '.join(unrecorded)} compiled with no record of its sources (`make clean`, then install)"
     now, then = package_sources(), record.get("sources", {})
     if changed := sorted(name for name in now.keys() | then.keys() if now.get(name) != then.get(name)):
@@ -83,7 +85,7 @@ class _PlainPython:
 def _run_plain_python_unless_current() -> None:
     record = build_record()
     reason = why_plain_python(record)
-    if reason is None or not compiled_here():
+    if reason in (None, NOTHING_COMPILED):
         return
     if reason != PLAIN_ON_REQUEST:
         warnings.warn(
