@@ -6,7 +6,7 @@ of phrases and literals on every post.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 import ahocorasick
 
@@ -34,3 +34,25 @@ class Literals:
     def any_in(self, text: str) -> bool:
         """Whether any of the literals occurs in ``text``: stops at the first one found."""
         return self._automaton is not None and next(self._automaton.iter(text), None) is not None
+
+
+class LiteralBits:
+    """Which of a fixed set of strings occur in a text, as the OR of the bits of each string found:
+    several questions about a text's strings answered by one pass (``Literals`` answers one)."""
+
+    def __init__(self, bits: Mapping[str, int]) -> None:
+        self._automaton: ahocorasick.Automaton | None = None
+        if any(bits):
+            self._automaton = ahocorasick.Automaton()
+            for literal, value in bits.items():
+                if literal:
+                    self._automaton.add_word(literal, value)
+            self._automaton.make_automaton()
+
+    def found(self, text: str) -> int:
+        """The OR of the bits of every string that occurs in ``text`` (case-sensitive); 0 for none."""
+        found = 0
+        if self._automaton is not None:
+            for _, value in self._automaton.iter(text):
+                found |= value
+        return found

@@ -12,7 +12,7 @@ import sys
 import time
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
-from itertools import chain, islice
+from itertools import islice
 from pathlib import Path
 from typing import NamedTuple
 
@@ -29,6 +29,7 @@ from nlp.language import (
     word_votes,
 )
 from nlp.learnt_sentiment import EmbeddingSentiment, LearntSentiment
+from nlp.literals import LiteralBits
 from nlp.normalise import fold_repeats, normalise
 from nlp.sentiment import Contribution, LexiconSentiment, Sentiment
 from nlp.topics import TopicHit, TopicMatcher
@@ -159,6 +160,11 @@ _ONE_MOVER = 1 << _MOVES_SHIFT
 _TOPIC_SHIFT = _MOVES_SHIFT + _LANG_BITS
 _ONE_TOPIC_WORD = 1 << _TOPIC_SHIFT
 
+# The bits of ``Enricher._scan``: a sentiment phrase, a topic phrase, then trust's strings' bits.
+_SENTIMENT_PHRASE = 1
+_TOPIC_PHRASE = 2
+_TRUST_SHIFT = 2
+
 
 # A word of letters only counts one word, maybe one Dutch word, and its votes: packed in advance.
 _ONE_WORD = _pack_language([1, 0])
@@ -197,6 +203,7 @@ class Enricher:
         elif self.options.learnt_sentiment:
             self.sentiment_scorer = self._post_scorer = LearntSentiment(self.sentiment)
         self.trust = TrustDetector()
+        self._scan = LiteralBits(self._scanned_strings())
         tables = registry.lookups.get("nl")  # spacy-lookups-data's Dutch tables
         # form -> lemma, as a plain dict: spaCy's own table hashes every key it is asked for
         self._lemmas: dict[str, str] = load_language_data(tables["lemma_lookup"])
@@ -234,6 +241,17 @@ class Enricher:
             from nlp.embeddings import EmbeddingTopics
 
             self.topic_fallback = EmbeddingTopics(self.topics.topics, self.options.embedding_threshold)
+
+    def _scanned_strings(self) -> dict[str, int]:
+        """Every string that trust, topics or sentiment looks for in a Dutch post's text, with bits
+        for whose it is: one automaton pass finds them all (three passes cost a sixth of a post's
+        enrichment)."""
+        bits = {literal: found << _TRUST_SHIFT for literal, found in self.trust.literal_bits.items()}
+        for phrase in self.topics.phrases:
+            bits[phrase] = bits.get(phrase, 0) | _TOPIC_PHRASE
+        for phrase in self.sentiment.phrases:
+            bits[phrase] = bits.get(phrase, 0) | _SENTIMENT_PHRASE
+        return bits
 
     def _word(self, form: str) -> _Word:
         """What the enrichment needs of one lowercased token (``_learn`` caches it)."""
@@ -428,7 +446,11 @@ class Enricher:
 
     def _known_tokens(self, pieces: list[str]) -> list[_Word]:
         """The tokens of pieces that ``_learn`` has cached, in order."""
-        return list(chain.from_iterable(map(self._chunks.__getitem__, pieces)))
+        chunks = self._chunks
+        tokens: list[_Word] = []
+        for piece in pieces:
+            tokens.extend(chunks[piece])
+        return tokens
 
     def _enrich_lexicon(self, texts: Iterable[str], batch_size: int) -> Iterator[Enrichment]:
         """spaCy splits text on whitespace and tokenizes each piece on its own (prefixes, suffixes,
@@ -443,7 +465,9 @@ class Enricher:
 
     def _enrich_one(self, text: str, infos: list[_Word]) -> Enrichment:
         """The lexicon enrichment of one normalised text from its tokens."""
-        packed = sum([i.counts for i in infos])
+        packed = 0
+        for info in infos:
+            packed += info.counts
         counts = packed & _LANGUAGE_FIELDS
         language = self._languages.get(counts)
         if language is None:  # the decision depends on the counts only, and few counts occur
@@ -452,22 +476,24 @@ class Enricher:
         lower_text = text.lower()
         words = frozenset().union(*[i.names for i in infos])
         if language == "nl":
+            found = self._scan.found(lower_text)
             hits = []
             if packed >> _TOPIC_SHIFT:  # a word with topic evidence (a third of real posts)
                 # a word twice in a post is one piece of evidence: ``collect`` keeps sets
                 hits = [hit for i in infos if i.topic_hits for hit in i.topic_hits]
-            topics = tuple(self.topics.collect(hits, lower_text))
+            topics = tuple(self.topics.collect(hits, lower_text, bool(found & _TOPIC_PHRASE)))
             scorer = self._post_scorer
             if (
                 scorer is self.sentiment
                 and not (packed >> _MOVES_SHIFT) & _LANG_MASK
-                and scorer.scores_nothing(lower_text)
+                and not found & _SENTIMENT_PHRASE
             ):  # most real posts: no opinion word, "te", contrast or phrase
+                # every part of the lexicon's summed polarity is then 0: ``score`` would say neutral 0.0
                 label, score = "neutral", 0.0
             else:
                 sentiment = scorer.score([i.form for i in infos], [i.polarity for i in infos], lower_text)
                 label, score = sentiment.label, sentiment.score
-            trust = self.trust.detect(lower_text)
+            trust = self.trust.detect_found(lower_text, found >> _TRUST_SHIFT)
         else:
             topics, label, score, trust = (), "neutral", 0.0, "neutral"
         return Enrichment(language, topics, label, score, trust, len(infos), words, lower_text)

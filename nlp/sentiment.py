@@ -20,7 +20,6 @@ from typing import NamedTuple
 from mypy_extensions import mypyc_attr
 
 from nlp.data import DATA_DIR, load_yaml
-from nlp.literals import Literals
 
 NEUTRAL_BAND = 0.1
 # Base-lexicon words whose mean polarity over their senses is this weak mostly describe, not judge
@@ -132,17 +131,10 @@ class LexiconSentiment:
         self._markers = self.negators | self.contrast | _CLAUSE_END
         # Words without a polarity of their own that ``signals``' pass over the words acts on.
         self._movers = self.contrast | {self.excess_word}
-        self._phrase_literals = Literals(self.phrases)
 
     def moves_score(self, form: str, polarity: float | None) -> bool:
         """Whether ``signals``' pass over the words can do anything with this word."""
         return polarity is not None or form in self._movers
-
-    def scores_nothing(self, lower_text: str) -> bool:
-        """Whether a post none of whose words ``moves_score`` gets neutral 0.0 from ``score``: true
-        when it holds no phrase, as then every part of its summed polarity is 0 (one automaton pass,
-        where ``signals`` tests the phrases of its words one by one)."""
-        return not self._phrase_literals.any_in(lower_text)
 
     def polarity(self, form: str, lemma: str) -> float | None:
         """Lexicon polarity of a word, trying the form, the lemma and simple adjective inflections."""

@@ -218,14 +218,24 @@ class TopicMatcher:
                 i += 1
         return parts
 
-    def collect(self, hits: Iterable[tuple[str, str]], lower_text: str) -> list[TopicHit]:
-        """Topics from word hits plus the multi-word phrases found in the text."""
+    @property
+    def phrases(self) -> list[str]:
+        """The multi-word phrases that are topic evidence (lowercased)."""
+        return list(self._phrases)
+
+    def collect(
+        self, hits: Iterable[tuple[str, str]], lower_text: str, phrase_found: bool | None = None
+    ) -> list[TopicHit]:
+        """Topics from word hits plus the multi-word phrases found in the text. ``phrase_found``:
+        whether one of ``phrases`` occurs in the text as a substring, when the caller knows (else
+        this looks)."""
         evidence: dict[str, set[str]] = {}
         for topic_id, ev in hits:
             evidence.setdefault(topic_id, set()).add(ev)
         starts = self._phrase_starts
-        # most texts hold no phrase at all, which one pass of an automaton tells
-        if self._phrase_re is not None and self._phrase_literals.any_in(lower_text):
+        if phrase_found is None:  # most texts hold no phrase at all, which one pass of an automaton tells
+            phrase_found = self._phrase_literals.any_in(lower_text)
+        if self._phrase_re is not None and phrase_found:
             words = lower_text.split()
             if not starts.isdisjoint(words) or not starts.isdisjoint(
                 w.strip(_PUNCTUATION) for w in words if not w.isalnum()

@@ -7,7 +7,7 @@ from re import _parser as sre_parse  # type: ignore[attr-defined]  # the stdlib'
 from typing import Any
 
 from nlp.data import load_yaml
-from nlp.literals import Literals
+from nlp.literals import LiteralBits
 
 
 def _branch_literals(arg: Any) -> set[str] | None:
@@ -76,18 +76,24 @@ class TrustDetector:
         self._unconstrained = sum(
             1 << (i + width * j) for j in range(positions) for i, p in enumerate(parts) if len(p) <= j
         )
-        self._by_literal: dict[str, int] = {}
+        by_literal: dict[str, int] = {}
         for i, pattern_parts in enumerate(parts):
             for j, part in enumerate(pattern_parts):
                 for literal in part:
-                    self._by_literal[literal] = self._by_literal.get(literal, 0) | 1 << (i + width * j)
+                    by_literal[literal] = by_literal.get(literal, 0) | 1 << (i + width * j)
+        # Each required string with its bits; the enrichment looks for these together with other
+        # strings in one pass over a post (``detect_found``).
+        self.literal_bits = by_literal
         self._always = sum(1 << i for i, p in enumerate(parts) if not p)
-        self._literals = Literals(self._by_literal)
+        self._literals = LiteralBits(by_literal)
 
     def detect(self, lower_text: str) -> str:
-        satisfied, by_literal = self._unconstrained, self._by_literal
-        for literal in self._literals.occurrences(lower_text):
-            satisfied |= by_literal[literal]
+        """distrust, neutral or trust for a lowercased text."""
+        return self.detect_found(lower_text, self._literals.found(lower_text))
+
+    def detect_found(self, lower_text: str, found: int) -> str:
+        """``detect``, given the OR of ``literal_bits`` of the strings that occur in the text."""
+        satisfied = self._unconstrained | found
         candidates = satisfied & self._one_position
         for shift in self._shifts:
             candidates &= satisfied >> shift

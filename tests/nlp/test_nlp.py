@@ -227,6 +227,36 @@ def test_trust_prefilter_gives_what_searching_every_pattern_gives() -> None:
     )
 
 
+def test_literal_bits_are_the_or_of_the_strings_found() -> None:
+    from nlp.literals import LiteralBits
+
+    bits = LiteralBits({"gemeente": 1, "gemeenteraad": 2, "raad": 4, "bus": 8, "": 16})
+    assert bits.found("de gemeenteraad besloot") == 1 | 2 | 4  # overlapping strings all count
+    assert bits.found("de bus, de bus en de bus") == 8
+    assert bits.found("niets hiervan") == 0
+    assert LiteralBits({}).found("de gemeente") == 0
+
+
+def test_one_scan_of_a_post_finds_what_trust_and_topics_would_each_find(enricher) -> None:
+    """``enrich`` looks for trust's strings, the topic phrases and the sentiment phrases in one pass
+    over a post; trust and topics, each searching on its own, must say the same of every post that
+    holds one of those strings."""
+    strings = [*enricher.trust.literal_bits, *enricher.topics.phrases]
+    texts = [f"Gisteren zei de buurman {string} tegen ons." for string in strings]
+    texts += ["Ze luisteren gewoon niet.", "Complimenten aan de gemeente!", "De gemeente doet het goed."]
+    results = list(enricher.enrich(texts))
+    assert {r.language for r in results} == {"nl"}
+    for text, result in zip(texts, results, strict=True):
+        hits = sorted({hit for word in enricher.tokens(normalise(text)) for hit in word.topic_hits})
+        assert result.topics == tuple(enricher.topics.collect(hits, result.lower_text)), text
+        assert result.trust == enricher.trust.detect(result.lower_text), text
+    assert {"trust", "distrust"} <= {r.trust for r in results}
+    phrase_found = [
+        r for r, string in zip(results, strings, strict=False) if any(string in h.evidence for h in r.topics)
+    ]
+    assert len(phrase_found) > len(enricher.topics.phrases) / 2  # the phrases named topics
+
+
 def test_a_full_word_cache_is_emptied_and_the_results_stay_the_same(enricher, monkeypatch) -> None:
     import csv
 
