@@ -19,7 +19,10 @@
    word, as a nightly worker does), the second shows what the per-word caches save. Texts per second
    are per second of the process's CPU time (``time.process_time``), which other load on a shared
    machine disturbs less than wall time; loading the analyser is timed the same way, apart. The
-   analysers alternate, and the medians of ``--repeats`` runs are printed.
+   analysers alternate, and the medians of ``--repeats`` runs are printed. ``--against CHECKOUT``
+   adds the default enrichment of another checkout (an earlier commit, installed in its own
+   ``.venv``) to the alternation, for a change's speed against the code before it in the same run;
+   ``--speed-only`` prints these figures alone.
 4. Topics on texts labelled for the project by hand (``bench/labels/``; headlines' text read from
    ``--real``): the share with no topic, the best topic's accuracy and the micro precision, with the
    lexicon and, when the ``embeddings`` extra is installed, with the fitted embedding topic head
@@ -33,15 +36,19 @@ sentiment's figures are printed beside the lexicon's, except on a set it was fit
 cross-validated figure there comes from ``python -m nlp.fit_sentiment``).
 
 Usage: python bench/nlp.py [--posts 10000] [--repeats 3] [--real ../shared/nlp_dev]
+                          [--speed-only] [--against ../checkout-of-main]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import multiprocessing as mp
 import os
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -150,6 +157,42 @@ def measure(kind: str, texts: list[str]) -> tuple[float, float, float, float, fl
 
 Runs = dict[str, list[tuple[float, float, float, float, float]]]
 
+# Runs in the other checkout's interpreter, in that checkout: its own bench module times its own
+# enrichment (``_run``, which a checkout's bench/nlp.py has had since its speed runs began).
+_OTHER_CHECKOUT_RUN = """
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("other_bench", "bench/nlp.py")
+bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench)
+with open(sys.argv[1], encoding="utf-8") as f:
+    texts = json.load(f)
+class Found(list):
+    put = list.append
+found = Found()
+bench._run("betrokken", texts, found)
+if isinstance(found[0], Exception):
+    raise found[0]
+print(json.dumps(list(found[0])))
+"""
+
+
+def other_checkout_label(checkout: Path) -> str:
+    commit = subprocess.run(
+        ["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    return f"at {commit or checkout.name}"
+
+
+def measure_other_checkout(checkout: Path, texts_file: Path) -> tuple[float, float, float, float, float]:
+    """``measure`` of the default enrichment of another checkout, in a fresh process of its ``.venv``."""
+    command = [str(checkout / ".venv" / "bin" / "python"), "-c", _OTHER_CHECKOUT_RUN, str(texts_file)]
+    done = subprocess.run(command, cwd=checkout, capture_output=True, text=True)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        raise SystemExit(f"--against {checkout}: its speed run failed: {last}")
+    first, second, peak, growth, load = json.loads(done.stdout.strip().splitlines()[-1])
+    return first, second, peak, growth, load
+
 
 def installed_build() -> str:
     """Whether the enrichment runs compiled, or as plain Python and why (``nlp/__init__.py``)."""
@@ -159,18 +202,27 @@ def installed_build() -> str:
     return "compiled" if reason is None else f"plain Python ({reason})"
 
 
-def speed_runs(texts: list[str], repeats: int) -> Runs:
+def speed_runs(texts: list[str], repeats: int, against: Path | None = None) -> Runs:
     """Every analyser ``repeats`` times on ``texts``, alternating, so machine noise hits both alike;
-    "plain Python" only when "betrokken" runs compiled.
+    "plain Python" only when "betrokken" runs compiled; with ``against``, that checkout's enrichment
+    too (its row is named by its commit).
 
     Called before this process loads spaCy or the lexicons: Linux carries a process's peak RSS over
     into the child it spawns, so a heavy parent would inflate the children's peaks.
     """
     kinds = [k for k in ANALYSERS if k != "plain Python" or installed_build() == "compiled"]
     runs: Runs = {kind: [] for kind in kinds}
-    for _ in range(repeats):
-        for kind in kinds:
-            runs[kind].append(measure(kind, texts))
+    other = other_checkout_label(against) if against else ""
+    if other:
+        runs[other] = []
+    with tempfile.TemporaryDirectory() as folder:
+        texts_file = Path(folder) / "texts.json"
+        texts_file.write_text(json.dumps(texts), encoding="utf-8")
+        for _ in range(repeats):
+            for kind in kinds:
+                runs[kind].append(measure(kind, texts))
+            if against:
+                runs[other].append(measure_other_checkout(against, texts_file))
     return runs
 
 
@@ -192,6 +244,9 @@ def print_speed(title: str, runs: Runs, repeats: int) -> None:
             print(f"ratio {kind} / pattern.nl: {medians[kind] / medians['pattern.nl']:.2f}x")
     if "plain Python" in medians:
         print(f"ratio betrokken / plain Python: {medians['betrokken'] / medians['plain Python']:.2f}x")
+    for kind in set(medians) - {*ANALYSERS}:  # another checkout's
+        print(f"ratio {kind} / pattern.nl: {medians[kind] / medians['pattern.nl']:.2f}x")
+        print(f"ratio betrokken / {kind}: {medians['betrokken'] / medians[kind]:.2f}x")
     print(
         "(betrokken, plain Python and learnt do language, lemmas, topics, sentiment and trust; "
         "pattern.nl sentiment only)"
@@ -503,16 +558,28 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=10_000, help="generated posts for the speed runs")
     parser.add_argument("--repeats", type=int, default=3, help="speed runs per analyser and corpus")
     parser.add_argument("--real", type=Path, default=DEFAULT_REAL, help="folder of the real labelled sets")
+    parser.add_argument("--speed-only", action="store_true", help="the speed runs alone")
+    parser.add_argument(
+        "--against", type=Path, help="another checkout, installed in its .venv, to time in the same runs"
+    )
     args = parser.parse_args()
+    if args.against and not all(
+        (args.against / part).exists() for part in (".venv/bin/python", "bench/nlp.py")
+    ):
+        parser.error(f"--against {args.against}: no .venv/bin/python or bench/nlp.py there (install it)")
     print(machine_line())
     print(code_line())
     from bench.generate import generate
 
-    speeds = [
-        (f"{args.posts} generated posts", speed_runs(list(generate(args.posts, seed=42)), args.repeats))
-    ]
+    generated = list(generate(args.posts, seed=42))
+    speeds = [(f"{args.posts} generated posts", speed_runs(generated, args.repeats, args.against))]
     if real_texts := _real_texts(args.real) if args.real.is_dir() else []:
-        speeds.append((f"the {len(real_texts)} rows of the real sets", speed_runs(real_texts, args.repeats)))
+        real_runs = speed_runs(real_texts, args.repeats, args.against)
+        speeds.append((f"the {len(real_texts)} rows of the real sets", real_runs))
+    if args.speed_only:
+        for title, runs in speeds:
+            print_speed(f"== Speed: {title}", runs, args.repeats)
+        return
     from nlp.pipeline import get_enricher
 
     enricher = get_enricher()
