@@ -21,7 +21,8 @@
    machine disturbs less than wall time; loading the analyser is timed the same way, apart. The
    analysers alternate, and the medians of ``--repeats`` runs are printed. ``--against CHECKOUT``
    adds the default enrichment of another checkout (an earlier commit, installed in its own
-   ``.venv``) to the alternation, for a change's speed against the code before it in the same run;
+   ``.venv``; its row is "at" and its commit, with "plain" when it did not run compiled) to the
+   alternation, for a change's speed against the code before it in the same run;
    ``--speed-only`` prints these figures alone.
 4. Topics on texts labelled for the project by hand (``bench/labels/``; headlines' text read from
    ``--real``): the share with no topic, the best topic's accuracy and the micro precision, with the
@@ -155,10 +156,9 @@ def measure(kind: str, texts: list[str]) -> tuple[float, float, float, float, fl
     return result
 
 
-Runs = dict[str, list[tuple[float, float, float, float, float]]]
-
 # Runs in the other checkout's interpreter, in that checkout: its own bench module times its own
-# enrichment (``_run``, which a checkout's bench/nlp.py has had since its speed runs began).
+# enrichment (``_run``, which gives these five figures from commit 60e01b4 on) and says whether that
+# ran compiled (checkouts before the compiled build have no ``why_plain_python``: plain Python).
 _OTHER_CHECKOUT_RUN = """
 import importlib.util, json, sys
 spec = importlib.util.spec_from_file_location("other_bench", "bench/nlp.py")
@@ -172,26 +172,40 @@ found = Found()
 bench._run("betrokken", texts, found)
 if isinstance(found[0], Exception):
     raise found[0]
-print(json.dumps(list(found[0])))
+import nlp
+why = getattr(nlp, "why_plain_python", None)
+compiled = why is not None and why(nlp.build_record()) is None
+print(json.dumps([compiled, *found[0]]))
 """
 
-
-def other_checkout_label(checkout: Path) -> str:
-    commit = subprocess.run(
-        ["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
-    return f"at {commit or checkout.name}"
+Figures = tuple[float, float, float, float, float]
 
 
-def measure_other_checkout(checkout: Path, texts_file: Path) -> tuple[float, float, float, float, float]:
-    """``measure`` of the default enrichment of another checkout, in a fresh process of its ``.venv``."""
+def measure_other_checkout(checkout: Path, texts_file: Path) -> tuple[bool, Figures]:
+    """Whether another checkout's default enrichment runs compiled, and its ``measure``, in a fresh
+    process of that checkout's ``.venv``."""
     command = [str(checkout / ".venv" / "bin" / "python"), "-c", _OTHER_CHECKOUT_RUN, str(texts_file)]
     done = subprocess.run(command, cwd=checkout, capture_output=True, text=True)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["no message"])[-1]
         raise SystemExit(f"--against {checkout}: its speed run failed: {last}")
-    first, second, peak, growth, load = json.loads(done.stdout.strip().splitlines()[-1])
-    return first, second, peak, growth, load
+    compiled, *figures = json.loads(done.stdout.strip().splitlines()[-1])
+    if len(figures) != 5:
+        raise SystemExit(f"--against {checkout}: its bench/nlp.py is older than commit 60e01b4")
+    first, second, peak, growth, load = figures
+    return compiled, (first, second, peak, growth, load)
+
+
+def other_checkout_row(checkout: Path, compiled: bool) -> str:
+    """The other checkout's row name: its commit (``+`` when it has uncommitted changes), and
+    "plain" when its enrichment did not run compiled."""
+    described = subprocess.run(
+        ["git", "-C", str(checkout), "describe", "--always", "--dirty=+"], capture_output=True, text=True
+    ).stdout.strip()
+    return f"at {described or checkout.name}" + ("" if compiled else " plain")
+
+
+Runs = dict[str, list[Figures]]
 
 
 def installed_build() -> str:
@@ -212,17 +226,16 @@ def speed_runs(texts: list[str], repeats: int, against: Path | None = None) -> R
     """
     kinds = [k for k in ANALYSERS if k != "plain Python" or installed_build() == "compiled"]
     runs: Runs = {kind: [] for kind in kinds}
-    other = other_checkout_label(against) if against else ""
-    if other:
-        runs[other] = []
     with tempfile.TemporaryDirectory() as folder:
         texts_file = Path(folder) / "texts.json"
-        texts_file.write_text(json.dumps(texts), encoding="utf-8")
+        if against:
+            texts_file.write_text(json.dumps(texts), encoding="utf-8")
         for _ in range(repeats):
             for kind in kinds:
                 runs[kind].append(measure(kind, texts))
             if against:
-                runs[other].append(measure_other_checkout(against, texts_file))
+                compiled, figures = measure_other_checkout(against, texts_file)
+                runs.setdefault(other_checkout_row(against, compiled), []).append(figures)
     return runs
 
 
@@ -244,7 +257,7 @@ def print_speed(title: str, runs: Runs, repeats: int) -> None:
             print(f"ratio {kind} / pattern.nl: {medians[kind] / medians['pattern.nl']:.2f}x")
     if "plain Python" in medians:
         print(f"ratio betrokken / plain Python: {medians['betrokken'] / medians['plain Python']:.2f}x")
-    for kind in set(medians) - {*ANALYSERS}:  # another checkout's
+    for kind in [k for k in medians if k not in ANALYSERS]:  # another checkout's (``--against``)
         print(f"ratio {kind} / pattern.nl: {medians[kind] / medians['pattern.nl']:.2f}x")
         print(f"ratio betrokken / {kind}: {medians['betrokken'] / medians[kind]:.2f}x")
     print(
@@ -551,6 +564,21 @@ def topic_sample_figures(enricher: Any, folder: Path) -> None:
             _topic_figures(name, predict, [r["text"] for r in test_rows], gold, mapped)
 
 
+def accuracy_figures(real: Path) -> None:
+    """Sections 1, 2 and 4 of this module's description."""
+    from nlp.pipeline import get_enricher
+
+    enricher = get_enricher()
+    polarity = _pattern_analyser()
+    dev_figures(enricher, polarity)
+    if real.is_dir():
+        real_figures(enricher, polarity, real)
+    else:
+        print(f"\n== Real Dutch text: {real} is absent, so there are no figures on real text")
+    print("\n== Topics: texts labelled for the project, and the fitted embedding topic head")
+    topic_sample_figures(enricher, real)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -563,10 +591,10 @@ def main() -> None:
         "--against", type=Path, help="another checkout, installed in its .venv, to time in the same runs"
     )
     args = parser.parse_args()
-    if args.against and not all(
-        (args.against / part).exists() for part in (".venv/bin/python", "bench/nlp.py")
-    ):
-        parser.error(f"--against {args.against}: no .venv/bin/python or bench/nlp.py there (install it)")
+    if args.against:
+        args.against = args.against.resolve()  # its process runs in that folder
+        if not all((args.against / part).exists() for part in (".venv/bin/python", "bench/nlp.py")):
+            parser.error(f"--against {args.against}: no .venv/bin/python or bench/nlp.py there (install it)")
     print(machine_line())
     print(code_line())
     from bench.generate import generate
@@ -576,21 +604,8 @@ def main() -> None:
     if real_texts := _real_texts(args.real) if args.real.is_dir() else []:
         real_runs = speed_runs(real_texts, args.repeats, args.against)
         speeds.append((f"the {len(real_texts)} rows of the real sets", real_runs))
-    if args.speed_only:
-        for title, runs in speeds:
-            print_speed(f"== Speed: {title}", runs, args.repeats)
-        return
-    from nlp.pipeline import get_enricher
-
-    enricher = get_enricher()
-    polarity = _pattern_analyser()
-    dev_figures(enricher, polarity)
-    if args.real.is_dir():
-        real_figures(enricher, polarity, args.real)
-    else:
-        print(f"\n== Real Dutch text: {args.real} is absent, so there are no figures on real text")
-    print("\n== Topics: texts labelled for the project, and the fitted embedding topic head")
-    topic_sample_figures(enricher, args.real)
+    if not args.speed_only:
+        accuracy_figures(args.real)
     for title, runs in speeds:
         print_speed(f"== Speed: {title}", runs, args.repeats)
 

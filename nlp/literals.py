@@ -42,11 +42,11 @@ class LiteralBits:
 
     def __init__(self, bits: Mapping[str, int]) -> None:
         self._automaton: ahocorasick.Automaton | None = None
-        if any(bits):
+        strings = {literal: value for literal, value in bits.items() if literal}
+        if strings:
             self._automaton = ahocorasick.Automaton()
-            for literal, value in bits.items():
-                if literal:
-                    self._automaton.add_word(literal, value)
+            for literal, value in strings.items():
+                self._automaton.add_word(literal, value)
             self._automaton.make_automaton()
 
     def found(self, text: str) -> int:

@@ -163,7 +163,7 @@ _ONE_TOPIC_WORD = 1 << _TOPIC_SHIFT
 # The bits of ``Enricher._scan``: a sentiment phrase, a topic phrase, then trust's strings' bits.
 _SENTIMENT_PHRASE = 1
 _TOPIC_PHRASE = 2
-_TRUST_SHIFT = 2
+_TRUST_SHIFT = (_SENTIMENT_PHRASE | _TOPIC_PHRASE).bit_length()
 
 
 # A word of letters only counts one word, maybe one Dutch word, and its votes: packed in advance.

@@ -122,7 +122,7 @@ class TopicMatcher:
         # scans of ``_compound_parts`` and the plural candidates took 5-15 us a word).
         self._stem_literals = Literals(stems)
         self._phrase_re = _alternation(phrases)
-        self._phrase_literals = Literals(phrases)
+        self._phrase_literals = Literals(phrases)  # for callers that have not scanned the text themselves
         # A text is scanned for phrases only when one of its words starts one: a set lookup per
         # text instead of a substring search per phrase (there are some hundred).
         self._phrase_starts = frozenset(p.split()[0] for p in phrases)

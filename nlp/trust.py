@@ -85,7 +85,7 @@ class TrustDetector:
         # strings in one pass over a post (``detect_found``).
         self.literal_bits = by_literal
         self._always = sum(1 << i for i, p in enumerate(parts) if not p)
-        self._literals = LiteralBits(by_literal)
+        self._literals = LiteralBits(by_literal)  # ``detect``'s own pass, for a text nobody scanned yet
 
     def detect(self, lower_text: str) -> str:
         """distrust, neutral or trust for a lowercased text."""

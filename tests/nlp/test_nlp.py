@@ -169,10 +169,24 @@ def test_a_new_word_with_marks_is_learnt_without_spacy(enricher) -> None:
     assert result.n_tokens == 10
 
 
+def _posts_with_scanned_strings(enricher) -> tuple[list[str], list[str], list[str]]:
+    """A post around each string that ``enrich``'s one pass looks for, per part whose it is: the
+    topic phrases, the sentiment phrases and trust's strings (with three posts that trust patterns
+    match whole)."""
+
+    def posts(strings):
+        return [f"Gisteren zei de buurman {string} tegen ons." for string in strings]
+
+    trust = posts(enricher.trust.literal_bits)
+    trust += ["Ze luisteren gewoon niet.", "Complimenten aan de gemeente!", "De gemeente doet het goed."]
+    return posts(enricher.topics.phrases), posts(enricher.sentiment.phrases), trust
+
+
 def test_enrichment_equals_the_plain_way_of_computing_it(enricher) -> None:
-    """The enricher caches words and pieces, skips spaCy for plain pieces and sums packed language
-    counts; none of that may change a result. The plain way: spaCy's tokens of the whole text, each
-    word analysed anew, and every count, set and list built token by token."""
+    """The enricher caches words and pieces, skips spaCy for plain pieces, sums packed language
+    counts and looks for trust's strings and the topic and sentiment phrases in one pass; none of
+    that may change a result. The plain way: spaCy's tokens of the whole text, each word analysed
+    anew, every count, set and list built token by token, and each part searching on its own."""
     import csv
 
     from nlp.language import identify
@@ -181,7 +195,10 @@ def test_enrichment_equals_the_plain_way_of_computing_it(enricher) -> None:
     with (DATA / "nlp_dev.csv").open(encoding="utf-8") as f:
         texts = [row["text"] for row in csv.DictReader(f)] + AWKWARD_PIECES
     texts += [text.upper() for text in texts[:40]] + ["-Ja.", "Fed-besluit, zzp'er. Rotterdam-Botlek!", ""]
-    for text, result in zip(texts, enricher.enrich(texts, batch_size=7), strict=True):
+    topic_posts, sentiment_posts, trust_posts = _posts_with_scanned_strings(enricher)
+    texts += topic_posts + sentiment_posts + trust_posts
+    results = list(enricher.enrich(texts, batch_size=7))
+    for text, result in zip(texts, results, strict=True):
         text = normalise(text[:MAX_CHARS])
         lower = text.lower()
         words = [enricher._word(t.lower_) for t in enricher.nlp.make_doc(text) if not t.text.isspace()]
@@ -196,6 +213,17 @@ def test_enrichment_equals_the_plain_way_of_computing_it(enricher) -> None:
         forms_and_lemmas = frozenset({w.form for w in words} | {w.lemma for w in words})
         expected = Enrichment(language, topics, label, score, trust, len(words), forms_and_lemmas, lower)
         assert result == expected, text
+    # the posts around the scanned strings did exercise each part's use of the pass
+    by_text = dict(zip(texts, results, strict=True))
+    phrases = enricher.topics.phrases
+    named = [
+        p
+        for p, t in zip(phrases, topic_posts, strict=True)
+        if any(p in h.evidence for h in by_text[t].topics)
+    ]
+    assert len(named) > len(phrases) / 2
+    assert sum(by_text[t].sentiment_score != 0.0 for t in sentiment_posts) > len(sentiment_posts) / 2
+    assert {"trust", "distrust"} <= {by_text[t].trust for t in trust_posts}
 
 
 def test_trust_prefilter_gives_what_searching_every_pattern_gives() -> None:
@@ -235,26 +263,6 @@ def test_literal_bits_are_the_or_of_the_strings_found() -> None:
     assert bits.found("de bus, de bus en de bus") == 8
     assert bits.found("niets hiervan") == 0
     assert LiteralBits({}).found("de gemeente") == 0
-
-
-def test_one_scan_of_a_post_finds_what_trust_and_topics_would_each_find(enricher) -> None:
-    """``enrich`` looks for trust's strings, the topic phrases and the sentiment phrases in one pass
-    over a post; trust and topics, each searching on its own, must say the same of every post that
-    holds one of those strings."""
-    strings = [*enricher.trust.literal_bits, *enricher.topics.phrases]
-    texts = [f"Gisteren zei de buurman {string} tegen ons." for string in strings]
-    texts += ["Ze luisteren gewoon niet.", "Complimenten aan de gemeente!", "De gemeente doet het goed."]
-    results = list(enricher.enrich(texts))
-    assert {r.language for r in results} == {"nl"}
-    for text, result in zip(texts, results, strict=True):
-        hits = sorted({hit for word in enricher.tokens(normalise(text)) for hit in word.topic_hits})
-        assert result.topics == tuple(enricher.topics.collect(hits, result.lower_text)), text
-        assert result.trust == enricher.trust.detect(result.lower_text), text
-    assert {"trust", "distrust"} <= {r.trust for r in results}
-    phrase_found = [
-        r for r, string in zip(results, strings, strict=False) if any(string in h.evidence for h in r.topics)
-    ]
-    assert len(phrase_found) > len(enricher.topics.phrases) / 2  # the phrases named topics
 
 
 def test_a_full_word_cache_is_emptied_and_the_results_stay_the_same(enricher, monkeypatch) -> None:
